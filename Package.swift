@@ -1,0 +1,180 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Flags shared by every Swift target: Swift 6 language mode is the package default,
+/// and warnings are not tolerated anywhere.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Rollback",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "RollbackProtocol", targets: ["RollbackProtocol"]),
+        .library(name: "RollbackTransport", targets: ["RollbackTransport"]),
+        .library(name: "RollbackAgent", targets: ["RollbackAgent"]),
+        .library(name: "RollbackBroker", targets: ["RollbackBroker"]),
+        .library(name: "RollbackClient", targets: ["RollbackClient"]),
+        .executable(name: "rollback-agent", targets: ["RollbackAgentMain"]),
+        .executable(name: "rollback-broker", targets: ["RollbackBrokerMain"]),
+        .executable(name: "rollbackctl", targets: ["RollbackCtlMain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+    ],
+    targets: [
+        // MARK: C libraries from Debian, each wrapped once by a Swift type.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZip",
+            path: "Sources/CZip",
+            pkgConfig: "libzip",
+            providers: [.apt(["libzip-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGit2",
+            path: "Sources/CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+
+        // MARK: Libraries.
+        .target(
+            name: "RollbackProtocol",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
+            path: "Sources/Protocol",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RollbackTransport",
+            dependencies: [
+                "RollbackProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Transport",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RollbackAgent",
+            dependencies: [
+                "RollbackProtocol",
+                "RollbackTransport",
+                "CZip",
+                "CGit2",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Agent",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RollbackBroker",
+            dependencies: [
+                "RollbackProtocol",
+                "RollbackTransport",
+                "CHiredis",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Broker",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RollbackClient",
+            dependencies: [
+                "RollbackProtocol",
+                "RollbackTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Client",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Thin executables.
+        .executableTarget(
+            name: "RollbackAgentMain",
+            dependencies: [
+                "RollbackAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/RollbackAgentMain",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "RollbackBrokerMain",
+            dependencies: [
+                "RollbackBroker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/RollbackBrokerMain",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "RollbackCtlMain",
+            dependencies: [
+                "RollbackClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/RollbackCtlMain",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Benchmarks (run in release: `swift run -c release protocol-benchmark`).
+        .executableTarget(
+            name: "protocol-benchmark",
+            dependencies: [
+                "RollbackProtocol",
+                "RollbackTransport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ProtocolBenchmark",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Tests.
+        .testTarget(
+            name: "ProtocolTests",
+            dependencies: ["RollbackProtocol"],
+            path: "Tests/ProtocolTests",
+            resources: [],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: [
+                "RollbackProtocol",
+                "RollbackTransport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TransportTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "RollbackBroker",
+                "RollbackAgent",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/IntegrationTests",
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,127 @@
+/// `workdir.sync`: put an artifact's files into a project's working directory and record that in
+/// git. Long-running: the agent sends `job.progress` notifications tied to this request's id and
+/// then exactly one final response.
+public enum WorkdirSync: RPCMethod {
+    public static let name = "workdir.sync"
+
+    public struct Artifact: Codable, Hashable, Sendable {
+        /// `http`, `https` or `file` URL of the ZIP.
+        public var url: String
+        /// Expected SHA-256 of the ZIP, 64 lower-case hex digits.
+        public var sha256: String
+        /// Expected size of the ZIP in bytes.
+        public var sizeBytes: Int64
+
+        public init(url: String, sha256: String, sizeBytes: Int64) {
+            self.url = url
+            self.sha256 = sha256
+            self.sizeBytes = sizeBytes
+        }
+    }
+
+    public struct Params: Codable, Hashable, Sendable {
+        public var jobID: String
+        /// Becomes the directory name under the agent's root; see `Identifiers.isValidProjectID`.
+        public var projectID: String
+        public var rollbackVersionID: String
+        public var targetVersionID: String
+        public var artifact: Artifact
+        /// Fencing token: the agent refuses an epoch lower than the highest it saw for the project.
+        public var epoch: Int64
+        /// Compute the file-level diff against a scratch area; change nothing.
+        public var dryRun: Bool
+
+        public init(
+            jobID: String,
+            projectID: String,
+            rollbackVersionID: String,
+            targetVersionID: String,
+            artifact: Artifact,
+            epoch: Int64,
+            dryRun: Bool = false
+        ) {
+            self.jobID = jobID
+            self.projectID = projectID
+            self.rollbackVersionID = rollbackVersionID
+            self.targetVersionID = targetVersionID
+            self.artifact = artifact
+            self.epoch = epoch
+            self.dryRun = dryRun
+        }
+
+        /// Checks the params' shapes; the first problem found, naming the field.
+        public func validate() throws(RPCError) {
+            func bad(_ field: String, _ rule: String) -> RPCError {
+                RPCError(.invalidParams, "\(field) \(rule)", details: ["field": field])
+            }
+            guard Identifiers.isValidID(jobID) else { throw bad("jobID", "must be 1–128 characters from A–Z a–z 0–9 . _ ~ -") }
+            guard Identifiers.isValidProjectID(projectID) else {
+                throw bad("projectID", "must match [A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+            }
+            guard Identifiers.isValidID(rollbackVersionID) else { throw bad("rollbackVersionID", "is not a valid id") }
+            guard Identifiers.isValidID(targetVersionID) else { throw bad("targetVersionID", "is not a valid id") }
+            let scheme = artifact.url.prefix(while: { $0 != ":" }).lowercased()
+            guard ["http", "https", "file"].contains(scheme), artifact.url.contains("://") else {
+                throw bad("artifact.url", "must be an http, https or file URL")
+            }
+            guard artifact.sha256.utf8.count == 64, Hex.decode(artifact.sha256) != nil else {
+                throw bad("artifact.sha256", "must be 64 hex digits")
+            }
+            guard artifact.sizeBytes > 0 else { throw bad("artifact.sizeBytes", "must be positive") }
+            guard epoch >= 0 else { throw bad("epoch", "must not be negative") }
+        }
+    }
+
+    public struct FileCounts: Codable, Hashable, Sendable {
+        public var added: Int
+        public var changed: Int
+        public var removed: Int
+        public var unchanged: Int
+
+        public init(added: Int, changed: Int, removed: Int, unchanged: Int) {
+            self.added = added
+            self.changed = changed
+            self.removed = removed
+            self.unchanged = unchanged
+        }
+    }
+
+    public struct Result: Codable, Hashable, Sendable {
+        public var jobID: String
+        public var state: JobState
+        /// The git commit recording the new tree (absent on a dry run).
+        public var commitID: String?
+        /// `rollback/<rollbackVersionID>` (absent on a dry run).
+        public var tag: String?
+        public var files: FileCounts
+        public var bytesWritten: Int64
+        /// Milliseconds spent in each phase, keyed by `SyncPhase` raw value.
+        public var phaseMilliseconds: [String: Int64]
+        /// True when a cancel arrived after the swap, too late to stop the job.
+        public var cancelIgnored: Bool
+        /// On a dry run: the paths that would be added, changed and removed.
+        public var diff: [String: [String]]?
+
+        public init(
+            jobID: String,
+            state: JobState,
+            commitID: String?,
+            tag: String?,
+            files: FileCounts,
+            bytesWritten: Int64,
+            phaseMilliseconds: [String: Int64],
+            cancelIgnored: Bool = false,
+            diff: [String: [String]]? = nil
+        ) {
+            self.jobID = jobID
+            self.state = state
+            self.commitID = commitID
+            self.tag = tag
+            self.files = files
+            self.bytesWritten = bytesWritten
+            self.phaseMilliseconds = phaseMilliseconds
+            self.cancelIgnored = cancelIgnored
+            self.diff = diff
+        }
+    }
+}

@@ -1,0 +1,141 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import RollbackProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A JSON-RPC server on a Unix stream socket: checks each peer's credentials before reading a
+/// frame, verifies every client message's signature, runs the registered handlers concurrently
+/// (requests are multiplexed on a connection and answered in any order), and gives every
+/// request exactly one final response.
+///
+/// ```swift
+/// let server = try await RPCServer.bind(configuration: config, verifier: verifier, methods: methods, logger: logger)
+/// try await server.serve()   // until the task is cancelled
+/// ```
+public final class RPCServer: Sendable {
+    public let configuration: RPCServerConfiguration
+    private let verifier: RequestVerifier
+    private let methods: MethodRegistry
+    private let logger: Logger
+    private let listener: NIOAsyncChannel<AcceptedConnection, Never>
+    private let socketInode: ino_t
+
+    struct AcceptedConnection: Sendable {
+        let channel: NIOAsyncChannel<Frame, Frame>
+        let peer: PeerCredentials
+    }
+
+    private init(
+        configuration: RPCServerConfiguration,
+        verifier: RequestVerifier,
+        methods: MethodRegistry,
+        logger: Logger,
+        listener: NIOAsyncChannel<AcceptedConnection, Never>,
+        socketInode: ino_t
+    ) {
+        self.configuration = configuration
+        self.verifier = verifier
+        self.methods = methods
+        self.logger = logger
+        self.listener = listener
+        self.socketInode = socketInode
+    }
+
+    /// Publishes the socket (probing and replacing a stale one) and starts accepting. When this
+    /// returns, clients can connect.
+    public static func bind(
+        configuration: RPCServerConfiguration,
+        verifier: RequestVerifier,
+        methods: MethodRegistry,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RPCServer {
+        let path = configuration.socketPath
+        try await UnixSocketFile.clearStale(path: path, group: eventLoopGroup)
+        let privateDirectory = try UnixSocketFile.makePrivateDirectory(beside: path)
+        defer { UnixSocketFile.removePrivateDirectory(privateDirectory, socketName: "s") }
+
+        let limits = configuration.frameLimits
+        let listener = try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: 256)
+            .bind(unixDomainSocketPath: "\(privateDirectory)/s") { channel in
+                PeerCredentials.read(from: channel).flatMapThrowing { peer in
+                    AcceptedConnection(channel: try channel.makeFrameChannel(limits: limits), peer: peer)
+                }
+            }
+        let inode: ino_t
+        do {
+            inode = try UnixSocketFile.publish(
+                boundAt: "\(privateDirectory)/s",
+                to: path,
+                mode: configuration.socketMode,
+                group: configuration.socketGroup
+            )
+        } catch {
+            try? await listener.channel.close()
+            throw error
+        }
+        logger.info("listening", metadata: ["socket.path": "\(path)", "socket.mode": "\(String(configuration.socketMode, radix: 8))"])
+        return RPCServer(
+            configuration: configuration,
+            verifier: verifier,
+            methods: methods,
+            logger: logger,
+            listener: listener,
+            socketInode: inode
+        )
+    }
+
+    /// Accepts and serves connections until the calling task is cancelled, then closes the
+    /// listener, cancels in-flight requests (each still answered) and removes the socket file.
+    public func serve() async throws {
+        defer { UnixSocketFile.remove(path: configuration.socketPath, inode: socketInode) }
+        try await withTaskCancellationHandler {
+            try await listener.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        group.addTask { await self.handle(connection) }
+                    }
+                }
+            }
+        } onCancel: {
+            listener.channel.close(promise: nil)
+        }
+    }
+
+    private func handle(_ connection: AcceptedConnection) async {
+        var logger = self.logger
+        logger[metadataKey: "peer.pid"] = "\(connection.peer.pid)"
+        logger[metadataKey: "peer.uid"] = "\(connection.peer.uid)"
+        let session = ConnectionSession(
+            peer: connection.peer,
+            verifier: verifier,
+            methods: methods,
+            maxInFlight: configuration.maxInFlightRequestsPerConnection,
+            logger: logger
+        )
+        do {
+            try await connection.channel.executeThenClose { inbound, outbound in
+                if let allowed = configuration.allowedPeerUIDs, !allowed.contains(connection.peer.uid) {
+                    logger.warning("peer refused: uid not allowed")
+                    let error = RPCError(
+                        .unauthenticated,
+                        "peer uid \(connection.peer.uid) is not allowed to use this socket",
+                        details: ["reason": "peer_not_allowed", "uid": String(connection.peer.uid)]
+                    )
+                    try await outbound.write(Frame(body: OutgoingMessage.errorResponse(id: nil, error: error)))
+                    return
+                }
+                try await session.run(inbound: inbound, outbound: outbound)
+            }
+        } catch {
+            logger.debug("connection ended with error", metadata: ["error": "\(error)"])
+        }
+    }
+}

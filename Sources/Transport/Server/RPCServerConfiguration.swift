@@ -1,0 +1,39 @@
+public import RollbackProtocol
+
+#if canImport(Glibc)
+public import Glibc
+#elseif canImport(Darwin)
+public import Darwin
+#endif
+
+/// How an `RPCServer` listens and whom it lets in.
+public struct RPCServerConfiguration: Sendable {
+    /// Where the socket file is published. Its directory must exist.
+    public var socketPath: String
+    /// Permission bits of the socket file; the default lets owner and group connect.
+    public var socketMode: mode_t
+    /// Group given to the socket file, so that a broker in that group may connect.
+    public var socketGroup: gid_t?
+    /// Peer uids allowed to talk to the server (checked with `SO_PEERCRED` before any frame is
+    /// read). `nil` admits whoever the file permissions admit.
+    public var allowedPeerUIDs: Set<UInt32>?
+    public var frameLimits: FrameLimits
+    /// Requests one connection may have in flight; more are answered `busy`.
+    public var maxInFlightRequestsPerConnection: Int
+
+    public init(
+        socketPath: String,
+        socketMode: mode_t = 0o660,
+        socketGroup: gid_t? = nil,
+        allowedPeerUIDs: Set<UInt32>? = nil,
+        frameLimits: FrameLimits = .default,
+        maxInFlightRequestsPerConnection: Int = 128
+    ) {
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.socketGroup = socketGroup
+        self.allowedPeerUIDs = allowedPeerUIDs
+        self.frameLimits = frameLimits
+        self.maxInFlightRequestsPerConnection = maxInFlightRequestsPerConnection
+    }
+}
