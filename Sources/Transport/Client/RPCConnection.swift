@@ -51,6 +51,7 @@ public final class RPCConnection: Sendable {
     }
 
     /// Connects to `socketPath`, runs `body` with the connection, then closes it.
+    @discardableResult
     public static func withConnection<Result: Sendable>(
         socketPath: String,
         signer: RequestSigner,
@@ -111,6 +112,7 @@ public final class RPCConnection: Sendable {
                 try await outbound.write(frame)
             } catch {
                 state.withLock { _ = $0.pending.removeValue(forKey: id) }
+                if error is CancellationError { throw RPCError(.cancelled, "cancelled before the request was sent") }
                 throw TransportError.connectionClosed(reason: "write failed: \(error)")
             }
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<IncomingMessage, any Error>) in

@@ -104,9 +104,14 @@ struct ConnectionSession: Sendable {
                 outbound: outbound
             )
             let task = Task {
-                let body = await Self.answer(message, context: context, handler: handler)
-                // Exactly one final response per request, whatever happened above.
-                try? await outbound.write(Frame(body: body))
+                let response = Frame(body: await Self.answer(message, context: context, handler: handler))
+                // Exactly one final response per request, whatever happened above. NIO refuses
+                // writes from a cancelled task, so a cancelled request answers from a fresh one.
+                if Task.isCancelled {
+                    await Task { try? await outbound.write(response) }.value
+                } else {
+                    try? await outbound.write(response)
+                }
                 inFlight.finish(id)
             }
             inFlight.attach(task, to: id)

@@ -26,8 +26,11 @@ public final class RPCServer: Sendable {
     private let listener: NIOAsyncChannel<AcceptedConnection, Never>
     private let socketInode: ino_t
 
+    /// An accepted connection with reading paused. The frame codec and the async wrapper are
+    /// installed only when a task takes the connection (see `handle`), so that a connection
+    /// accepted while the server stops is simply closed, never left half-wrapped.
     struct AcceptedConnection: Sendable {
-        let channel: NIOAsyncChannel<Frame, Frame>
+        let channel: any Channel
         let peer: PeerCredentials
     }
 
@@ -61,13 +64,13 @@ public final class RPCServer: Sendable {
         let privateDirectory = try UnixSocketFile.makePrivateDirectory(beside: path)
         defer { UnixSocketFile.removePrivateDirectory(privateDirectory, socketName: "s") }
 
-        let limits = configuration.frameLimits
         let listener = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
+            // Nothing is read before the connection's handler has checked the peer and
+            // installed the frame codec.
+            .childChannelOption(.autoRead, value: false)
             .bind(unixDomainSocketPath: "\(privateDirectory)/s") { channel in
-                PeerCredentials.read(from: channel).flatMapThrowing { peer in
-                    AcceptedConnection(channel: try channel.makeFrameChannel(limits: limits), peer: peer)
-                }
+                PeerCredentials.read(from: channel).map { AcceptedConnection(channel: channel, peer: $0) }
             }
         let inode: ino_t
         do {
@@ -96,16 +99,27 @@ public final class RPCServer: Sendable {
     /// listener, cancels in-flight requests (each still answered) and removes the socket file.
     public func serve() async throws {
         defer { UnixSocketFile.remove(path: configuration.socketPath, inode: socketInode) }
+        // The accept loop runs in its own task so that cancelling `serve` does not abandon
+        // connections already accepted but not yet handed out: closing the listener ends the
+        // loop only after every accepted connection has been taken and properly closed.
+        let accepting = Task { try await self.acceptConnections() }
         try await withTaskCancellationHandler {
-            try await listener.executeThenClose { inbound in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        group.addTask { await self.handle(connection) }
-                    }
-                }
-            }
+            try await accepting.value
         } onCancel: {
             listener.channel.close(promise: nil)
+        }
+    }
+
+    private func acceptConnections() async throws {
+        try await listener.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await connection in inbound {
+                    group.addTask { await self.handle(connection) }
+                }
+                // The listener is closed: the server is stopping. Open connections are cancelled;
+                // their in-flight requests still get their one final response.
+                group.cancelAll()
+            }
         }
     }
 
@@ -120,8 +134,21 @@ public final class RPCServer: Sendable {
             maxInFlight: configuration.maxInFlightRequestsPerConnection,
             logger: logger
         )
+        let limits = configuration.frameLimits
+        let frameChannel: NIOAsyncChannel<Frame, Frame>
         do {
-            try await connection.channel.executeThenClose { inbound, outbound in
+            frameChannel = try await connection.channel.eventLoop.submit {
+                let wrapped = try connection.channel.makeFrameChannel(limits: limits)
+                try connection.channel.syncOptions?.setOption(.autoRead, value: true)
+                return wrapped
+            }.get()
+        } catch {
+            logger.debug("connection closed before it was served", metadata: ["error": "\(error)"])
+            connection.channel.close(promise: nil)
+            return
+        }
+        do {
+            try await frameChannel.executeThenClose { inbound, outbound in
                 if let allowed = configuration.allowedPeerUIDs, !allowed.contains(connection.peer.uid) {
                     logger.warning("peer refused: uid not allowed")
                     let error = RPCError(
