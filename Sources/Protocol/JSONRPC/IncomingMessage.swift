@@ -36,13 +36,12 @@ public struct IncomingMessage: Sendable {
     /// bytes are not a JSON object, and an `RPCError` (`invalid_request`) when the object is not
     /// a well-formed JSON-RPC 2.0 message.
     public init(body: [UInt8]) throws {
-        guard String(validating: body, as: UTF8.self) != nil else { throw FrameError.invalidUTF8 }
         let envelope: Envelope
         do {
             envelope = try JSONCoding.decode(Envelope.self, from: body)
-        } catch let error as RPCError {
-            throw error
         } catch {
+            // The decoder validates UTF-8 itself; tell the two failures apart only when it failed.
+            guard String(validating: body, as: UTF8.self) != nil else { throw FrameError.invalidUTF8 }
             throw FrameError.invalidJSON(Self.describe(error))
         }
         guard envelope.jsonrpc == "2.0" else {

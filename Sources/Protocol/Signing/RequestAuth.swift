@@ -21,7 +21,12 @@ public struct RequestAuth: Hashable, Sendable, Codable {
 
     /// The section's bytes as placed in a frame.
     public func encoded() -> [UInt8] {
-        // Four plain members; encoding cannot fail.
-        try! JSONCoding.encode(self)
+        // Written by hand: it sits on every request's path, and for token-only strings (which
+        // `kid`, `nonce` and `sig` are when produced by `RequestSigner`) this is exactly what a
+        // JSON encoder would write. Anything else goes through the encoder for correct escaping.
+        guard [kid, nonce, sig].allSatisfy({ Tokens.isToken($0, length: 0...128) }) else {
+            return try! JSONCoding.encode(self)
+        }
+        return Array(#"{"kid":"\#(kid)","ts":\#(ts),"nonce":"\#(nonce)","sig":"\#(sig)"}"#.utf8)
     }
 }

@@ -39,14 +39,14 @@ public final class RPCConnection: Sendable {
     }
 
     public let signer: RequestSigner
-    private let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    private let outbound: FrameOutbox
     private let logger: Logger
     private let state = Mutex(State())
     private let nextID = Atomic<Int64>(1)
 
     private init(signer: RequestSigner, outbound: NIOAsyncChannelOutboundWriter<Frame>, logger: Logger) {
         self.signer = signer
-        self.outbound = outbound
+        self.outbound = FrameOutbox(writer: outbound)
         self.logger = logger
     }
 
@@ -95,7 +95,7 @@ public final class RPCConnection: Sendable {
     /// Sends a signed notification.
     public func notify<Notification: RPCNotificationMethod>(_ notification: Notification.Type, _ params: Notification.Params) async throws {
         let body = try OutgoingMessage.notification(method: Notification.name, params: params)
-        try await outbound.write(signer.frame(body: body, method: Notification.name, id: nil))
+        try await write(signer.frame(body: body, method: Notification.name, id: nil))
     }
 
     /// Sends `frame` as is (for tests and tools that build frames themselves) and returns the
@@ -109,11 +109,10 @@ public final class RPCConnection: Sendable {
         if let refusal { throw TransportError.connectionClosed(reason: refusal) }
         return try await withTaskCancellationHandler {
             do {
-                try await outbound.write(frame)
+                try await write(frame)
             } catch {
                 state.withLock { _ = $0.pending.removeValue(forKey: id) }
-                if error is CancellationError { throw RPCError(.cancelled, "cancelled before the request was sent") }
-                throw TransportError.connectionClosed(reason: "write failed: \(error)")
+                throw error
             }
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<IncomingMessage, any Error>) in
                 let early: Result<IncomingMessage, any Error>? = state.withLock { state in
@@ -138,7 +137,13 @@ public final class RPCConnection: Sendable {
 
     /// Sends a frame without waiting for anything (for tests of refusals).
     public func sendWithoutWaiting(_ frame: Frame) async throws {
-        try await outbound.write(frame)
+        try await write(frame)
+    }
+
+    private func write(_ frame: Frame) async throws {
+        guard await outbound.send(frame) else {
+            throw TransportError.connectionClosed(reason: state.withLock { $0.closedReason } ?? "the connection is closed")
+        }
     }
 
     private func readResponses(from inbound: NIOAsyncChannelInboundStream<Frame>) async {

@@ -15,8 +15,9 @@ struct ConnectionSession: Sendable {
         case close
     }
 
-    func run(inbound: NIOAsyncChannelInboundStream<Frame>, outbound: NIOAsyncChannelOutboundWriter<Frame>) async throws {
+    func run(inbound: NIOAsyncChannelInboundStream<Frame>, outbound writer: NIOAsyncChannelOutboundWriter<Frame>) async throws {
         let inFlight = InFlightRequests(limit: maxInFlight)
+        let outbound = FrameOutbox(writer: writer)
         do {
             for try await frame in inbound {
                 if case .close = await process(frame, inFlight: inFlight, outbound: outbound) { break }
@@ -33,7 +34,7 @@ struct ConnectionSession: Sendable {
     private func process(
         _ frame: Frame,
         inFlight: InFlightRequests,
-        outbound: NIOAsyncChannelOutboundWriter<Frame>
+        outbound: FrameOutbox
     ) async -> Next {
         let message: IncomingMessage
         do {
@@ -104,14 +105,8 @@ struct ConnectionSession: Sendable {
                 outbound: outbound
             )
             let task = Task {
-                let response = Frame(body: await Self.answer(message, context: context, handler: handler))
-                // Exactly one final response per request, whatever happened above. NIO refuses
-                // writes from a cancelled task, so a cancelled request answers from a fresh one.
-                if Task.isCancelled {
-                    await Task { try? await outbound.write(response) }.value
-                } else {
-                    try? await outbound.write(response)
-                }
+                // Exactly one final response per request, whatever happened in the handler.
+                await outbound.send(Frame(body: await Self.answer(message, context: context, handler: handler)))
                 inFlight.finish(id)
             }
             inFlight.attach(task, to: id)
@@ -136,7 +131,7 @@ struct ConnectionSession: Sendable {
         }
     }
 
-    private func send(_ error: RPCError, id: RequestID?, on outbound: NIOAsyncChannelOutboundWriter<Frame>) async {
-        try? await outbound.write(Frame(body: OutgoingMessage.errorResponse(id: id, error: error)))
+    private func send(_ error: RPCError, id: RequestID?, on outbound: FrameOutbox) async {
+        await outbound.send(Frame(body: OutgoingMessage.errorResponse(id: id, error: error)))
     }
 }

@@ -13,7 +13,7 @@ public struct RequestContext: Sendable {
     public let trace: TraceContext?
     /// A logger carrying `rpc.id`, `rpc.method` and `peer.uid` metadata.
     public let logger: Logger
-    let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    let outbound: FrameOutbox
 
     /// Sends a notification to the caller (unsigned: server messages travel on a socket whose
     /// owner the client trusts). Fails silently once the connection is gone: the request's
@@ -23,7 +23,7 @@ public struct RequestContext: Sendable {
         _ params: Notification.Params
     ) async {
         guard let body = try? OutgoingMessage.notification(method: Notification.name, params: params) else { return }
-        try? await outbound.write(Frame(body: body))
+        await outbound.send(Frame(body: body))
     }
 
     /// Sends a `job.progress` notification tied to this request.

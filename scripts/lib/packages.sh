@@ -1,0 +1,21 @@
+# shellcheck shell=bash
+# Installs the Debian packages the project needs that are missing. Needs root (or sudo).
+ROLLBACK_APT_PACKAGES=(
+    libhiredis-dev libgit2-dev libzip-dev pkg-config   # C libraries the package links
+    redis-server postgresql-15 postgresql-client-15     # services for tests and the demo
+    zip unzip git curl python3 ca-certificates         # test fixtures and scripts
+)
+
+install_missing_packages() {
+    local missing=()
+    for package in "${ROLLBACK_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    # --no-upgrade: never upgrade what is already installed as a side effect.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-upgrade "${missing[@]}" >/dev/null
+}
