@@ -60,7 +60,9 @@ struct FrameDecoderTests {
     func hugeDeclaredLength() {
         var decoder = FrameDecoder()
         decoder.append([1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(throws: FrameError.oversized(declared: 4_294_967_295, limit: FrameLimits.defaultMaxBodyLength)) {
+        #expect(
+            throws: FrameError.oversized(declared: 4_294_967_295, limit: FrameLimits.defaultMaxBodyLength)
+        ) {
             try decoder.nextFrame()
         }
         // Only the 8 header bytes were ever buffered; the failed decoder holds nothing.
@@ -68,7 +70,9 @@ struct FrameDecoderTests {
         #expect(decoder.bufferedByteCount == 0)
         // It stays failed: more bytes are ignored and the same error is reported.
         decoder.append([UInt8](repeating: 0, count: 100))
-        #expect(throws: FrameError.oversized(declared: 4_294_967_295, limit: FrameLimits.defaultMaxBodyLength)) {
+        #expect(
+            throws: FrameError.oversized(declared: 4_294_967_295, limit: FrameLimits.defaultMaxBodyLength)
+        ) {
             try decoder.nextFrame()
         }
         #expect(decoder.bufferCapacity < 64)
@@ -80,7 +84,9 @@ struct FrameDecoderTests {
         #expect(FrameLimits().maxBodyLength == 1 << 20)
         var decoder = FrameDecoder(limits: FrameLimits(maxBodyLength: 1 << 30))
         decoder.append([1, 0, 0, 0, 0x01, 0x00, 0x00, 0x01])  // 16 MiB + 1
-        #expect(throws: FrameError.oversized(declared: (16 << 20) + 1, limit: 16 << 20)) { try decoder.nextFrame() }
+        #expect(throws: FrameError.oversized(declared: (16 << 20) + 1, limit: 16 << 20)) {
+            try decoder.nextFrame()
+        }
     }
 
     @Test("a stream that ends inside a frame is reported as truncated")
@@ -89,10 +95,15 @@ struct FrameDecoderTests {
         var decoder = FrameDecoder()
         decoder.append(wire.dropLast(2))
         #expect(try decoder.nextFrame() == nil)
-        #expect(throws: FrameError.truncated(expected: wire.count, received: wire.count - 2)) { try decoder.finish() }
+        #expect(throws: FrameError.truncated(expected: wire.count, received: wire.count - 2)) {
+            try decoder.finish()
+        }
     }
 
-    @Test("every vector in spec/vectors/frames.json", arguments: try SpecVectors.load("frames.json", as: FrameVectorFile.self).cases.map { ($0.name, $0) })
+    @Test(
+        "every vector in spec/vectors/frames.json",
+        arguments: try SpecVectors.load("frames.json", as: FrameVectorFile.self).cases.map { ($0.name, $0) }
+    )
     func frameVectors(name: String, vector: FrameVectorFile.Case) throws {
         var decoder = FrameDecoder(limits: FrameLimits(maxBodyLength: vector.maxBodyLength))
         decoder.append(SpecVectors.bytes(hex: vector.hex))

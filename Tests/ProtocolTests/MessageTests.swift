@@ -11,7 +11,11 @@ struct MessageTests {
             projectID: "proj_1",
             rollbackVersionID: "v9",
             targetVersionID: "v3",
-            artifact: .init(url: "https://example.test/a.zip", sha256: String(repeating: "ab", count: 32), sizeBytes: 10),
+            artifact: .init(
+                url: "https://example.test/a.zip",
+                sha256: String(repeating: "ab", count: 32),
+                sizeBytes: 10
+            ),
             epoch: 4
         )
         let trace = TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -26,7 +30,12 @@ struct MessageTests {
 
     @Test("responses and error responses are told apart; errors keep name, retryable flag and details")
     func responses() throws {
-        let ok = try IncomingMessage(body: OutgoingMessage.response(id: "a", result: JobCancel.Result(jobID: "j", willStop: true, state: .running)))
+        let ok = try IncomingMessage(
+            body: OutgoingMessage.response(
+                id: "a",
+                result: JobCancel.Result(jobID: "j", willStop: true, state: .running)
+            )
+        )
         #expect(ok.kind == .response(id: "a"))
         #expect(try ok.decodeResult(JobCancel.Result.self).willStop)
 
@@ -36,9 +45,16 @@ struct MessageTests {
         #expect(throws: error) { try failed.decodeResult(JobCancel.Result.self) }
         #expect(error.isRetryable)
 
-        let anonymous = try IncomingMessage(body: OutgoingMessage.errorResponse(id: nil, error: RPCError(.parseError, "bad")))
+        let anonymous = try IncomingMessage(
+            body: OutgoingMessage.errorResponse(id: nil, error: RPCError(.parseError, "bad"))
+        )
         #expect(anonymous.kind == .errorResponse(id: nil, error: RPCError(.parseError, "bad")))
-        #expect(String(decoding: OutgoingMessage.errorResponse(id: nil, error: RPCError(.parseError, "bad")), as: UTF8.self).contains("\"id\":null"))
+        #expect(
+            String(
+                decoding: OutgoingMessage.errorResponse(id: nil, error: RPCError(.parseError, "bad")),
+                as: UTF8.self
+            ).contains("\"id\":null")
+        )
     }
 
     @Test("every application error has a distinct code and name, and a retryable flag")
@@ -47,12 +63,17 @@ struct MessageTests {
         #expect(Set(codes.map(\.rawValue)).count == codes.count)
         #expect(Set(codes.map(\.name)).count == codes.count)
         let names = Set(codes.map(\.name))
-        for required in ["unauthenticated", "expired", "replayed", "stale_epoch", "busy", "not_found", "invalid_params", "cancelled", "deadline_exceeded", "internal"] {
+        for required in [
+            "unauthenticated", "expired", "replayed", "stale_epoch", "busy", "not_found", "invalid_params",
+            "cancelled", "deadline_exceeded", "internal",
+        ] {
             #expect(names.contains(required), "\(required)")
         }
         #expect(!RPCErrorCode.staleEpoch.isRetryable)
         #expect(RPCErrorCode.deadlineExceeded.isRetryable)
-        #expect(RPCErrorCode.from(rawValue: -32050, name: "future_thing", retryable: true).name == "future_thing")
+        #expect(
+            RPCErrorCode.from(rawValue: -32050, name: "future_thing", retryable: true).name == "future_thing"
+        )
     }
 
     @Test("params are validated field by field, with no path crossing the wire")
@@ -65,7 +86,13 @@ struct MessageTests {
             artifact: .init(url: "file:///a.zip", sha256: String(repeating: "0", count: 64), sizeBytes: 1),
             epoch: 1
         )
-        #expect(throws: RPCError(.invalidParams, "projectID must match [A-Za-z0-9][A-Za-z0-9_-]{0,127}", details: ["field": "projectID"])) {
+        #expect(
+            throws: RPCError(
+                .invalidParams,
+                "projectID must match [A-Za-z0-9][A-Za-z0-9_-]{0,127}",
+                details: ["field": "projectID"]
+            )
+        ) {
             try params.validate()
         }
         params.projectID = "ok-project"
@@ -77,7 +104,10 @@ struct MessageTests {
 
     @Test("an invalid traceparent is ignored, as W3C asks")
     func invalidTraceIgnored() throws {
-        let body = Array(#"{"jsonrpc":"2.0","id":1,"method":"agent.health","params":{},"trace":{"traceparent":"00-00000000000000000000000000000000-00f067aa0ba902b7-01"}}"#.utf8)
+        let body = Array(
+            #"{"jsonrpc":"2.0","id":1,"method":"agent.health","params":{},"trace":{"traceparent":"00-00000000000000000000000000000000-00f067aa0ba902b7-01"}}"#
+                .utf8
+        )
         let message = try IncomingMessage(body: body)
         #expect(message.trace == nil)
         #expect(TraceContext(traceparent: "garbage") == nil)

@@ -18,12 +18,21 @@ struct SigningTests {
         timestamp: Int64 = SigningTests.now,
         nonce: String = RequestSigner.randomNonce()
     ) throws -> (auth: [UInt8], body: [UInt8]) {
-        let body = try OutgoingMessage.request(id: 7, method: JobStatus.name, params: JobStatus.Params(jobID: "job-1"))
+        let body = try OutgoingMessage.request(
+            id: 7,
+            method: JobStatus.name,
+            params: JobStatus.Params(jobID: "job-1")
+        )
         let auth = signer.auth(body: body, method: JobStatus.name, id: 7, timestamp: timestamp, nonce: nonce)
         return (auth.encoded(), body)
     }
 
-    private func verdict(_ verifier: RequestVerifier, auth: [UInt8], body: [UInt8], id: RequestID? = 7) -> String {
+    private func verdict(
+        _ verifier: RequestVerifier,
+        auth: [UInt8],
+        body: [UInt8],
+        id: RequestID? = 7
+    ) -> String {
         do {
             try verifier.verify(auth: auth, body: body, method: JobStatus.name, id: id, now: Self.now)
             return "ok"
@@ -54,7 +63,9 @@ struct SigningTests {
         // One byte of the auth section's timestamp changed (still inside the window).
         var tamperedHeader = try signedRequest()
         let text = String(decoding: tamperedHeader.auth, as: UTF8.self)
-        tamperedHeader.auth = Array(text.replacingOccurrences(of: "\(Self.now)", with: "\(Self.now - 1)").utf8)
+        tamperedHeader.auth = Array(
+            text.replacingOccurrences(of: "\(Self.now)", with: "\(Self.now - 1)").utf8
+        )
         #expect(tamperedHeader.auth != (try signedRequest()).auth)
         #expect(verdict(verifier, auth: tamperedHeader.auth, body: tamperedHeader.body) == "bad_signature")
 
@@ -67,7 +78,12 @@ struct SigningTests {
         let future = try signedRequest(timestamp: Self.now + 61)
         #expect(verdict(verifier, auth: future.auth, body: future.body) == "timestamp_in_future")
 
-        let unknownKey = try signedRequest(signer: RequestSigner(agentID: "agent-a", key: try SigningKey(id: "k7", secret: [UInt8](repeating: 1, count: 32))))
+        let unknownKey = try signedRequest(
+            signer: RequestSigner(
+                agentID: "agent-a",
+                key: try SigningKey(id: "k7", secret: [UInt8](repeating: 1, count: 32))
+            )
+        )
         #expect(verdict(verifier, auth: unknownKey.auth, body: unknownKey.body) == "unknown_key_id")
 
         let original = try signedRequest(nonce: "fixed-nonce-0000000001")
@@ -83,21 +99,51 @@ struct SigningTests {
         let request = try signedRequest()
         #expect(verdict(verifier(), auth: request.auth, body: request.body, id: 8) == "bad_signature")
         #expect(throws: VerificationError.badSignature) {
-            try verifier().verify(auth: request.auth, body: request.body, method: JobCancel.name, id: 7, now: Self.now)
+            try verifier().verify(
+                auth: request.auth,
+                body: request.body,
+                method: JobCancel.name,
+                id: 7,
+                now: Self.now
+            )
         }
     }
 
     @Test("a nonce is forgotten once its timestamp has left the window, and refused until then")
     func replayWindow() throws {
-        let verifier = RequestVerifier(agentID: "agent-a", keyring: Self.keyring, windowSeconds: 60, replayCapacity: 2)
+        let verifier = RequestVerifier(
+            agentID: "agent-a",
+            keyring: Self.keyring,
+            windowSeconds: 60,
+            replayCapacity: 2
+        )
         let request = try signedRequest(nonce: "nonce-window-000001")
-        try verifier.verify(auth: request.auth, body: request.body, method: JobStatus.name, id: 7, now: Self.now)
+        try verifier.verify(
+            auth: request.auth,
+            body: request.body,
+            method: JobStatus.name,
+            id: 7,
+            now: Self.now
+        )
         #expect(throws: VerificationError.replayed(nonce: "nonce-window-000001")) {
-            try verifier.verify(auth: request.auth, body: request.body, method: JobStatus.name, id: 7, now: Self.now + 60)
+            try verifier.verify(
+                auth: request.auth,
+                body: request.body,
+                method: JobStatus.name,
+                id: 7,
+                now: Self.now + 60
+            )
         }
         // One second later the timestamp itself is refused: the nonce no longer needs remembering.
-        #expect(throws: VerificationError.expired(timestamp: Self.now, now: Self.now + 61, windowSeconds: 60)) {
-            try verifier.verify(auth: request.auth, body: request.body, method: JobStatus.name, id: 7, now: Self.now + 61)
+        #expect(throws: VerificationError.expired(timestamp: Self.now, now: Self.now + 61, windowSeconds: 60))
+        {
+            try verifier.verify(
+                auth: request.auth,
+                body: request.body,
+                method: JobStatus.name,
+                id: 7,
+                now: Self.now + 61
+            )
         }
     }
 
@@ -116,7 +162,12 @@ struct SigningTests {
     @Test("keyrings load from JSON and refuse short secrets, duplicates and an unknown active key")
     func keyringFile() throws {
         let secret = Data(repeating: 7, count: 32).base64EncodedString()
-        let ring = try Keyring(json: Array(#"{"active":"a","keys":[{"id":"a","secret":"\#(secret)"},{"id":"b","secret":"\#(secret)"}]}"#.utf8))
+        let ring = try Keyring(
+            json: Array(
+                #"{"active":"a","keys":[{"id":"a","secret":"\#(secret)"},{"id":"b","secret":"\#(secret)"}]}"#
+                    .utf8
+            )
+        )
         #expect(ring.activeKey.id == "a")
         #expect(ring.keyIDs == ["a", "b"])
         let short = Data(repeating: 7, count: 16).base64EncodedString()
@@ -124,7 +175,11 @@ struct SigningTests {
             try Keyring(json: Array(#"{"keys":[{"id":"a","secret":"\#(short)"}]}"#.utf8))
         }
         #expect(throws: KeyringError.duplicateKeyID("a")) {
-            try Keyring(json: Array(#"{"keys":[{"id":"a","secret":"\#(secret)"},{"id":"a","secret":"\#(secret)"}]}"#.utf8))
+            try Keyring(
+                json: Array(
+                    #"{"keys":[{"id":"a","secret":"\#(secret)"},{"id":"a","secret":"\#(secret)"}]}"#.utf8
+                )
+            )
         }
         #expect(throws: KeyringError.unknownActiveKey("z")) {
             try Keyring(json: Array(#"{"active":"z","keys":[{"id":"a","secret":"\#(secret)"}]}"#.utf8))
@@ -135,10 +190,16 @@ struct SigningTests {
     func signatureVectors() throws {
         let file = try SpecVectors.load("signatures.json", as: SignatureVectorFile.self)
         let keyringJSON = try JSONSerialization.data(
-            withJSONObject: (try JSONSerialization.jsonObject(with: Data(contentsOf: SpecVectors.directory.appendingPathComponent("signatures.json"))) as! [String: Any])["keyring"]!
+            withJSONObject: (try JSONSerialization.jsonObject(
+                with: Data(contentsOf: SpecVectors.directory.appendingPathComponent("signatures.json"))
+            ) as! [String: Any])["keyring"]!
         )
         let keyring = try Keyring(json: Array(keyringJSON))
-        let verifier = RequestVerifier(agentID: file.agentID, keyring: keyring, windowSeconds: file.windowSeconds)
+        let verifier = RequestVerifier(
+            agentID: file.agentID,
+            keyring: keyring,
+            windowSeconds: file.windowSeconds
+        )
         #expect(file.cases.count >= 20)
         for vector in file.cases {
             let body = SpecVectors.bytes(hex: vector.bodyHex)
@@ -163,7 +224,13 @@ struct SigningTests {
             }
             let verdict: String
             do {
-                try verifier.verify(auth: SpecVectors.bytes(hex: vector.authHex), body: body, method: vector.method, id: id, now: file.now)
+                try verifier.verify(
+                    auth: SpecVectors.bytes(hex: vector.authHex),
+                    body: body,
+                    method: vector.method,
+                    id: id,
+                    now: file.now
+                )
                 verdict = "ok"
             } catch {
                 verdict = error.name

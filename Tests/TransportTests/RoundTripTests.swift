@@ -11,7 +11,11 @@ struct RoundTripTests {
             projectID: "proj-1",
             rollbackVersionID: "v9",
             targetVersionID: "v3",
-            artifact: .init(url: "file:///srv/a.zip", sha256: String(repeating: "ab", count: 32), sizeBytes: 100),
+            artifact: .init(
+                url: "file:///srv/a.zip",
+                sha256: String(repeating: "ab", count: 32),
+                sizeBytes: 100
+            ),
             epoch: 1
         )
     }
@@ -20,7 +24,9 @@ struct RoundTripTests {
     static func streamingMethods() -> MethodRegistry {
         var methods = MethodRegistry()
         methods.register(WorkdirSync.self) { params, context in
-            for (step, phase) in [SyncPhase.accepted, .downloading, .extracting, .committing, .done].enumerated() {
+            for (step, phase) in [SyncPhase.accepted, .downloading, .extracting, .committing, .done]
+                .enumerated()
+            {
                 await context.progress(
                     JobProgress.Params(
                         requestID: context.id,
@@ -43,7 +49,13 @@ struct RoundTripTests {
             )
         }
         methods.register(AgentHealth.self) { _, context in
-            AgentHealth.Result(status: "ok", agentVersion: "test", uptimeSeconds: Int64(context.peer.uid), runningJobs: Int(context.peer.pid), diskFreeBytes: 0)
+            AgentHealth.Result(
+                status: "ok",
+                agentVersion: "test",
+                uptimeSeconds: Int64(context.peer.uid),
+                runningJobs: Int(context.peer.pid),
+                diskFreeBytes: 0
+            )
         }
         return methods
     }
@@ -53,11 +65,16 @@ struct RoundTripTests {
         try await TestServer.with(methods: Self.streamingMethods()) { server in
             try await server.connect { connection in
                 let progress = Collector<JobProgress.Params>()
-                let result = try await connection.call(WorkdirSync.self, Self.syncParams(), trace: .random()) { progress.append($0) }
+                let result = try await connection.call(WorkdirSync.self, Self.syncParams(), trace: .random())
+                { progress.append($0) }
                 #expect(result.commitID == "c0ffee")
                 #expect(result.files.removed == 3)
                 #expect(progress.values.map(\.percent) == [0, 25, 50, 75, 100])
-                #expect(progress.values.map(\.phase) == [.accepted, .downloading, .extracting, .committing, .done])
+                #expect(
+                    progress.values.map(\.phase) == [
+                        .accepted, .downloading, .extracting, .committing, .done,
+                    ]
+                )
                 #expect(progress.values.allSatisfy { $0.jobID == "job-1" })
             }
         }
@@ -71,7 +88,10 @@ struct RoundTripTests {
                     for index in 0..<50 {
                         group.addTask {
                             let progress = Collector<JobProgress.Params>()
-                            let result = try await connection.call(WorkdirSync.self, Self.syncParams("job-\(index)")) { progress.append($0) }
+                            let result = try await connection.call(
+                                WorkdirSync.self,
+                                Self.syncParams("job-\(index)")
+                            ) { progress.append($0) }
                             // Each call sees only its own progress.
                             #expect(progress.values.count == 5)
                             #expect(progress.values.allSatisfy { $0.jobID == "job-\(index)" })
@@ -100,7 +120,16 @@ struct RoundTripTests {
         var methods = MethodRegistry()
         let started = AsyncStream<Void>.makeStream()
         methods.register(WorkdirSync.self) { params, context in
-            await context.progress(JobProgress.Params(requestID: context.id, jobID: params.jobID, percent: 0, phase: .accepted, bytesDone: 0, bytesTotal: 0))
+            await context.progress(
+                JobProgress.Params(
+                    requestID: context.id,
+                    jobID: params.jobID,
+                    percent: 0,
+                    phase: .accepted,
+                    bytesDone: 0,
+                    bytesTotal: 0
+                )
+            )
             started.continuation.yield()
             // Stands in for long work; only cancellation ends it.
             try await Task.sleep(for: .seconds(600))
@@ -114,12 +143,16 @@ struct RoundTripTests {
                 var iterator = started.stream.makeAsyncIterator()
                 await iterator.next()
                 call.cancel()  // sends a signed $/cancelRequest, then waits for the final response
-                await #expect(throws: RPCError(.cancelled, "the request was cancelled")) { try await call.value }
+                await #expect(throws: RPCError(.cancelled, "the request was cancelled")) {
+                    try await call.value
+                }
                 // The connection still works afterwards.
                 let second = Task { try await connection.call(WorkdirSync.self, Self.syncParams("job-2")) }
                 await iterator.next()
                 try await connection.notify(CancelRequest.self, CancelRequest.Params(id: 2))
-                await #expect(throws: RPCError(.cancelled, "the request was cancelled")) { try await second.value }
+                await #expect(throws: RPCError(.cancelled, "the request was cancelled")) {
+                    try await second.value
+                }
             }
         }
         #expect(clock.now - begin < .seconds(30))
@@ -127,7 +160,10 @@ struct RoundTripTests {
 
     @Test("a peer whose uid is not allowed is refused before any frame is read")
     func wrongPeerUID() async throws {
-        try await TestServer.with(methods: Self.streamingMethods(), configure: { $0.allowedPeerUIDs = [getuid() &+ 4242] }) { server in
+        try await TestServer.with(
+            methods: Self.streamingMethods(),
+            configure: { $0.allowedPeerUIDs = [getuid() &+ 4242] }
+        ) { server in
             try await server.connect { connection in
                 do {
                     _ = try await connection.call(AgentHealth.self, EmptyParams())
@@ -143,7 +179,10 @@ struct RoundTripTests {
 
     @Test("an allowed peer uid is let in")
     func allowedPeerUID() async throws {
-        try await TestServer.with(methods: Self.streamingMethods(), configure: { $0.allowedPeerUIDs = [getuid()] }) { server in
+        try await TestServer.with(
+            methods: Self.streamingMethods(),
+            configure: { $0.allowedPeerUIDs = [getuid()] }
+        ) { server in
             let health = try await server.connect { try await $0.call(AgentHealth.self, EmptyParams()) }
             #expect(health.status == "ok")
         }
@@ -151,8 +190,14 @@ struct RoundTripTests {
 
     @Test("bad signatures are refused over the socket, each with its own reason")
     func refusedSignatures() async throws {
-        let wrongKey = RequestSigner(agentID: TestServer.agentID, key: try SigningKey(id: "k1", secret: [UInt8](repeating: 3, count: 32)))
-        let unknownKey = RequestSigner(agentID: TestServer.agentID, key: try SigningKey(id: "k2", secret: [UInt8](repeating: 3, count: 32)))
+        let wrongKey = RequestSigner(
+            agentID: TestServer.agentID,
+            key: try SigningKey(id: "k1", secret: [UInt8](repeating: 3, count: 32))
+        )
+        let unknownKey = RequestSigner(
+            agentID: TestServer.agentID,
+            key: try SigningKey(id: "k2", secret: [UInt8](repeating: 3, count: 32))
+        )
         try await TestServer.with(methods: Self.streamingMethods()) { server in
             for (signer, reason) in [(wrongKey, "bad_signature"), (unknownKey, "unknown_key_id")] {
                 try await server.connect(signer: signer) { connection in
@@ -171,7 +216,12 @@ struct RoundTripTests {
                 #expect(throws: RPCError.self) { try second.decodeResult(AgentHealth.Result.self) }
                 if case .errorResponse(_, let error) = second.kind { #expect(error.code == .replayed) }
                 // An expired one.
-                let old = TestServer.signer.auth(body: body, method: AgentHealth.name, id: 1, timestamp: UnixTime.now() - 3600)
+                let old = TestServer.signer.auth(
+                    body: body,
+                    method: AgentHealth.name,
+                    id: 1,
+                    timestamp: UnixTime.now() - 3600
+                )
                 let expired = try await connection.send(Frame(auth: old.encoded(), body: body), awaiting: 1)
                 if case .errorResponse(_, let error) = expired.kind {
                     #expect(error.details["reason"] == "timestamp_expired")
@@ -184,16 +234,25 @@ struct RoundTripTests {
 
     @Test("an oversized frame ends the connection with a clear error")
     func oversizedFrameClosesConnection() async throws {
-        try await TestServer.with(methods: Self.streamingMethods(), configure: { $0.frameLimits = FrameLimits(maxBodyLength: 256) }) { server in
+        try await TestServer.with(
+            methods: Self.streamingMethods(),
+            configure: { $0.frameLimits = FrameLimits(maxBodyLength: 256) }
+        ) { server in
             try await server.connect { connection in
                 let padding = String(repeating: "x", count: 1024)
-                let body = try OutgoingMessage.request(id: 1, method: AgentHealth.name, params: ["padding": padding])
+                let body = try OutgoingMessage.request(
+                    id: 1,
+                    method: AgentHealth.name,
+                    params: ["padding": padding]
+                )
                 let frame = TestServer.signer.frame(body: body, method: AgentHealth.name, id: 1)
                 await #expect {
                     try await connection.send(frame, awaiting: 1)
                 } throws: { ($0 as? RPCError)?.details["reason"] == "frame_too_large" }
                 // The server closed the connection: later calls fail at once instead of hanging.
-                await #expect(throws: (any Error).self) { try await connection.call(AgentHealth.self, EmptyParams()) }
+                await #expect(throws: (any Error).self) {
+                    try await connection.call(AgentHealth.self, EmptyParams())
+                }
             }
         }
     }

@@ -43,7 +43,9 @@ struct SocketFileTests {
         // Leave a socket file nobody listens on, as a crashed agent would.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
-        let bound = try SocketAddress(unixDomainSocketPath: path).withSockAddr { Glibc.bind(fd, $0, socklen_t($1)) }
+        let bound = try SocketAddress(unixDomainSocketPath: path).withSockAddr {
+            Glibc.bind(fd, $0, socklen_t($1))
+        }
         #expect(bound == 0)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))

@@ -7,7 +7,9 @@ import RollbackTransport
 /// A real RPC server on a real Unix socket in a fresh temporary directory, for one test.
 struct TestServer {
     static let agentID = "test-agent"
-    static let keyring = try! Keyring(keys: [try! SigningKey(id: "k1", secret: Array("0123456789abcdef0123456789abcdef".utf8))])
+    static let keyring = try! Keyring(keys: [
+        try! SigningKey(id: "k1", secret: Array("0123456789abcdef0123456789abcdef".utf8))
+    ])
     static let signer = RequestSigner(agentID: agentID, keyring: keyring)
 
     let directory: String
@@ -45,7 +47,10 @@ struct TestServer {
     }
 
     @discardableResult
-    func connect<T: Sendable>(signer: RequestSigner = TestServer.signer, _ body: (RPCConnection) async throws -> T) async throws -> T {
+    func connect<T: Sendable>(
+        signer: RequestSigner = TestServer.signer,
+        _ body: (RPCConnection) async throws -> T
+    ) async throws -> T {
         try await RPCConnection.withConnection(socketPath: socketPath, signer: signer, body)
     }
 

@@ -13,7 +13,8 @@ public struct PostgresEndpoint: Hashable, Sendable {
     public var database: String
 
     public init(url: String) throws(EndpointError) {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+        guard let components = URLComponents(string: url),
+            ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, !host.isEmpty
         else { throw EndpointError(url: url, reason: "expected postgres://user:password@host:port/database") }
         let database = String(components.path.drop(while: { $0 == "/" }))
@@ -34,7 +35,8 @@ public struct RedisEndpoint: Hashable, Sendable {
     public var port: Int
 
     public init(url: String) throws(EndpointError) {
-        guard let components = URLComponents(string: url), components.scheme == "redis", let host = components.host,
+        guard let components = URLComponents(string: url), components.scheme == "redis",
+            let host = components.host,
             !host.isEmpty
         else { throw EndpointError(url: url, reason: "expected redis://host:port") }
         self.host = host

@@ -12,9 +12,16 @@ public final class RedisConnection {
     public init(host: String, port: Int, timeout: Duration = .seconds(2)) throws(RedisError) {
         endpoint = "\(host):\(port)"
         let components = timeout.components
-        let tv = timeval(tv_sec: Int(components.seconds), tv_usec: Int(components.attoseconds / 1_000_000_000_000))
+        let tv = timeval(
+            tv_sec: Int(components.seconds),
+            tv_usec: Int(components.attoseconds / 1_000_000_000_000)
+        )
         guard let context = redisConnectWithTimeout(host, Int32(port), tv) else {
-            throw RedisError(code: .unreachable, message: "hiredis could not allocate a context", endpoint: endpoint)
+            throw RedisError(
+                code: .unreachable,
+                message: "hiredis could not allocate a context",
+                endpoint: endpoint
+            )
         }
         if context.pointee.err != 0 {
             let message = Self.message(of: context)

@@ -56,7 +56,11 @@ public struct FrameDecoder: Sendable {
             case .awaitingHeader:
                 guard bufferedByteCount >= FrameHeader.byteCount else { return nil }
                 let header = buffer.withUnsafeBytes { raw in
-                    FrameHeader(bytes: UnsafeRawBufferPointer(rebasing: raw[readIndex..<readIndex + FrameHeader.byteCount]))
+                    FrameHeader(
+                        bytes: UnsafeRawBufferPointer(
+                            rebasing: raw[readIndex..<readIndex + FrameHeader.byteCount]
+                        )
+                    )
                 }
                 if let error = validate(header) {
                     fail(error)
@@ -70,7 +74,10 @@ public struct FrameDecoder: Sendable {
                 guard bufferedByteCount >= authLength + bodyLength else { return nil }
                 let authEnd = readIndex + authLength
                 let bodyEnd = authEnd + bodyLength
-                let frame = Frame(auth: Array(buffer[readIndex..<authEnd]), body: Array(buffer[authEnd..<bodyEnd]))
+                let frame = Frame(
+                    auth: Array(buffer[readIndex..<authEnd]),
+                    body: Array(buffer[authEnd..<bodyEnd])
+                )
                 readIndex = bodyEnd
                 state = .awaitingHeader
                 return frame
@@ -92,7 +99,10 @@ public struct FrameDecoder: Sendable {
             }
         case .awaitingContent(let header):
             let expected = FrameHeader.byteCount + Int(header.authLength) + Int(header.bodyLength)
-            let error = FrameError.truncated(expected: expected, received: FrameHeader.byteCount + bufferedByteCount)
+            let error = FrameError.truncated(
+                expected: expected,
+                received: FrameHeader.byteCount + bufferedByteCount
+            )
             fail(error)
             throw error
         }

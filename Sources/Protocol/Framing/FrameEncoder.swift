@@ -8,7 +8,10 @@ public enum FrameEncoder {
     @inlinable
     public static func encode(_ frame: Frame, into buffer: inout [UInt8]) {
         precondition(frame.auth.count <= FrameLimits.maxAuthLength, "auth section too large")
-        precondition(!frame.body.isEmpty && frame.body.count <= FrameLimits.hardMaxBodyLength, "bad body size")
+        precondition(
+            !frame.body.isEmpty && frame.body.count <= FrameLimits.hardMaxBodyLength,
+            "bad body size"
+        )
         buffer.reserveCapacity(buffer.count + frame.encodedLength)
         FrameHeader(authLength: UInt16(frame.auth.count), bodyLength: UInt32(frame.body.count))
             .write(into: &buffer)

@@ -20,7 +20,12 @@ public struct FrameHeader: Hashable, Sendable {
     public var authLength: UInt16
     public var bodyLength: UInt32
 
-    public init(version: UInt8 = FrameHeader.currentVersion, flags: UInt8 = 0, authLength: UInt16, bodyLength: UInt32) {
+    public init(
+        version: UInt8 = FrameHeader.currentVersion,
+        flags: UInt8 = 0,
+        authLength: UInt16,
+        bodyLength: UInt32
+    ) {
         self.version = version
         self.flags = flags
         self.authLength = authLength

@@ -67,16 +67,21 @@ public struct IncomingMessage: Sendable {
     }
 
     /// Decodes the `params` member of a request or notification.
-    public func decodeParams<Params: Decodable>(_ type: Params.Type = Params.self) throws(RPCError) -> Params {
+    public func decodeParams<Params: Decodable>(_ type: Params.Type = Params.self) throws(RPCError) -> Params
+    {
         do {
             return try JSONCoding.decode(ParamsEnvelope<Params>.self, from: body).params
         } catch {
-            throw RPCError(.invalidParams, "params do not match \(method ?? "the method"): \(Self.describe(error))")
+            throw RPCError(
+                .invalidParams,
+                "params do not match \(method ?? "the method"): \(Self.describe(error))"
+            )
         }
     }
 
     /// Decodes the `result` member of a response, or throws the error of an error response.
-    public func decodeResult<Result: Decodable>(_ type: Result.Type = Result.self) throws(RPCError) -> Result {
+    public func decodeResult<Result: Decodable>(_ type: Result.Type = Result.self) throws(RPCError) -> Result
+    {
         if case .errorResponse(_, let error) = kind { throw error }
         do {
             return try JSONCoding.decode(ResultEnvelope<Result>.self, from: body).result
@@ -89,7 +94,9 @@ public struct IncomingMessage: Sendable {
     static func describe(_ error: any Error) -> String {
         guard let decodingError = error as? DecodingError else { return String(describing: error) }
         func path(_ context: DecodingError.Context) -> String {
-            let joined = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            let joined = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(
+                separator: "."
+            )
             return joined.isEmpty ? "" : " at \(joined)"
         }
         switch decodingError {
@@ -121,7 +128,9 @@ private struct Envelope: Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         jsonrpc = try container.decodeIfPresent(String.self, forKey: .jsonrpc)
         if container.contains(.id) {
-            id = .some(try container.decodeNil(forKey: .id) ? nil : container.decode(RequestID.self, forKey: .id))
+            id = .some(
+                try container.decodeNil(forKey: .id) ? nil : container.decode(RequestID.self, forKey: .id)
+            )
         } else {
             id = nil
         }

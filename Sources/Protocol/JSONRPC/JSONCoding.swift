@@ -21,9 +21,15 @@ enum JSONCoding {
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress, !buffer.isEmpty else { return try decoder.decode(type, from: Data()) }
+            guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                return try decoder.decode(type, from: Data())
+            }
             // No copy: the decoder reads the bytes only during this call.
-            let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.count, deallocator: .none)
+            let data = Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
+                count: buffer.count,
+                deallocator: .none
+            )
             return try decoder.decode(type, from: data)
         }
     }

@@ -12,7 +12,13 @@ public enum AgentHealth: RPCMethod {
         /// Free bytes on the file system of the working-directory root.
         public var diskFreeBytes: Int64
 
-        public init(status: String, agentVersion: String, uptimeSeconds: Int64, runningJobs: Int, diskFreeBytes: Int64) {
+        public init(
+            status: String,
+            agentVersion: String,
+            uptimeSeconds: Int64,
+            runningJobs: Int,
+            diskFreeBytes: Int64
+        ) {
             self.status = status
             self.agentVersion = agentVersion
             self.uptimeSeconds = uptimeSeconds

@@ -35,7 +35,13 @@ public enum AgentHello: RPCMethod {
         public var capabilities: [String]
         public var limits: Limits
 
-        public init(agentID: String, protocolVersion: Int, agentVersion: String, capabilities: [String], limits: Limits) {
+        public init(
+            agentID: String,
+            protocolVersion: Int,
+            agentVersion: String,
+            capabilities: [String],
+            limits: Limits
+        ) {
             self.agentID = agentID
             self.protocolVersion = protocolVersion
             self.agentVersion = agentVersion

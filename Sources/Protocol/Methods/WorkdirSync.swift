@@ -54,12 +54,18 @@ public enum WorkdirSync: RPCMethod {
             func bad(_ field: String, _ rule: String) -> RPCError {
                 RPCError(.invalidParams, "\(field) \(rule)", details: ["field": field])
             }
-            guard Identifiers.isValidID(jobID) else { throw bad("jobID", "must be 1–128 characters from A–Z a–z 0–9 . _ ~ -") }
+            guard Identifiers.isValidID(jobID) else {
+                throw bad("jobID", "must be 1–128 characters from A–Z a–z 0–9 . _ ~ -")
+            }
             guard Identifiers.isValidProjectID(projectID) else {
                 throw bad("projectID", "must match [A-Za-z0-9][A-Za-z0-9_-]{0,127}")
             }
-            guard Identifiers.isValidID(rollbackVersionID) else { throw bad("rollbackVersionID", "is not a valid id") }
-            guard Identifiers.isValidID(targetVersionID) else { throw bad("targetVersionID", "is not a valid id") }
+            guard Identifiers.isValidID(rollbackVersionID) else {
+                throw bad("rollbackVersionID", "is not a valid id")
+            }
+            guard Identifiers.isValidID(targetVersionID) else {
+                throw bad("targetVersionID", "is not a valid id")
+            }
             let scheme = artifact.url.prefix(while: { $0 != ":" }).lowercased()
             guard ["http", "https", "file"].contains(scheme), artifact.url.contains("://") else {
                 throw bad("artifact.url", "must be an http, https or file URL")

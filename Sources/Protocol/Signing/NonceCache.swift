@@ -36,7 +36,8 @@ final class NonceCache: Sendable {
 
     private static func purge(_ state: inout State, through second: Int64) {
         for expiry in state.buckets.keys where expiry <= second {
-            for nonce in state.buckets.removeValue(forKey: expiry) ?? [] where state.expiries[nonce] == expiry {
+            for nonce in state.buckets.removeValue(forKey: expiry) ?? [] where state.expiries[nonce] == expiry
+            {
                 state.expiries.removeValue(forKey: nonce)
             }
         }

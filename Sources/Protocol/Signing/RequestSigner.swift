@@ -56,4 +56,3 @@ public struct RequestSigner: Sendable {
         return Hex.encode(bytes)
     }
 }
-

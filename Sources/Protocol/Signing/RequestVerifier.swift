@@ -30,7 +30,11 @@ public struct RequestVerifier: Sendable {
     }
 
     /// Verifies a frame whose body was classified as `message`.
-    public func verify(frame: Frame, message: IncomingMessage, now: Int64 = UnixTime.now()) throws(VerificationError) {
+    public func verify(
+        frame: Frame,
+        message: IncomingMessage,
+        now: Int64 = UnixTime.now()
+    ) throws(VerificationError) {
         guard let method = message.method else {
             throw .malformedAuth("only requests and notifications are signed")
         }
@@ -52,7 +56,9 @@ public struct RequestVerifier: Sendable {
         } catch {
             throw .malformedAuth(IncomingMessage.describe(error))
         }
-        guard Tokens.isToken(auth.kid, length: 1...64) else { throw .malformedAuth("kid must be a 1–64 character token") }
+        guard Tokens.isToken(auth.kid, length: 1...64) else {
+            throw .malformedAuth("kid must be a 1–64 character token")
+        }
         guard Tokens.isToken(auth.nonce, length: 16...128) else {
             throw .malformedAuth("nonce must be a 16–128 character token")
         }

@@ -19,7 +19,8 @@ public enum SigningInput {
         id: RequestID?,
         body: [UInt8]
     ) -> [UInt8] {
-        let head = [domain, agentID, keyID, String(timestamp), nonce, method, id?.signingForm ?? ""]
+        let head =
+            [domain, agentID, keyID, String(timestamp), nonce, method, id?.signingForm ?? ""]
             .joined(separator: "\n") + "\n"
         var input = Array(head.utf8)
         input.reserveCapacity(input.count + body.count)

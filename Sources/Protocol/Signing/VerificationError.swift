@@ -36,21 +36,49 @@ public enum VerificationError: Error, Hashable, Sendable {
     public var rpcError: RPCError {
         switch self {
         case .missingSignature:
-            RPCError(.unauthenticated, "message is not signed; every client message needs an auth section", details: ["reason": name])
+            RPCError(
+                .unauthenticated,
+                "message is not signed; every client message needs an auth section",
+                details: ["reason": name]
+            )
         case .malformedAuth(let why):
             RPCError(.unauthenticated, "auth section is malformed: \(why)", details: ["reason": name])
         case .unknownKeyID(let kid):
-            RPCError(.unauthenticated, "key id \"\(kid)\" is not in this agent's keyring", details: ["reason": name, "kid": kid])
+            RPCError(
+                .unauthenticated,
+                "key id \"\(kid)\" is not in this agent's keyring",
+                details: ["reason": name, "kid": kid]
+            )
         case .badSignature:
-            RPCError(.unauthenticated, "signature does not match (wrong key, wrong agent id, or the message was altered)", details: ["reason": name])
+            RPCError(
+                .unauthenticated,
+                "signature does not match (wrong key, wrong agent id, or the message was altered)",
+                details: ["reason": name]
+            )
         case .expired(let ts, let now, let window):
-            RPCError(.expired, "timestamp \(ts) is \(now - ts) s old; the window is ±\(window) s (check the clocks)", details: ["reason": name, "ts": String(ts), "now": String(now)])
+            RPCError(
+                .expired,
+                "timestamp \(ts) is \(now - ts) s old; the window is ±\(window) s (check the clocks)",
+                details: ["reason": name, "ts": String(ts), "now": String(now)]
+            )
         case .inFuture(let ts, let now, let window):
-            RPCError(.expired, "timestamp \(ts) is \(ts - now) s in the future; the window is ±\(window) s (check the clocks)", details: ["reason": name, "ts": String(ts), "now": String(now)])
+            RPCError(
+                .expired,
+                "timestamp \(ts) is \(ts - now) s in the future; the window is ±\(window) s (check the clocks)",
+                details: ["reason": name, "ts": String(ts), "now": String(now)]
+            )
         case .replayed(let nonce):
-            RPCError(.replayed, "nonce \(nonce) was already used; sign every message with a fresh nonce", details: ["reason": name])
+            RPCError(
+                .replayed,
+                "nonce \(nonce) was already used; sign every message with a fresh nonce",
+                details: ["reason": name]
+            )
         case .replayCacheFull:
-            RPCError(.busy, "too many signed messages within the replay window; retry shortly", details: ["reason": name])
+            RPCError(
+                .busy,
+                "too many signed messages within the replay window; retry shortly",
+                details: ["reason": name]
+            )
         }
     }
 }

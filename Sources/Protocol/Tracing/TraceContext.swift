@@ -52,7 +52,10 @@ public struct TraceContext: Hashable, Sendable, Codable {
             bytes[52] == UInt8(ascii: "-")
         else { return false }
         func isLowerHex(_ range: Range<Int>) -> Bool {
-            bytes[range].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+            bytes[range].allSatisfy {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            }
         }
         func isAllZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == UInt8(ascii: "0") } }
         return isLowerHex(0..<2) && bytes[0...1] == [UInt8(ascii: "0"), UInt8(ascii: "0")]

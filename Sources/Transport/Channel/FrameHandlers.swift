@@ -59,7 +59,9 @@ final class FrameEncodingHandler: ChannelOutboundHandler, RemovableChannelHandle
 extension Channel {
     /// Adds the frame codec and wraps the channel for async use. Call on the channel's event loop.
     func makeFrameChannel(limits: FrameLimits) throws -> NIOAsyncChannel<Frame, Frame> {
-        try pipeline.syncOperations.addHandlers([FrameDecodingHandler(limits: limits), FrameEncodingHandler()])
+        try pipeline.syncOperations.addHandlers([
+            FrameDecodingHandler(limits: limits), FrameEncodingHandler(),
+        ])
         return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: self)
     }
 }

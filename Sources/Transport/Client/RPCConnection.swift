@@ -26,7 +26,9 @@ public final class RPCConnection: Sendable {
         var outcome: Result<IncomingMessage, any Error>?
         var progress: ProgressHandler?
 
-        mutating func deliver(_ result: Result<IncomingMessage, any Error>) -> CheckedContinuation<IncomingMessage, any Error>? {
+        mutating func deliver(
+            _ result: Result<IncomingMessage, any Error>
+        ) -> CheckedContinuation<IncomingMessage, any Error>? {
             if continuation == nil { outcome = result }
             return continuation
         }
@@ -93,14 +95,21 @@ public final class RPCConnection: Sendable {
     }
 
     /// Sends a signed notification.
-    public func notify<Notification: RPCNotificationMethod>(_ notification: Notification.Type, _ params: Notification.Params) async throws {
+    public func notify<Notification: RPCNotificationMethod>(
+        _ notification: Notification.Type,
+        _ params: Notification.Params
+    ) async throws {
         let body = try OutgoingMessage.notification(method: Notification.name, params: params)
         try await write(signer.frame(body: body, method: Notification.name, id: nil))
     }
 
     /// Sends `frame` as is (for tests and tools that build frames themselves) and returns the
     /// response with `id`.
-    public func send(_ frame: Frame, awaiting id: RequestID, progress: ProgressHandler? = nil) async throws -> IncomingMessage {
+    public func send(
+        _ frame: Frame,
+        awaiting id: RequestID,
+        progress: ProgressHandler? = nil
+    ) async throws -> IncomingMessage {
         let refusal: String? = state.withLock { state in
             if let reason = state.closedReason { return reason }
             state.pending[id] = Pending(progress: progress)
@@ -114,10 +123,13 @@ public final class RPCConnection: Sendable {
                 state.withLock { _ = $0.pending.removeValue(forKey: id) }
                 throw error
             }
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<IncomingMessage, any Error>) in
+            return try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<IncomingMessage, any Error>) in
                 let early: Result<IncomingMessage, any Error>? = state.withLock { state in
                     guard var pending = state.pending[id] else {
-                        return .failure(TransportError.connectionClosed(reason: state.closedReason ?? "call abandoned"))
+                        return .failure(
+                            TransportError.connectionClosed(reason: state.closedReason ?? "call abandoned")
+                        )
                     }
                     if let outcome = pending.outcome {
                         state.pending.removeValue(forKey: id)
@@ -142,7 +154,9 @@ public final class RPCConnection: Sendable {
 
     private func write(_ frame: Frame) async throws {
         guard await outbound.send(frame) else {
-            throw TransportError.connectionClosed(reason: state.withLock { $0.closedReason } ?? "the connection is closed")
+            throw TransportError.connectionClosed(
+                reason: state.withLock { $0.closedReason } ?? "the connection is closed"
+            )
         }
     }
 
@@ -184,7 +198,8 @@ public final class RPCConnection: Sendable {
         }
         switch message.kind {
         case .response(let id), .errorResponse(.some(let id), _):
-            let (known, waiting) = state.withLock { state -> (Bool, CheckedContinuation<IncomingMessage, any Error>?) in
+            let (known, waiting) = state.withLock {
+                state -> (Bool, CheckedContinuation<IncomingMessage, any Error>?) in
                 guard state.pending[id] != nil else { return (false, nil) }
                 let waiting = state.pending[id]!.deliver(.success(message))
                 if waiting != nil { state.pending.removeValue(forKey: id) }

@@ -15,7 +15,10 @@ struct ConnectionSession: Sendable {
         case close
     }
 
-    func run(inbound: NIOAsyncChannelInboundStream<Frame>, outbound writer: NIOAsyncChannelOutboundWriter<Frame>) async throws {
+    func run(
+        inbound: NIOAsyncChannelInboundStream<Frame>,
+        outbound writer: NIOAsyncChannelOutboundWriter<Frame>
+    ) async throws {
         let inFlight = InFlightRequests(limit: maxInFlight)
         let outbound = FrameOutbox(writer: writer)
         do {
@@ -24,8 +27,15 @@ struct ConnectionSession: Sendable {
             }
         } catch let error as FrameError {
             // A bad frame ends the connection, with an error the peer can read first.
-            logger.warning("bad frame; closing connection", metadata: ["error.name": "\(error.name)", "error": "\(error)"])
-            await send(RPCError(.parseError, error.description, details: ["reason": error.name]), id: nil, on: outbound)
+            logger.warning(
+                "bad frame; closing connection",
+                metadata: ["error.name": "\(error.name)", "error": "\(error)"]
+            )
+            await send(
+                RPCError(.parseError, error.description, details: ["reason": error.name]),
+                id: nil,
+                on: outbound
+            )
         }
         // The peer is gone or misbehaved: stop its work and wait until every handler has ended.
         for task in inFlight.cancelAll() { await task.value }
@@ -40,8 +50,15 @@ struct ConnectionSession: Sendable {
         do {
             message = try IncomingMessage(body: frame.body)
         } catch let error as FrameError {
-            logger.warning("unreadable message; closing connection", metadata: ["error.name": "\(error.name)"])
-            await send(RPCError(.parseError, error.description, details: ["reason": error.name]), id: nil, on: outbound)
+            logger.warning(
+                "unreadable message; closing connection",
+                metadata: ["error.name": "\(error.name)"]
+            )
+            await send(
+                RPCError(.parseError, error.description, details: ["reason": error.name]),
+                id: nil,
+                on: outbound
+            )
             return .close
         } catch {
             let rpcError = error as? RPCError ?? RPCError(.invalidRequest, "\(error)")
@@ -51,18 +68,26 @@ struct ConnectionSession: Sendable {
 
         switch message.kind {
         case .response, .errorResponse:
-            await send(RPCError(.invalidRequest, "this server accepts requests and notifications only"), id: nil, on: outbound)
+            await send(
+                RPCError(.invalidRequest, "this server accepts requests and notifications only"),
+                id: nil,
+                on: outbound
+            )
             return .close
 
         case .notification(let method):
             do {
                 try verifier.verify(frame: frame, message: message)
             } catch {
-                logger.warning("refused notification", metadata: ["rpc.method": "\(method)", "auth.reason": "\(error.name)"])
+                logger.warning(
+                    "refused notification",
+                    metadata: ["rpc.method": "\(method)", "auth.reason": "\(error.name)"]
+                )
                 await send(error.rpcError, id: nil, on: outbound)
                 return .close
             }
-            if method == CancelRequest.name, let params = try? message.decodeParams(CancelRequest.Params.self) {
+            if method == CancelRequest.name, let params = try? message.decodeParams(CancelRequest.Params.self)
+            {
                 logger.debug("cancel requested", metadata: ["rpc.id": "\(params.id)"])
                 inFlight.cancel(params.id)
             } else {
@@ -74,20 +99,35 @@ struct ConnectionSession: Sendable {
             do {
                 try verifier.verify(frame: frame, message: message)
             } catch {
-                logger.warning("refused request", metadata: ["rpc.id": "\(id)", "rpc.method": "\(method)", "auth.reason": "\(error.name)"])
+                logger.warning(
+                    "refused request",
+                    metadata: ["rpc.id": "\(id)", "rpc.method": "\(method)", "auth.reason": "\(error.name)"]
+                )
                 await send(error.rpcError, id: id, on: outbound)
                 return .continueReading
             }
             guard let handler = methods.handler(for: method) else {
-                await send(RPCError(.methodNotFound, "no method named \(method)", details: ["method": method]), id: id, on: outbound)
+                await send(
+                    RPCError(.methodNotFound, "no method named \(method)", details: ["method": method]),
+                    id: id,
+                    on: outbound
+                )
                 return .continueReading
             }
             switch inFlight.admit(id) {
             case .duplicateID:
-                await send(RPCError(.invalidRequest, "request id \(id) is already in flight on this connection"), id: id, on: outbound)
+                await send(
+                    RPCError(.invalidRequest, "request id \(id) is already in flight on this connection"),
+                    id: id,
+                    on: outbound
+                )
                 return .continueReading
             case .full:
-                await send(RPCError(.busy, "more than \(maxInFlight) requests in flight on this connection"), id: id, on: outbound)
+                await send(
+                    RPCError(.busy, "more than \(maxInFlight) requests in flight on this connection"),
+                    id: id,
+                    on: outbound
+                )
                 return .continueReading
             case .admitted:
                 break
@@ -106,7 +146,9 @@ struct ConnectionSession: Sendable {
             )
             let task = Task {
                 // Exactly one final response per request, whatever happened in the handler.
-                await outbound.send(Frame(body: await Self.answer(message, context: context, handler: handler)))
+                await outbound.send(
+                    Frame(body: await Self.answer(message, context: context, handler: handler))
+                )
                 inFlight.finish(id)
             }
             inFlight.attach(task, to: id)
@@ -124,7 +166,10 @@ struct ConnectionSession: Sendable {
         } catch let error as RPCError {
             return OutgoingMessage.errorResponse(id: context.id, error: error)
         } catch is CancellationError {
-            return OutgoingMessage.errorResponse(id: context.id, error: RPCError(.cancelled, "the request was cancelled"))
+            return OutgoingMessage.errorResponse(
+                id: context.id,
+                error: RPCError(.cancelled, "the request was cancelled")
+            )
         } catch {
             context.logger.error("handler failed", metadata: ["error": "\(error)"])
             return OutgoingMessage.errorResponse(id: context.id, error: RPCError(.internalError, "\(error)"))

@@ -84,7 +84,12 @@ public final class RPCServer: Sendable {
             try? await listener.channel.close()
             throw error
         }
-        logger.info("listening", metadata: ["socket.path": "\(path)", "socket.mode": "\(String(configuration.socketMode, radix: 8))"])
+        logger.info(
+            "listening",
+            metadata: [
+                "socket.path": "\(path)", "socket.mode": "\(String(configuration.socketMode, radix: 8))",
+            ]
+        )
         return RPCServer(
             configuration: configuration,
             verifier: verifier,
@@ -156,7 +161,9 @@ public final class RPCServer: Sendable {
                         "peer uid \(connection.peer.uid) is not allowed to use this socket",
                         details: ["reason": "peer_not_allowed", "uid": String(connection.peer.uid)]
                     )
-                    try await outbound.write(Frame(body: OutgoingMessage.errorResponse(id: nil, error: error)))
+                    try await outbound.write(
+                        Frame(body: OutgoingMessage.errorResponse(id: nil, error: error))
+                    )
                     return
                 }
                 try await session.run(inbound: inbound, outbound: outbound)

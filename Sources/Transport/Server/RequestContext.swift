@@ -22,7 +22,9 @@ public struct RequestContext: Sendable {
         _ notification: Notification.Type,
         _ params: Notification.Params
     ) async {
-        guard let body = try? OutgoingMessage.notification(method: Notification.name, params: params) else { return }
+        guard let body = try? OutgoingMessage.notification(method: Notification.name, params: params) else {
+            return
+        }
         await outbound.send(Frame(body: body))
     }
 

@@ -53,8 +53,15 @@ enum UnixSocketFile {
 
     /// Sets mode and group on the privately bound socket, then links it to `path`.
     /// Returns the inode of the published socket, to recognise it when cleaning up.
-    static func publish(boundAt privatePath: String, to path: String, mode: mode_t, group: gid_t?) throws -> ino_t {
-        if chmod(privatePath, mode) != 0 { throw TransportError.systemCall("chmod", errno: errno, path: privatePath) }
+    static func publish(
+        boundAt privatePath: String,
+        to path: String,
+        mode: mode_t,
+        group: gid_t?
+    ) throws -> ino_t {
+        if chmod(privatePath, mode) != 0 {
+            throw TransportError.systemCall("chmod", errno: errno, path: privatePath)
+        }
         if let group, chown(privatePath, uid_t.max, group) != 0 {
             throw TransportError.systemCall("chown", errno: errno, path: privatePath)
         }
@@ -63,7 +70,9 @@ enum UnixSocketFile {
             throw TransportError.systemCall("link", errno: errno, path: path)
         }
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw TransportError.systemCall("lstat", errno: errno, path: path) }
+        guard lstat(path, &info) == 0 else {
+            throw TransportError.systemCall("lstat", errno: errno, path: path)
+        }
         return info.st_ino
     }
 
