@@ -42,6 +42,11 @@ let package = Package(
             providers: [.apt(["libzip-dev"])]
         ),
         .systemLibrary(
+            name: "CSystemShims",
+            path: "Sources/CSystemShims",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
             name: "CGit2",
             path: "Sources/CGit2",
             pkgConfig: "libgit2",
@@ -75,7 +80,10 @@ let package = Package(
                 "RollbackTransport",
                 "CZip",
                 "CGit2",
+                "CSystemShims",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Sources/Agent",
             swiftSettings: strictSettings
@@ -163,6 +171,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/TransportTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "RollbackAgent",
+                "RollbackProtocol",
+                "RollbackTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AgentTests",
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -45,12 +45,17 @@ public struct RPCErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let deadlineExceeded = RPCErrorCode(-32008, "deadline_exceeded", retryable: true)
     /// None of the protocol versions offered by the client is spoken by the agent.
     public static let unsupportedVersion = RPCErrorCode(-32009, "unsupported_version", retryable: false)
+    /// The artifact was refused: wrong checksum or size, or an archive that breaks a safety rule
+    /// (`details.reason` and `details.entry` say which).
+    public static let artifactRejected = RPCErrorCode(-32010, "artifact_rejected", retryable: false)
+    /// Something the agent depends on (the artifact store, the disk) failed for now.
+    public static let unavailable = RPCErrorCode(-32011, "unavailable", retryable: true)
 
     /// Every code this implementation knows, for lookup when decoding.
     public static let all: [RPCErrorCode] = [
         .parseError, .invalidRequest, .methodNotFound, .invalidParams, .internalError,
         .unauthenticated, .expired, .replayed, .staleEpoch, .busy, .notFound, .cancelled,
-        .deadlineExceeded, .unsupportedVersion,
+        .deadlineExceeded, .unsupportedVersion, .artifactRejected, .unavailable,
     ]
 
     /// Looks up a known code by its integer; unknown integers from a newer peer map to a code

@@ -1,0 +1,341 @@
+import Logging
+import RollbackProtocol
+
+/// Owns every job of this agent: admission (epochs, one sync per project, capacity), the running
+/// tasks, their durable records, cancellation, and recovery after a crash.
+///
+/// Jobs run in tasks of their own, not in the request that started them, so a client that
+/// disconnects does not stop a sync; it reconnects and asks `job.status`.
+public actor JobManager {
+    private struct RunningJob {
+        let task: Task<Result<WorkdirSync.Result, RPCError>, Never>
+        let cancellation: CancellationState
+        let broadcaster: ProgressBroadcaster
+    }
+
+    private let settings: SyncSettings
+    private let store: StateStore
+    private let artifacts: ArtifactStore
+    private let maxConcurrentJobs: Int
+    private let logger: Logger
+    private var records: [String: JobRecord] = [:]
+    private var running: [String: RunningJob] = [:]
+    private var busyProjects: [String: String] = [:]
+    private var epochs: [String: Int64]
+
+    init(
+        settings: SyncSettings,
+        store: StateStore,
+        artifacts: ArtifactStore,
+        maxConcurrentJobs: Int,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.store = store
+        self.artifacts = artifacts
+        self.maxConcurrentJobs = maxConcurrentJobs
+        self.logger = logger
+        self.epochs = store.epochs()
+        for record in store.allJobs() { records[record.params.jobID] = record }
+    }
+
+    public var runningJobCount: Int { running.count }
+
+    // MARK: workdir.sync
+
+    /// Starts the job (or attaches to it, or returns its stored outcome when it already ended)
+    /// and waits for its result, forwarding progress to `progress`.
+    func sync(
+        _ params: WorkdirSync.Params,
+        progress: @escaping @Sendable (ProgressUpdate) async -> Void
+    ) async throws(RPCError) -> WorkdirSync.Result {
+        try params.validate()
+        let job = try admit(params)
+        let (subscription, updates) = job.broadcaster.subscribe()
+        let forwarding = Task {
+            for await update in updates { await progress(update) }
+        }
+        let outcome = await withTaskCancellationHandler {
+            await job.task.value
+        } onCancel: {
+            // Cancelling the request cancels the job (before the swap; after it the job finishes).
+            _ = job.cancellation.requestCancel()
+        }
+        job.broadcaster.unsubscribe(subscription)
+        await forwarding.value  // every progress update goes out before the final response
+        return try outcome.get()
+    }
+
+    private func admit(_ params: WorkdirSync.Params) throws(RPCError) -> RunningJob {
+        if let job = running[params.jobID] {
+            guard records[params.jobID]?.params == params else { throw reusedJobID(params.jobID) }
+            return job
+        }
+        if let record = records[params.jobID] {
+            guard record.params == params else { throw reusedJobID(params.jobID) }
+            return finished(record)
+        }
+        if let highest = epochs[params.projectID], params.epoch < highest {
+            throw RPCError(
+                .staleEpoch,
+                "epoch \(params.epoch) is older than epoch \(highest) already seen for project \(params.projectID)",
+                details: ["projectID": params.projectID, "highestEpoch": String(highest)]
+            )
+        }
+        if let other = busyProjects[params.projectID] {
+            throw RPCError(
+                .busy,
+                "project \(params.projectID) is already syncing job \(other)",
+                details: ["runningJob": other]
+            )
+        }
+        guard running.count < maxConcurrentJobs else {
+            throw RPCError(
+                .busy,
+                "\(running.count) syncs are running; the limit is \(maxConcurrentJobs)",
+                details: ["reason": "capacity"]
+            )
+        }
+        epochs[params.projectID] = max(epochs[params.projectID] ?? 0, params.epoch)
+        let record = JobRecord(params: params, state: .accepted, phase: .accepted, percent: 0)
+        do {
+            try store.saveEpochs(epochs)
+            try store.saveJob(record)
+        } catch {
+            throw RPCError(
+                .unavailable,
+                "the agent cannot write its state directory: \(error)",
+                details: ["reason": "disk"]
+            )
+        }
+        records[params.jobID] = record
+        busyProjects[params.projectID] = params.jobID
+
+        let cancellation = CancellationState()
+        let broadcaster = ProgressBroadcaster()
+        var jobLogger = logger
+        jobLogger[metadataKey: "job.id"] = "\(params.jobID)"
+        jobLogger[metadataKey: "project.id"] = "\(params.projectID)"
+        let reporter = ProgressReporter { [weak self] update in
+            broadcaster.publish(update)
+            Task { await self?.noteProgress(params.jobID, update) }
+        }
+        let job = SyncJob(
+            params: params,
+            settings: settings,
+            store: store,
+            artifacts: artifacts,
+            cancellation: cancellation,
+            progress: reporter,
+            logger: jobLogger
+        )
+        let logger = jobLogger
+        let task = Task<Result<WorkdirSync.Result, RPCError>, Never> {
+            logger.info("sync started", metadata: ["epoch": "\(params.epoch)", "dryRun": "\(params.dryRun)"])
+            let outcome: Result<WorkdirSync.Result, RPCError>
+            do throws(RPCError) {
+                outcome = .success(try await job.run())
+            } catch {
+                outcome = .failure(error)
+            }
+            self.finish(params.jobID, outcome)
+            return outcome
+        }
+        let runningJob = RunningJob(task: task, cancellation: cancellation, broadcaster: broadcaster)
+        running[params.jobID] = runningJob
+        return runningJob
+    }
+
+    private func finished(_ record: JobRecord) -> RunningJob {
+        let outcome: Result<WorkdirSync.Result, RPCError> =
+            if let result = record.result {
+                .success(result)
+            } else {
+                .failure(
+                    record.error.map(RPCError.init(failure:))
+                        ?? RPCError(.internalError, "job \(record.params.jobID) ended without a result")
+                )
+            }
+        return RunningJob(
+            task: Task { outcome },
+            cancellation: CancellationState(),
+            broadcaster: ProgressBroadcaster()
+        )
+    }
+
+    private func reusedJobID(_ jobID: String) -> RPCError {
+        RPCError(
+            .invalidParams,
+            "job id \(jobID) was already used with different params",
+            details: ["field": "jobID"]
+        )
+    }
+
+    private func noteProgress(_ jobID: String, _ update: ProgressUpdate) {
+        guard var record = records[jobID], !record.state.isTerminal else { return }
+        let phaseChanged = record.phase != update.phase
+        record.state = .running
+        record.phase = update.phase
+        record.percent = max(record.percent, update.percent)
+        records[jobID] = record
+        if phaseChanged { try? store.saveJob(record) }
+    }
+
+    private func finish(_ jobID: String, _ outcome: Result<WorkdirSync.Result, RPCError>) {
+        guard var record = records[jobID] else { return }
+        switch outcome {
+        case .success(let result):
+            record.state = .succeeded
+            record.phase = .done
+            record.percent = 100
+            record.result = result
+            logger.info(
+                "sync succeeded",
+                metadata: ["job.id": "\(jobID)", "commit": "\(result.commitID ?? "-")"]
+            )
+        case .failure(let error):
+            record.state = error.code == .cancelled ? .cancelled : .failed
+            record.error = JobFailure(error)
+            logger.warning("sync failed", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
+        }
+        records[jobID] = record
+        try? store.saveJob(record)
+        running[jobID] = nil
+        if busyProjects[record.params.projectID] == jobID { busyProjects[record.params.projectID] = nil }
+    }
+
+    // MARK: job.status, job.cancel
+
+    func status(_ jobID: String) throws(RPCError) -> JobStatus.Result {
+        guard let record = records[jobID] else {
+            throw RPCError(.notFound, "no job \(jobID) on this agent", details: ["jobID": jobID])
+        }
+        return record.status
+    }
+
+    func cancel(_ jobID: String) throws(RPCError) -> JobCancel.Result {
+        guard let record = records[jobID] else {
+            throw RPCError(.notFound, "no job \(jobID) on this agent", details: ["jobID": jobID])
+        }
+        guard let job = running[jobID] else {
+            return JobCancel.Result(jobID: jobID, willStop: false, state: record.state)
+        }
+        return JobCancel.Result(jobID: jobID, willStop: job.cancellation.requestCancel(), state: record.state)
+    }
+
+    /// Waits for running jobs up to `deadline`, then cancels those still before their swap and
+    /// waits for the rest (which are past the point of no return and finish quickly).
+    func drain(deadline: Duration) async {
+        let tasks = running.values.map(\.task)
+        guard !tasks.isEmpty else { return }
+        logger.info("waiting for running syncs", metadata: ["count": "\(tasks.count)"])
+        let allDone = Task { for task in tasks { _ = await task.value } }
+        let timer = Task { try await Task.sleep(for: deadline) }
+        _ = await Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await allDone.value }
+                group.addTask { _ = try? await timer.value }
+                await group.next()
+                group.cancelAll()
+            }
+        }.value
+        for job in running.values { _ = job.cancellation.requestCancel() }
+        await allDone.value
+        timer.cancel()
+    }
+
+    // MARK: Recovery
+
+    /// Finishes or undoes swaps interrupted by a crash, removes staging and temporary files, and
+    /// marks jobs that were running as interrupted. Call once, before serving.
+    func recover() async {
+        for journal in store.journals() {
+            let exchanged =
+                FileSystem.info(journal.workingDirectory).map { UInt64($0.inode) } == journal.stagingInode
+            var jobLogger = logger
+            jobLogger[metadataKey: "job.id"] = "\(journal.jobID)"
+            jobLogger[metadataKey: "project.id"] = "\(journal.projectID)"
+            if exchanged {
+                // The new tree is live: finish the commit and the clean-up.
+                let settings = self.settings
+                let store = self.store
+                let commit = await Result { () async throws(RPCError) -> String in
+                    try await onThreadPool { () throws(RPCError) in
+                        try SyncJob.commit(journal, settings: settings, store: store)
+                    }
+                }
+                if var record = records[journal.jobID] {
+                    switch commit {
+                    case .success(let commitID):
+                        record.state = .succeeded
+                        record.phase = .done
+                        record.percent = 100
+                        record.result = WorkdirSync.Result(
+                            jobID: journal.jobID,
+                            state: .succeeded,
+                            commitID: commitID,
+                            tag: journal.tag,
+                            files: .init(added: 0, changed: 0, removed: 0, unchanged: 0),
+                            bytesWritten: 0,
+                            phaseMilliseconds: ["recovered": 0]
+                        )
+                    case .failure(let error):
+                        record.state = .interrupted
+                        record.error = JobFailure(error)
+                    }
+                    records[journal.jobID] = record
+                    try? store.saveJob(record)
+                }
+                jobLogger.warning("recovery finished an interrupted swap", metadata: ["outcome": "\(commit)"])
+            } else {
+                // The old tree is still live: put .git back if it had moved, drop the staging tree.
+                if !FileSystem.exists("\(journal.workingDirectory)/.git"),
+                    FileSystem.exists("\(journal.staging)/.git")
+                {
+                    try? FileSystem.rename("\(journal.staging)/.git", "\(journal.workingDirectory)/.git")
+                }
+                try? FileSystem.removeTree(journal.staging)
+                store.removeJournal(projectID: journal.projectID)
+                jobLogger.warning("recovery undid an interrupted swap; the working directory is unchanged")
+            }
+        }
+        for (jobID, var record) in records where !record.state.isTerminal {
+            record.state = .interrupted
+            record.error = JobFailure(
+                RPCError(
+                    .internalError,
+                    "the agent stopped while this job ran; the working directory was left unchanged",
+                    details: ["reason": "interrupted"]
+                )
+            )
+            records[jobID] = record
+            try? store.saveJob(record)
+        }
+        try? FileSystem.removeTree(settings.stagingRoot)
+        store.cleanTemporaryFiles()
+    }
+}
+
+extension RPCError {
+    init(failure: JobFailure) {
+        self.init(
+            .from(
+                rawValue: RPCErrorCode.all.first { $0.name == failure.name }?.rawValue ?? -32603,
+                name: failure.name,
+                retryable: failure.retryable
+            ),
+            failure.message,
+            details: failure.details
+        )
+    }
+}
+
+extension Result where Failure == RPCError {
+    init(catching body: () async throws(RPCError) -> Success) async {
+        do throws(RPCError) {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}

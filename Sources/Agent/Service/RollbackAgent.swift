@@ -1,0 +1,95 @@
+public import Logging
+import NIOPosix
+import RollbackProtocol
+import RollbackTransport
+
+/// The agent: serves the protocol on its Unix socket and runs syncs.
+///
+/// ```swift
+/// let agent = try await RollbackAgent.start(configuration: configuration, logger: logger)
+/// try await agent.run()  // until the task is cancelled (SIGTERM); running syncs then drain
+/// ```
+public final class RollbackAgent: Sendable {
+    /// Version reported by `agent.hello` and `agent.health`.
+    public static let version = "0.1.0"
+
+    public let configuration: AgentConfiguration
+    public let jobs: JobManager
+    private let server: RPCServer
+    private let logger: Logger
+
+    private init(configuration: AgentConfiguration, jobs: JobManager, server: RPCServer, logger: Logger) {
+        self.configuration = configuration
+        self.jobs = jobs
+        self.server = server
+        self.logger = logger
+    }
+
+    /// Validates the configuration, loads the keyring, recovers from an earlier crash, and
+    /// publishes the socket. Throws `ConfigurationError` for a bad configuration.
+    public static func start(configuration: AgentConfiguration, logger: Logger) async throws -> RollbackAgent
+    {
+        try configuration.validate()
+        let keyring = try KeyringFile.load(configuration.keyringFile)
+        let store: StateStore
+        do {
+            store = try StateStore(root: configuration.stateDirectory)
+        } catch {
+            throw ConfigurationError(field: "stateDirectory", message: "\(error)")
+        }
+        let artifacts = ArtifactStore(
+            cacheDirectory: store.cacheDirectory,
+            temporaryDirectory: store.temporaryDirectory,
+            maxCacheBytes: configuration.artifactCacheBytes,
+            stallTimeout: .seconds(configuration.downloadStallSeconds)
+        )
+        let jobs = JobManager(
+            settings: configuration.syncSettings,
+            store: store,
+            artifacts: artifacts,
+            maxConcurrentJobs: configuration.maxConcurrentJobs,
+            logger: logger
+        )
+        await jobs.recover()
+
+        let serverConfiguration = RPCServerConfiguration(
+            socketPath: configuration.socketPath,
+            socketMode: configuration.socketModeBits,
+            socketGroup: try configuration.socketGroupID(),
+            allowedPeerUIDs: configuration.allowedPeerUIDs.map(Set.init),
+            frameLimits: FrameLimits(maxBodyLength: configuration.maxFrameBytes)
+        )
+        let methods = AgentMethods(configuration: configuration, jobs: jobs, startedAt: .now).registry(
+            maxInFlight: serverConfiguration.maxInFlightRequestsPerConnection
+        )
+        let server = try await RPCServer.bind(
+            configuration: serverConfiguration,
+            verifier: RequestVerifier(agentID: configuration.agentID, keyring: keyring),
+            methods: methods,
+            logger: logger
+        )
+        logger.info(
+            "agent ready",
+            metadata: ["agent.id": "\(configuration.agentID)", "work.root": "\(configuration.workRoot)"]
+        )
+        return RollbackAgent(configuration: configuration, jobs: jobs, server: server, logger: logger)
+    }
+
+    /// Serves until the calling task is cancelled. Then it stops accepting connections, lets
+    /// running syncs finish for up to `shutdownGraceSeconds`, cancels those still before their
+    /// swap, and returns once every sync has ended.
+    public func run() async throws {
+        let serving = Task { try await server.serve() }
+        await withTaskCancellationHandler {
+            _ = await serving.result
+        } onCancel: {
+            serving.cancel()
+        }
+        logger.info(
+            "stopping: draining running syncs",
+            metadata: ["grace.seconds": "\(configuration.shutdownGraceSeconds)"]
+        )
+        await jobs.drain(deadline: .seconds(configuration.shutdownGraceSeconds))
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,204 @@
+import Crypto
+import Foundation
+import NIOPosix
+import RollbackProtocol
+
+/// Fetches artifacts into the state directory, verifies them, and keeps a content-addressed
+/// cache (`cache/<sha256>.zip`) bounded in size, so syncing the same version again skips the
+/// download. Nothing here touches a working directory.
+struct ArtifactStore: Sendable {
+    let cacheDirectory: String
+    let temporaryDirectory: String
+    let maxCacheBytes: Int64
+    let stallTimeout: Duration
+
+    /// Returns the path of a verified copy of `artifact`.
+    ///
+    /// - Parameters:
+    ///   - downloaded: called with bytes received so far (downloading phase).
+    ///   - verifying: called once the bytes are in and being checked.
+    func fetch(
+        _ artifact: WorkdirSync.Artifact,
+        jobID: String,
+        downloaded: @escaping @Sendable (Int64) -> Void
+    ) async throws(RPCError) -> (path: String, fromCache: Bool) {
+        let expected = artifact.sha256.lowercased()
+        let cached = "\(cacheDirectory)/\(expected).zip"
+        if FileSystem.info(cached)?.size == UInt64(artifact.sizeBytes),
+            (try? await Self.sha256(ofFile: cached)) == expected
+        {
+            utime(cached, nil)  // most recently used
+            downloaded(artifact.sizeBytes)
+            return (cached, true)
+        }
+        let partial = "\(temporaryDirectory)/\(jobID).part"
+        unlink(partial)
+        let (size, digest) = try await download(artifact, to: partial, downloaded: downloaded)
+        guard size == artifact.sizeBytes else {
+            unlink(partial)
+            throw RPCError(
+                .artifactRejected,
+                "the artifact has \(size) bytes; \(artifact.sizeBytes) were expected",
+                details: [
+                    "reason": "size_mismatch", "expected": String(artifact.sizeBytes), "actual": String(size),
+                ]
+            )
+        }
+        guard digest == expected else {
+            unlink(partial)
+            throw RPCError(
+                .artifactRejected,
+                "the artifact's SHA-256 is \(digest); \(expected) was expected",
+                details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
+            )
+        }
+        do {
+            try FileSystem.rename(partial, cached)
+        } catch {
+            throw RPCError(
+                .unavailable,
+                "could not store the artifact: \(error)",
+                details: ["reason": "disk"]
+            )
+        }
+        evict(keeping: cached)
+        return (cached, false)
+    }
+
+    private func download(
+        _ artifact: WorkdirSync.Artifact,
+        to path: String,
+        downloaded: @escaping @Sendable (Int64) -> Void
+    ) async throws(RPCError) -> (Int64, String) {
+        guard let url = URL(string: artifact.url) else {
+            throw RPCError(.invalidParams, "artifact.url is not a URL", details: ["field": "artifact.url"])
+        }
+        // Stop reading one byte past the expected size: a wrong size is then known without
+        // storing an arbitrarily large body.
+        let limit = artifact.sizeBytes + 1
+        if url.isFileURL {
+            return try await copyFile(url.path, to: path, limit: limit, downloaded: downloaded)
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw RPCError(
+                .unavailable,
+                "cannot create \(path): \(String(cString: strerror(errno)))",
+                details: ["reason": "disk"]
+            )
+        }
+        defer { close(fd) }
+        let transfer = HTTPDownload(
+            url: url,
+            fileDescriptor: fd,
+            maxBytes: limit,
+            stallTimeout: stallTimeout,
+            progress: downloaded
+        )
+        do {
+            let (size, digest) = try await transfer.run()
+            return (size, Hex.encode(digest))
+        } catch let failure as HTTPDownload.Failure {
+            unlink(path)
+            switch failure {
+            case .status(404), .status(410):
+                throw RPCError(
+                    .notFound,
+                    "the artifact store answered 404 for \(artifact.url)",
+                    details: ["reason": "artifact_not_found"]
+                )
+            case .status(let status):
+                throw RPCError(
+                    .unavailable,
+                    "the artifact store answered HTTP \(status)",
+                    details: ["reason": "http_status", "status": String(status)]
+                )
+            case .tooLarge(let size):
+                throw RPCError(
+                    .artifactRejected,
+                    "the artifact is larger than the \(artifact.sizeBytes) bytes expected (\(size) bytes or more)",
+                    details: ["reason": "size_mismatch", "expected": String(artifact.sizeBytes)]
+                )
+            case .stalled:
+                throw RPCError(
+                    .deadlineExceeded,
+                    "the download stalled: no data for \(stallTimeout)",
+                    details: ["reason": "download_stalled"]
+                )
+            case .cancelled:
+                throw RPCError(.cancelled, "the sync was cancelled during the download")
+            case .transport(let message):
+                throw RPCError(
+                    .unavailable,
+                    "the download failed: \(message)",
+                    details: ["reason": "download_failed"]
+                )
+            }
+        } catch {
+            unlink(path)
+            throw RPCError(
+                .unavailable,
+                "the download failed: \(error)",
+                details: ["reason": "download_failed"]
+            )
+        }
+    }
+
+    private func copyFile(
+        _ source: String,
+        to path: String,
+        limit: Int64,
+        downloaded: @escaping @Sendable (Int64) -> Void
+    )
+        async throws(RPCError) -> (Int64, String)
+    {
+        guard FileSystem.info(source)?.kind == .file else {
+            throw RPCError(.notFound, "no artifact at \(source)", details: ["reason": "artifact_not_found"])
+        }
+        do {
+            return try await NIOThreadPool.singleton.runIfActive {
+                var hasher = SHA256()
+                var size: Int64 = 0
+                try FileSystem.createFile(path, mode: 0o600) { write in
+                    try FileSystem.readFile(source, chunkSize: 1 << 20) { chunk in
+                        size += Int64(chunk.count)
+                        if size > limit { return }
+                        hasher.update(bufferPointer: chunk)
+                        try write(chunk)
+                        downloaded(size)
+                    }
+                }
+                return (min(size, limit), Hex.encode(hasher.finalize()))
+            }
+        } catch {
+            unlink(path)
+            throw RPCError(.unavailable, "copying \(source) failed: \(error)", details: ["reason": "disk"])
+        }
+    }
+
+    /// SHA-256 of a file, read on the thread pool.
+    static func sha256(ofFile path: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive {
+            var hasher = SHA256()
+            try FileSystem.readFile(path, chunkSize: 1 << 20) { hasher.update(bufferPointer: $0) }
+            return Hex.encode(hasher.finalize())
+        }
+    }
+
+    /// Deletes the least recently used cached artifacts until the cache fits its bound.
+    private func evict(keeping kept: String) {
+        guard let names = try? FileSystem.listDirectory(cacheDirectory) else { return }
+        var files: [(path: String, size: Int64, used: Int)] = []
+        for name in names where name.hasSuffix(".zip") {
+            let path = "\(cacheDirectory)/\(name)"
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            files.append((path, Int64(st.st_size), st.st_mtim.tv_sec))
+        }
+        var total = files.reduce(0) { $0 + $1.size }
+        for file in files.sorted(by: { $0.used < $1.used }) where total > maxCacheBytes && file.path != kept {
+            unlink(file.path)
+            total -= file.size
+        }
+    }
+}

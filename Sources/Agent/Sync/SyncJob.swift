@@ -1,0 +1,258 @@
+import Logging
+import NIOPosix
+import RollbackProtocol
+
+/// One `workdir.sync`, phase by phase: download and verify, extract into staging (reusing
+/// unchanged files), swap atomically, commit and tag. Nothing touches the working directory
+/// before the swap; a failure or cancel before it removes the staging tree and changes nothing.
+struct SyncJob: Sendable {
+    let params: WorkdirSync.Params
+    let settings: SyncSettings
+    let store: StateStore
+    let artifacts: ArtifactStore
+    let cancellation: CancellationState
+    let progress: ProgressReporter
+    let logger: Logger
+
+    func run() async throws(RPCError) -> WorkdirSync.Result {
+        let clock = ContinuousClock()
+        var phaseMilliseconds: [String: Int64] = [:]
+        var phaseStart = clock.now
+        func finish(_ phase: SyncPhase) {
+            let elapsed = clock.now - phaseStart
+            phaseMilliseconds[phase.rawValue] =
+                elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            phaseStart = clock.now
+        }
+
+        progress.report(.accepted)
+        try cancellation.checkpoint()
+
+        // 1–2. Download while hashing; verify size and SHA-256 before anything else.
+        let total = params.artifact.sizeBytes
+        guard total <= settings.maxArtifactBytes else {
+            throw RPCError(
+                .artifactRejected,
+                "the artifact's declared size \(total) exceeds the limit of \(settings.maxArtifactBytes) bytes",
+                details: ["reason": "artifact_too_large"]
+            )
+        }
+        progress.report(.downloading, bytesDone: 0, bytesTotal: total)
+        let reporter = progress
+        let fetched = try await artifacts.fetch(params.artifact, jobID: params.jobID) { done in
+            reporter.report(
+                .downloading,
+                fraction: Double(done) / Double(max(total, 1)),
+                bytesDone: done,
+                bytesTotal: total
+            )
+        }
+        finish(.downloading)
+        progress.report(
+            .verifying,
+            fraction: 1,
+            bytesDone: total,
+            bytesTotal: total,
+            message: fetched.fromCache ? "from cache" : nil
+        )
+        finish(.verifying)
+        try cancellation.checkpoint()
+
+        // 3–4. Extract into staging beside the working directory.
+        let work = settings.workingDirectory(params.projectID)
+        let staging = settings.staging(projectID: params.projectID, jobID: params.jobID)
+        let outcome: TreeExtractor.Outcome
+        do {
+            outcome = try await onThreadPool { [self] () throws(RPCError) in
+                try extract(archivePath: fetched.path, work: work, staging: staging)
+            }
+        } catch {
+            try? FileSystem.removeTree(staging)
+            throw error
+        }
+        finish(.extracting)
+
+        if params.dryRun {
+            try? FileSystem.removeTree(staging)
+            progress.report(.done, fraction: 1)
+            return result(
+                outcome,
+                commitID: nil,
+                tag: nil,
+                phaseMilliseconds: phaseMilliseconds,
+                diff: [
+                    "added": outcome.added.sorted(), "changed": outcome.changed.sorted(),
+                    "removed": outcome.removed,
+                ]
+            )
+        }
+
+        // 5. The point of no return: a cancel from here on is reported, not obeyed.
+        do {
+            try cancellation.commit()
+        } catch {
+            try? FileSystem.removeTree(staging)
+            throw error
+        }
+        progress.report(.swapping)
+        let tag = "rollback/\(params.rollbackVersionID)"
+        let journal = SwapJournal(
+            projectID: params.projectID,
+            jobID: params.jobID,
+            step: .swapping,
+            workingDirectory: work,
+            staging: staging,
+            stagingInode: UInt64(FileSystem.info(staging)?.inode ?? 0),
+            commitMessage: commitMessage(),
+            tag: tag
+        )
+        try await onThreadPool { () throws(RPCError) in try Self.swap(journal, store: store) }
+        finish(.swapping)
+
+        // 6. Commit the whole tree and tag it.
+        progress.report(.committing)
+        let commitID = try await onThreadPool { [settings] () throws(RPCError) in
+            try Self.commit(journal, settings: settings, store: store)
+        }
+        finish(.committing)
+        progress.report(.done, fraction: 1)
+        return result(outcome, commitID: commitID, tag: tag, phaseMilliseconds: phaseMilliseconds, diff: nil)
+    }
+
+    private func extract(
+        archivePath: String,
+        work: String,
+        staging: String
+    ) throws(RPCError) -> TreeExtractor.Outcome {
+        do {
+            try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
+            try FileSystem.removeTree(staging)
+            let archive = try ZipArchive(path: archivePath)
+            let plan = try ArchivePlan(archive: archive, limits: settings.archiveLimits)
+            let current = FileSystem.info(work)?.kind == .directory ? work : nil
+            let reporter = progress
+            let extractor = TreeExtractor(archive: archive, plan: plan, staging: staging, current: current)
+            return try extractor.run(
+                progress: { done, total in
+                    reporter.report(
+                        .extracting,
+                        fraction: Double(done) / Double(max(total, 1)),
+                        message: "\(done) of \(total) entries"
+                    )
+                },
+                checkCancelled: { try cancellation.checkpoint() }
+            )
+        } catch let error as ArchiveError {
+            throw error.rpcError
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "extracting failed: \(error)", details: ["reason": "disk"])
+        }
+    }
+
+    /// Moves `.git` into the staging tree and exchanges the trees, journalled for recovery.
+    static func swap(_ journal: SwapJournal, store: StateStore) throws(RPCError) {
+        do {
+            try store.saveJournal(journal)
+            let work = journal.workingDirectory
+            if FileSystem.info(work) == nil { try FileSystem.makeDirectory(work, mode: 0o755) }
+            FileSystem.syncFileSystem(containing: journal.staging)
+            if FileSystem.exists("\(work)/.git") {
+                try FileSystem.rename("\(work)/.git", "\(journal.staging)/.git")
+            }
+            try FileSystem.exchange(journal.staging, work)
+            var swapped = journal
+            swapped.step = .swapped
+            try store.saveJournal(swapped)
+        } catch {
+            throw RPCError(
+                .internalError,
+                "the swap failed: \(error); the agent restores the tree at its next start",
+                details: ["reason": "swap_failed"]
+            )
+        }
+    }
+
+    /// Commits and tags the new tree, then removes the old one and the journal.
+    static func commit(
+        _ journal: SwapJournal,
+        settings: SyncSettings,
+        store: StateStore
+    ) throws(RPCError) -> String {
+        do {
+            let repository = try GitRepository(workTree: journal.workingDirectory)
+            let commitID: String
+            if repository.hasTag(journal.tag), let head = repository.headCommitID() {
+                commitID = head  // committed before a crash; recovery only finishes the clean-up
+            } else {
+                commitID = try repository.commitAll(
+                    message: journal.commitMessage,
+                    tag: journal.tag,
+                    tagMessage: journal.commitMessage,
+                    authorName: settings.gitAuthorName,
+                    authorEmail: settings.gitAuthorEmail
+                )
+            }
+            try? FileSystem.removeTree(journal.staging)  // the old tree
+            store.removeJournal(projectID: journal.projectID)
+            return commitID
+        } catch {
+            throw RPCError(
+                .internalError,
+                "recording the rollback in git failed: \(error)",
+                details: ["reason": "git_failed"]
+            )
+        }
+    }
+
+    private func commitMessage() -> String {
+        """
+        Roll back to version \(params.targetVersionID)
+
+        Rollback version: \(params.rollbackVersionID)
+        Target version: \(params.targetVersionID)
+        Job: \(params.jobID)
+        Epoch: \(params.epoch)
+        """
+    }
+
+    private func result(
+        _ outcome: TreeExtractor.Outcome,
+        commitID: String?,
+        tag: String?,
+        phaseMilliseconds: [String: Int64],
+        diff: [String: [String]]?
+    ) -> WorkdirSync.Result {
+        WorkdirSync.Result(
+            jobID: params.jobID,
+            state: .succeeded,
+            commitID: commitID,
+            tag: tag,
+            files: .init(
+                added: outcome.added.count,
+                changed: outcome.changed.count,
+                removed: outcome.removed.count,
+                unchanged: outcome.unchanged.count
+            ),
+            bytesWritten: outcome.bytesWritten,
+            phaseMilliseconds: phaseMilliseconds,
+            cancelIgnored: cancellation.wasIgnored,
+            diff: diff
+        )
+    }
+}
+
+/// Runs blocking work (libzip, libgit2, file I/O) on NIO's thread pool, never on Swift's
+/// cooperative pool.
+func onThreadPool<T: Sendable>(
+    _ work: @escaping @Sendable () throws(RPCError) -> T
+) async throws(RPCError) -> T {
+    do {
+        return try await NIOThreadPool.singleton.runIfActive { () throws -> T in try work() }
+    } catch let error as RPCError {
+        throw error
+    } catch {
+        throw RPCError(.internalError, "\(error)")
+    }
+}

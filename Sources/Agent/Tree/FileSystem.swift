@@ -1,0 +1,181 @@
+import CSystemShims
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin, throwing wrappers over the POSIX calls the agent uses, each failure naming the call
+/// and the path. Blocking: call from a thread pool.
+enum FileSystem {
+    struct Failure: Error, CustomStringConvertible {
+        let call: String
+        let path: String
+        let code: Int32
+        var description: String { "\(call) \(path): \(String(cString: strerror(code)))" }
+    }
+
+    enum Kind { case file, directory, symlink, other }
+
+    struct Info {
+        let kind: Kind
+        let size: UInt64
+        let mode: mode_t
+        let inode: ino_t
+    }
+
+    static func info(_ path: String) -> Info? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let kind: Kind =
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: .file
+            case S_IFDIR: .directory
+            case S_IFLNK: .symlink
+            default: .other
+            }
+        return Info(kind: kind, size: UInt64(st.st_size), mode: st.st_mode, inode: st.st_ino)
+    }
+
+    static func exists(_ path: String) -> Bool { info(path) != nil }
+
+    static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(Failure) {
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw Failure(call: "mkdir", path: path, code: errno) }
+    }
+
+    /// Creates `path` and its missing parents.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(Failure) {
+        if info(path)?.kind == .directory { return }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]), mode: mode)
+        }
+        try makeDirectory(path, mode: mode)
+    }
+
+    /// Writes a new file (never replacing one) from chunks supplied by `produce`.
+    static func createFile(
+        _ path: String,
+        mode: mode_t,
+        produce: (_ write: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws -> Void
+    ) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure(call: "open", path: path, code: errno) }
+        defer { close(fd) }
+        try produce { (chunk: UnsafeRawBufferPointer) throws(Failure) in
+            var offset = 0
+            while offset < chunk.count {
+                let written = Glibc.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw Failure(call: "write", path: path, code: errno)
+                }
+                offset += written
+            }
+        }
+        // The mode given to open() is filtered by the umask; set it exactly.
+        if fchmod(fd, mode) != 0 { throw Failure(call: "fchmod", path: path, code: errno) }
+    }
+
+    /// Reads a file in chunks.
+    static func readFile(
+        _ path: String,
+        chunkSize: Int = 1 << 16,
+        _ consume: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(call: "open", path: path, code: errno) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, chunkSize) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(call: "read", path: path, code: errno)
+            }
+            if count == 0 { return }
+            try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+    }
+
+    static func crc32(ofFile path: String) throws -> UInt32 {
+        var crc: UInt32 = 0
+        try readFile(path) { chunk in crc = rollback_crc32(crc, chunk.baseAddress, chunk.count) }
+        return crc
+    }
+
+    static func hardLink(_ from: String, _ to: String) -> Bool { link(from, to) == 0 }
+
+    static func makeSymlink(target: String, at path: String) throws(Failure) {
+        if symlink(target, path) != 0 { throw Failure(call: "symlink", path: path, code: errno) }
+    }
+
+    static func setMode(_ path: String, _ mode: mode_t) throws(Failure) {
+        if chmod(path, mode) != 0 { throw Failure(call: "chmod", path: path, code: errno) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(Failure) {
+        if Glibc.rename(from, to) != 0 {
+            throw Failure(call: "rename", path: "\(from) -> \(to)", code: errno)
+        }
+    }
+
+    /// Atomically exchanges two directories (renameat2 RENAME_EXCHANGE).
+    static func exchange(_ a: String, _ b: String) throws(Failure) {
+        if rollback_exchange_paths(a, b) != 0 {
+            throw Failure(call: "renameat2(EXCHANGE)", path: "\(a) <-> \(b)", code: errno)
+        }
+    }
+
+    /// Flushes the file system holding `path` (once before a swap, for durability on power loss).
+    static func syncFileSystem(containing path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = rollback_syncfs(fd)
+        close(fd)
+    }
+
+    /// Removes `path` recursively (no error when it does not exist). Never follows symlinks.
+    static func removeTree(_ path: String) throws(Failure) {
+        guard let info = info(path) else { return }
+        if info.kind == .directory {
+            for name in try listDirectory(path) { try removeTree("\(path)/\(name)") }
+            if rmdir(path) != 0 && errno != ENOENT { throw Failure(call: "rmdir", path: path, code: errno) }
+        } else if unlink(path) != 0 && errno != ENOENT {
+            throw Failure(call: "unlink", path: path, code: errno)
+        }
+    }
+
+    static func listDirectory(_ path: String) throws(Failure) -> [String] {
+        guard let dir = opendir(path) else { throw Failure(call: "opendir", path: path, code: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Relative paths of every file and symlink under `root`, skipping `root/.git`.
+    static func listTree(_ root: String) throws(Failure) -> [String: Info] {
+        var result: [String: Info] = [:]
+        func walk(_ relative: String) throws(Failure) {
+            let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
+            for name in try listDirectory(absolute) {
+                if relative.isEmpty && name == ".git" { continue }
+                let child = relative.isEmpty ? name : "\(relative)/\(name)"
+                guard let info = info("\(root)/\(child)") else { continue }
+                if info.kind == .directory { try walk(child) } else { result[child] = info }
+            }
+        }
+        try walk("")
+        return result
+    }
+
+    static func freeBytes(_ path: String) -> Int64 {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else { return -1 }
+        return Int64(st.f_bavail) * Int64(st.f_frsize)
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import RollbackAgent
+
+@main
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback-agent",
+        abstract: "Serve rollback syncs for the projects on this build host.",
+        discussion: """
+            The agent listens on a Unix socket for signed requests from the rollback broker and \
+            puts earlier versions of projects back into their working directories: it downloads \
+            and verifies the artifact, extracts it beside the working directory, swaps the trees \
+            atomically and records the change in git, streaming progress all the way.
+
+            Configuration comes from a JSON file (--config), then from ROLLBACK_AGENT_* \
+            environment variables (ROLLBACK_AGENT_WORK_ROOT, ROLLBACK_AGENT_SOCKET_PATH, ...), \
+            then from flags; later sources win. Run it as the user that owns the working \
+            directories. The keyring file must not be readable by group or others.
+
+            Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 on a runtime failure, \
+            2 on a configuration error.
+
+            Example:
+              rollback-agent --work-root /srv/projects --keyring /etc/rollback/agent-keyring.json
+            """
+    )
+
+    @Option(name: .long, help: "JSON configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "Socket path (default /run/rollback/agent.sock).")
+    var socket: String?
+
+    @Option(name: .long, help: "This agent's id; requests must be signed for it (default: host name).")
+    var agentID: String?
+
+    @Option(name: .long, help: "Keyring file (JSON; mode 600).")
+    var keyring: String?
+
+    @Option(name: .long, help: "Directory holding one working directory per project.")
+    var workRoot: String?
+
+    @Option(name: .long, help: "State directory: jobs, epochs, journal, artifact cache.")
+    var stateDir: String?
+
+    @Option(
+        name: .long,
+        help: "A peer uid allowed to connect (repeatable; default: whoever the socket mode admits)."
+    )
+    var allowedUID: [UInt32] = []
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Set any configuration field, as field=value (repeatable).")
+    var set: [String] = []
+
+    @Flag(name: .long, help: "Print the effective configuration as JSON and exit.")
+    var printConfig = false
+
+    func run() async throws {
+        let configuration: AgentConfiguration
+        do {
+            configuration = try effectiveConfiguration()
+            if !printConfig { try configuration.validate() }
+        } catch {
+            FileHandle.standardError.write(Data("rollback-agent: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if printConfig {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
+            return
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+            return handler
+        }
+        var logger = Logger(label: "rollback.agent")
+        logger[metadataKey: "agent.id"] = "\(configuration.agentID)"
+
+        let agent: RollbackAgent
+        do {
+            agent = try await RollbackAgent.start(configuration: configuration, logger: logger)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("rollback-agent: \(error)\n".utf8))
+            throw ExitCode(2)
+        } catch {
+            FileHandle.standardError.write(Data("rollback-agent: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let running = Task { try await agent.run() }
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler {
+                logger.info("signal received; stopping", metadata: ["signal": "\(number)"])
+                running.cancel()
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        try await running.value
+    }
+
+    private func effectiveConfiguration() throws -> AgentConfiguration {
+        var configuration = try config.map { try AgentConfiguration.load(file: $0) } ?? AgentConfiguration()
+        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
+        let flags: [(String, String?)] = [
+            ("socketPath", socket), ("agentID", agentID), ("keyringFile", keyring), ("workRoot", workRoot),
+            ("stateDirectory", stateDir), ("logLevel", logLevel),
+            (
+                "allowedPeerUIDs",
+                allowedUID.isEmpty ? nil : allowedUID.map(String.init).joined(separator: ",")
+            ),
+        ]
+        for (field, value) in flags {
+            if let value { try configuration.set(field, to: value) }
+        }
+        for assignment in set {
+            guard let equals = assignment.firstIndex(of: "=") else {
+                throw ConfigurationError(field: assignment, message: "--set takes field=value")
+            }
+            try configuration.set(
+                String(assignment[..<equals]),
+                to: String(assignment[assignment.index(after: equals)...])
+            )
+        }
+        return configuration
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Runs command-line tools (git, zip, python3) for the tests and returns their output.
+enum Shell {
+    struct Failure: Error, CustomStringConvertible {
+        let command: String
+        let status: Int32
+        let output: String
+        var description: String { "`\(command)` exited \(status): \(output)" }
+    }
+
+    @discardableResult
+    static func run(
+        _ arguments: [String],
+        in directory: String? = nil,
+        environment: [String: String] = [:]
+    ) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw Failure(
+                command: arguments.joined(separator: " "),
+                status: process.terminationStatus,
+                output: output
+            )
+        }
+        return output
+    }
+
+    @discardableResult
+    static func git(_ arguments: String..., in directory: String) throws -> String {
+        try run(
+            ["git", "-c", "safe.directory=*"] + arguments,
+            in: directory,
+            environment: [
+                "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+                "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
+            ]
+        )
+    }
+
+    /// `Tests/Fixtures/fixtures.py`.
+    static let fixtures = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/fixtures.py").path
+}
+
+/// Polls `condition` until it holds or `timeout` passes (never a fixed sleep).
+func waitUntil(
+    timeout: Duration = .seconds(20),
+    _ what: String,
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw Shell.Failure(command: "wait for \(what)", status: -1, output: "timed out after \(timeout)")
+}

@@ -1,0 +1,40 @@
+import Crypto
+import Foundation
+
+/// Every path under a directory (including `.git`) with its type, mode and content hash, to show
+/// that a refused sync left a working directory byte-for-byte unchanged.
+struct TreeSnapshot: Equatable, CustomStringConvertible {
+    let entries: [String: String]
+
+    init(_ root: String) throws {
+        var entries: [String: String] = [:]
+        let manager = FileManager.default
+        guard let enumerator = manager.enumerator(atPath: root) else {
+            self.entries = [:]
+            return
+        }
+        for case let relative as String in enumerator {
+            let path = "\(root)/\(relative)"
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                entries[relative] = "dir \(String(st.st_mode & 0o7777, radix: 8))"
+            case S_IFLNK:
+                entries[relative] = "link -> \(try manager.destinationOfSymbolicLink(atPath: path))"
+            default:
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                entries[relative] =
+                    "file \(String(st.st_mode & 0o7777, radix: 8)) \(SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())"
+            }
+        }
+        self.entries = entries
+    }
+
+    var description: String { "\(entries.count) entries" }
+
+    /// Paths whose entry differs, for readable failures.
+    func difference(from other: TreeSnapshot) -> [String] {
+        Set(entries.keys).union(other.entries.keys).filter { entries[$0] != other.entries[$0] }.sorted()
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import RollbackProtocol
+import RollbackTransport
+import Testing
+
+/// Progress notifications collected from a call.
+final class ProgressLog: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var storage: [JobProgress.Params] = []
+    func append(_ update: JobProgress.Params) { lock.withLock { storage.append(update) } }
+    var updates: [JobProgress.Params] { lock.withLock { storage } }
+}
+
+@Suite("Agent sync, against a real agent process", .serialized)
+struct SyncTests {
+    @Test("a sync replaces the tree, commits and tags it, and streams ordered progress")
+    func syncIntoExistingHistory() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let project = try agent.makeProject(
+            "shop",
+            files: [
+                "index.html": "<h1>v5</h1>", "old.txt": "stale", "keep.txt": "same", "css/site.css": "body{}",
+            ]
+        )
+        let artifact = try agent.makeArtifact(
+            "v3",
+            files: [
+                "index.html": "<h1>v3</h1>", "keep.txt": "same", "css/site.css": "body{}",
+                "bin/run.sh": "#!/bin/sh\necho hi\n", "assets/app.js": "x()",
+            ],
+            executable: ["bin/run.sh"]
+        )
+        let progress = ProgressLog()
+        let result = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-1", project: "shop", artifact: artifact)
+        ) {
+            progress.append($0)
+        }
+        #expect(result.state == .succeeded)
+        #expect(result.tag == "rollback/v9")
+        #expect(result.files == .init(added: 2, changed: 1, removed: 1, unchanged: 2))
+        #expect(
+            Set(result.phaseMilliseconds.keys).isSuperset(of: [
+                "downloading", "extracting", "swapping", "committing",
+            ])
+        )
+
+        // The working directory holds exactly the artifact, and git agrees.
+        #expect(try String(contentsOfFile: "\(project)/index.html", encoding: .utf8) == "<h1>v3</h1>")
+        #expect(!FileManager.default.fileExists(atPath: "\(project)/old.txt"))
+        #expect(FileManager.default.isExecutableFile(atPath: "\(project)/bin/run.sh"))
+        let log = try Shell.git("log", "--format=%H %s", in: project).split(separator: "\n")
+        #expect(log.count == 2)
+        #expect(log.first?.hasPrefix(result.commitID!) == true)
+        #expect(log.first?.hasSuffix("Roll back to version v3") == true)
+        #expect(try Shell.git("tag", "-n", in: project).contains("rollback/v9"))
+        #expect(
+            try Shell.git("cat-file", "-t", "rollback/v9", in: project).trimmingCharacters(
+                in: .whitespacesAndNewlines
+            ) == "tag"
+        )
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        try Shell.git("fsck", "--strict", in: project)
+        #expect(try Shell.git("ls-files", "-s", "bin/run.sh", in: project).hasPrefix("100755"))
+
+        // Progress: first accepted, last done at 100, percent never going back, phases in order.
+        let updates = progress.updates
+        #expect(updates.first?.phase == .accepted)
+        #expect(updates.last?.phase == .done)
+        #expect(updates.last?.percent == 100)
+        #expect(zip(updates, updates.dropFirst()).allSatisfy { $0.percent <= $1.percent })
+        let order = SyncPhase.allCases
+        #expect(
+            zip(updates, updates.dropFirst()).allSatisfy {
+                order.firstIndex(of: $0.phase)! <= order.firstIndex(of: $1.phase)!
+            }
+        )
+        #expect(updates.allSatisfy { $0.jobID == "job-1" })
+
+        let status = try await agent.call(JobStatus.self, .init(jobID: "job-1"))
+        #expect(status.state == .succeeded)
+        #expect(status.result?.commitID == result.commitID)
+    }
+
+    @Test("over HTTP; the same job sent again returns the same result; a dry run changes nothing")
+    func httpIdempotentAndDryRun() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let project = try agent.makeProject("blog", files: ["a.txt": "one"])
+        var artifact = try agent.makeArtifact("v2", files: ["a.txt": "two", "b.txt": "new"])
+        artifact.url = try await agent.startHTTPServer() + "/v2.zip"
+
+        let before = try TreeSnapshot(project)
+        let dry = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "dry-1", project: "blog", artifact: artifact, dryRun: true)
+        )
+        #expect(dry.commitID == nil)
+        #expect(dry.diff == ["added": ["b.txt"], "changed": ["a.txt"], "removed": []])
+        #expect(try TreeSnapshot(project) == before)
+
+        let first = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-h", project: "blog", artifact: artifact, epoch: 2)
+        )
+        let again = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-h", project: "blog", artifact: artifact, epoch: 2)
+        )
+        #expect(first == again)
+        #expect(
+            try Shell.git("rev-list", "--count", "HEAD", in: project).trimmingCharacters(
+                in: .whitespacesAndNewlines
+            ) == "2"
+        )
+        // A second job for the same version is served from the artifact cache.
+        let cached = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(
+                job: "job-h2",
+                project: "blog",
+                artifact: artifact,
+                epoch: 3,
+                rollbackVersion: "v10"
+            )
+        )
+        #expect(cached.files.unchanged == 2)
+        #expect(cached.bytesWritten == 0)
+        try Shell.git("fsck", in: project)
+    }
+
+    @Test("a hand-edited working directory is restored; untouched files are not rewritten")
+    func handEditedTree() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let project = try agent.makeProject("site", files: ["page.html": "AAAA", "logo.svg": "<svg/>"])
+        let artifact = try agent.makeArtifact("v1", files: ["page.html": "AAAA", "logo.svg": "<svg/>"])
+        // Same size, different bytes: only a content check can tell.
+        try Data("BBBB".utf8).write(to: URL(fileURLWithPath: "\(project)/page.html"))
+        var logoBefore = stat()
+        lstat("\(project)/logo.svg", &logoBefore)
+        let result = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-e", project: "site", artifact: artifact)
+        )
+        #expect(result.files == .init(added: 0, changed: 1, removed: 0, unchanged: 1))
+        #expect(try String(contentsOfFile: "\(project)/page.html", encoding: .utf8) == "AAAA")
+        var logoAfter = stat()
+        lstat("\(project)/logo.svg", &logoAfter)
+        #expect(logoAfter.st_ino == logoBefore.st_ino)  // reused, not rewritten
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+    }
+
+    @Test("two projects sync at once; a second sync of a busy project is refused naming the job")
+    func twoProjectsAtOnce() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        for name in ["p1", "p2"] { try agent.makeProject(name, files: ["f.txt": name]) }
+        let files = Dictionary(
+            uniqueKeysWithValues: (0..<400).map {
+                ("dir\($0 % 20)/file\($0).txt", String(repeating: "x", count: $0 * 10))
+            }
+        )
+        let artifact = try agent.makeArtifact("big", files: files)
+        async let first = agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "j-p1", project: "p1", artifact: artifact)
+        )
+        async let second = agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "j-p2", project: "p2", artifact: artifact)
+        )
+        let results = try await [first, second]
+        #expect(results.allSatisfy { $0.files.added == 400 && $0.files.removed == 1 })
+        for name in ["p1", "p2"] {
+            try Shell.git("fsck", in: "\(agent.workRoot)/\(name)")
+            #expect(try Shell.git("status", "--porcelain", in: "\(agent.workRoot)/\(name)").isEmpty)
+        }
+    }
+
+    @Test("a bad configuration is one line naming the field, and exit code 2")
+    func badConfiguration() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        chmod(agent.keyringPath, 0o644)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AgentHarness.executable)
+        process.arguments = [
+            "--socket", agent.socketPath, "--keyring", agent.keyringPath, "--work-root", agent.workRoot,
+            "--state-dir", agent.stateDirectory,
+        ]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(output.contains("keyringFile"))
+        #expect(output.split(separator: "\n").count == 1)
+    }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Test fixtures that are easiest to make with Python's standard library: hostile ZIP archives
+and small HTTP servers on loopback. Used by the Swift integration tests.
+
+  fixtures.py hostile KIND OUT.zip      write a hostile archive of the given kind
+  fixtures.py serve DIR PORTFILE        serve DIR over HTTP on a free loopback port
+  fixtures.py stall PORTFILE            answer every request with headers and 10 bytes, then stall
+"""
+import http.server
+import os
+import socketserver
+import stat
+import sys
+import time
+import zipfile
+
+
+def entry(zf, name, data=b"x", mode=0o100644, compress=zipfile.ZIP_DEFLATED):
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.external_attr = (mode & 0xFFFF) << 16
+    info.create_system = 3  # Unix
+    info.compress_type = compress
+    zf.writestr(info, data)
+
+
+def hostile(kind, out):
+    with zipfile.ZipFile(out, "w") as zf:
+        entry(zf, "index.html", b"<h1>ok</h1>")
+        if kind == "zip-slip":
+            entry(zf, "assets/../../evil.txt", b"pwned")
+        elif kind == "absolute":
+            entry(zf, "/tmp/evil.txt", b"pwned")
+        elif kind == "symlink-escape":
+            entry(zf, "link", b"../../etc/passwd", mode=stat.S_IFLNK | 0o777)
+        elif kind == "zip-bomb":
+            entry(zf, "bomb.bin", b"\0" * (64 << 20))
+        elif kind == "duplicate":
+            import warnings
+            warnings.simplefilter("ignore")
+            entry(zf, "dup.txt", b"one")
+            entry(zf, "dup.txt", b"two")
+        elif kind == "device":
+            entry(zf, "dev", b"", mode=stat.S_IFCHR | 0o600)
+        elif kind == "git-dir":
+            entry(zf, ".git/config", b"[core]\n")
+        elif kind == "bad-crc":
+            entry(zf, "data.txt", b"A" * 4096, compress=zipfile.ZIP_STORED)
+        else:
+            raise SystemExit("unknown kind " + kind)
+    if kind == "bad-crc":
+        # Flip one byte of the stored data; the headers keep the original CRC.
+        raw = bytearray(open(out, "rb").read())
+        at = raw.index(b"A" * 4096)
+        raw[at + 100] = ord("B")
+        open(out, "wb").write(raw)
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class Stall(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        self.wfile.write(b"0123456789")
+        self.wfile.flush()
+        time.sleep(3600)
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(handler, portfile):
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+        with open(portfile + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.rename(portfile + ".tmp", portfile)
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    command = sys.argv[1]
+    if command == "hostile":
+        hostile(sys.argv[2], sys.argv[3])
+    elif command == "serve":
+        os.chdir(sys.argv[2])
+        serve(Quiet, sys.argv[3])
+    elif command == "stall":
+        serve(Stall, sys.argv[2])
+    else:
+        raise SystemExit(__doc__)
