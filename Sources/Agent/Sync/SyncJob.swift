@@ -153,24 +153,52 @@ struct SyncJob: Sendable {
 
     /// Moves `.git` into the staging tree and exchanges the trees, journalled for recovery.
     static func swap(_ journal: SwapJournal, store: StateStore) throws(RPCError) {
+        let work = journal.workingDirectory
+        var movedGit = false
         do {
             try store.saveJournal(journal)
-            let work = journal.workingDirectory
             if FileSystem.info(work) == nil { try FileSystem.makeDirectory(work, mode: 0o755) }
             FileSystem.syncFileSystem(containing: journal.staging)
+            CrashPoints.hit("before-git-move")
             if FileSystem.exists("\(work)/.git") {
                 try FileSystem.rename("\(work)/.git", "\(journal.staging)/.git")
+                movedGit = true
             }
+            CrashPoints.hit("after-git-move")
             try FileSystem.exchange(journal.staging, work)
+            CrashPoints.hit("after-exchange")
             var swapped = journal
             swapped.step = .swapped
             try store.saveJournal(swapped)
         } catch {
+            // Nothing was exchanged (the exchange is the last step that can fail before the
+            // journal says so): put .git back and drop the staging tree.
+            if movedGit, FileSystem.info(work).map({ UInt64($0.inode) }) != journal.stagingInode {
+                try? FileSystem.rename("\(journal.staging)/.git", "\(work)/.git")
+                try? FileSystem.removeTree(journal.staging)
+                store.removeJournal(projectID: journal.projectID)
+            }
             throw RPCError(
-                .internalError,
-                "the swap failed: \(error); the agent restores the tree at its next start",
+                .unavailable,
+                "the swap failed and was undone: \(error)",
                 details: ["reason": "swap_failed"]
             )
+        }
+    }
+
+    /// Swaps back after a failed commit: the old tree and its .git (with the index saved before
+    /// the commit) become live again, so a failure never leaves a half-rolled-back project.
+    static func undoSwap(_ journal: SwapJournal, savedIndex: String?, store: StateStore) {
+        let work = journal.workingDirectory
+        guard FileSystem.info(work).map({ UInt64($0.inode) }) == journal.stagingInode else { return }
+        do {
+            try FileSystem.rename("\(work)/.git", "\(journal.staging)/.git")
+            try FileSystem.exchange(journal.staging, work)
+            if let savedIndex { try FileSystem.rename(savedIndex, "\(work)/.git/index") }
+            try? FileSystem.removeTree(journal.staging)
+            store.removeJournal(projectID: journal.projectID)
+        } catch {
+            // Leave the journal: recovery at the next start finishes the job instead.
         }
     }
 
@@ -180,6 +208,9 @@ struct SyncJob: Sendable {
         settings: SyncSettings,
         store: StateStore
     ) throws(RPCError) -> String {
+        let savedIndex = "\(store.temporaryDirectory)/\(journal.jobID).index"
+        let hasIndex =
+            (try? FileSystem.copyFile("\(journal.workingDirectory)/.git/index", to: savedIndex)) != nil
         do {
             let repository = try GitRepository(workTree: journal.workingDirectory)
             let commitID: String
@@ -194,10 +225,13 @@ struct SyncJob: Sendable {
                     authorEmail: settings.gitAuthorEmail
                 )
             }
+            CrashPoints.hit("after-commit")
             try? FileSystem.removeTree(journal.staging)  // the old tree
             store.removeJournal(projectID: journal.projectID)
+            unlink(savedIndex)
             return commitID
         } catch {
+            undoSwap(journal, savedIndex: hasIndex ? savedIndex : nil, store: store)
             throw RPCError(
                 .internalError,
                 "recording the rollback in git failed: \(error)",

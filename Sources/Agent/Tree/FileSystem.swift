@@ -96,6 +96,14 @@ enum FileSystem {
         }
     }
 
+    /// Copies a regular file to a new path.
+    static func copyFile(_ source: String, to destination: String) throws {
+        unlink(destination)
+        try createFile(destination, mode: 0o600) { write in
+            try readFile(source) { try write($0) }
+        }
+    }
+
     static func crc32(ofFile path: String) throws -> UInt32 {
         var crc: UInt32 = 0
         try readFile(path) { chunk in crc = rollback_crc32(crc, chunk.baseAddress, chunk.count) }

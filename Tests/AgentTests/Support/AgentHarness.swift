@@ -45,8 +45,9 @@ final class AgentHarness: @unchecked Sendable {
     }
 
     /// Starts the agent and waits until it answers `agent.health`.
-    func start(_ extra: [String] = []) async throws {
+    func start(_ extra: [String] = [], environment: [String: String] = [:]) async throws {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments =
             [
@@ -84,6 +85,17 @@ final class AgentHarness: @unchecked Sendable {
         kill(process.processIdentifier, number)
         try await waitUntil("the agent to exit") { !process.isRunning }
         self.process = nil
+    }
+
+    /// The agent's pid, while it runs.
+    var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
+    /// Waits for the agent to exit by itself (a crash point, say) and returns its status.
+    func waitForExit() async throws -> Process.TerminationReason? {
+        guard let process else { return nil }
+        try await waitUntil("the agent to exit") { !process.isRunning }
+        self.process = nil
+        return process.terminationReason
     }
 
     var exitStatus: Int32? { process.flatMap { $0.isRunning ? nil : $0.terminationStatus } }

@@ -6,7 +6,7 @@ import Foundation
 struct TreeSnapshot: Equatable, CustomStringConvertible {
     let entries: [String: String]
 
-    init(_ root: String) throws {
+    init(_ root: String, excludingGit: Bool = false) throws {
         var entries: [String: String] = [:]
         let manager = FileManager.default
         guard let enumerator = manager.enumerator(atPath: root) else {
@@ -14,6 +14,7 @@ struct TreeSnapshot: Equatable, CustomStringConvertible {
             return
         }
         for case let relative as String in enumerator {
+            if excludingGit && (relative == ".git" || relative.hasPrefix(".git/")) { continue }
             let path = "\(root)/\(relative)"
             var st = stat()
             guard lstat(path, &st) == 0 else { continue }
