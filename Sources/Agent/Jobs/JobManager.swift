@@ -11,6 +11,14 @@ public actor JobManager {
         let task: Task<Result<WorkdirSync.Result, RPCError>, Never>
         let cancellation: CancellationState
         let broadcaster: ProgressBroadcaster
+
+        /// Cancels the job if it has not reached its swap (also interrupting a download).
+        /// Returns whether it will stop without changing anything.
+        func cancel() -> Bool {
+            let willStop = cancellation.requestCancel()
+            if willStop { task.cancel() }
+            return willStop
+        }
     }
 
     private let settings: SyncSettings
@@ -59,7 +67,7 @@ public actor JobManager {
             await job.task.value
         } onCancel: {
             // Cancelling the request cancels the job (before the swap; after it the job finishes).
-            _ = job.cancellation.requestCancel()
+            _ = job.cancel()
         }
         job.broadcaster.unsubscribe(subscription)
         await forwarding.value  // every progress update goes out before the final response
@@ -220,28 +228,19 @@ public actor JobManager {
         guard let job = running[jobID] else {
             return JobCancel.Result(jobID: jobID, willStop: false, state: record.state)
         }
-        return JobCancel.Result(jobID: jobID, willStop: job.cancellation.requestCancel(), state: record.state)
+        return JobCancel.Result(jobID: jobID, willStop: job.cancel(), state: record.state)
     }
 
-    /// Waits for running jobs up to `deadline`, then cancels those still before their swap and
-    /// waits for the rest (which are past the point of no return and finish quickly).
-    func drain(deadline: Duration) async {
-        let tasks = running.values.map(\.task)
-        guard !tasks.isEmpty else { return }
-        logger.info("waiting for running syncs", metadata: ["count": "\(tasks.count)"])
-        let allDone = Task { for task in tasks { _ = await task.value } }
-        let timer = Task { try await Task.sleep(for: deadline) }
-        _ = await Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await allDone.value }
-                group.addTask { _ = try? await timer.value }
-                await group.next()
-                group.cancelAll()
-            }
-        }.value
-        for job in running.values { _ = job.cancellation.requestCancel() }
-        await allDone.value
-        timer.cancel()
+    /// Cancels every running job that has not reached its swap; the others finish.
+    func cancelRunning(reason: String) {
+        for (jobID, job) in running where job.cancel() {
+            logger.warning("cancelling sync", metadata: ["job.id": "\(jobID)", "reason": "\(reason)"])
+        }
+    }
+
+    /// Waits until no job runs.
+    func waitUntilIdle() async {
+        for job in running.values { _ = await job.task.value }
     }
 
     // MARK: Recovery

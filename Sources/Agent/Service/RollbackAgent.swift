@@ -2,6 +2,7 @@ public import Logging
 import NIOPosix
 import RollbackProtocol
 import RollbackTransport
+import Synchronization
 
 /// The agent: serves the protocol on its Unix socket and runs syncs.
 ///
@@ -77,19 +78,33 @@ public final class RollbackAgent: Sendable {
 
     /// Serves until the calling task is cancelled. Then it stops accepting connections, lets
     /// running syncs finish for up to `shutdownGraceSeconds`, cancels those still before their
-    /// swap, and returns once every sync has ended.
+    /// swap (the others finish; they are past the point of no return), and returns once every
+    /// sync has ended and been answered.
     public func run() async throws {
         let serving = Task { try await server.serve() }
+        let jobs = self.jobs
+        let grace = Duration.seconds(configuration.shutdownGraceSeconds)
+        let logger = self.logger
+        let deadline = Mutex<Task<Void, Never>?>(nil)
         await withTaskCancellationHandler {
             _ = await serving.result
         } onCancel: {
+            logger.info(
+                "stopping: no new connections; running syncs may finish",
+                metadata: ["grace.seconds": "\(grace.components.seconds)"]
+            )
             serving.cancel()
+            deadline.withLock {
+                $0 = Task {
+                    guard (try? await Task.sleep(for: grace)) != nil else { return }
+                    await jobs.cancelRunning(reason: "shutdown grace period over")
+                }
+            }
         }
-        logger.info(
-            "stopping: draining running syncs",
-            metadata: ["grace.seconds": "\(configuration.shutdownGraceSeconds)"]
-        )
-        await jobs.drain(deadline: .seconds(configuration.shutdownGraceSeconds))
+        logger.debug("server stopped; waiting for jobs")
+        // Jobs whose callers had disconnected are not waited for by the server.
+        await jobs.waitUntilIdle()
+        deadline.withLock { $0?.cancel() }
         logger.info("stopped")
     }
 }

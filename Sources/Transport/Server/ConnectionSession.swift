@@ -18,7 +18,7 @@ struct ConnectionSession: Sendable {
     func run(
         inbound: NIOAsyncChannelInboundStream<Frame>,
         outbound writer: NIOAsyncChannelOutboundWriter<Frame>
-    ) async throws {
+    ) async {
         let inFlight = InFlightRequests(limit: maxInFlight)
         let outbound = FrameOutbox(writer: writer)
         do {
@@ -36,9 +36,15 @@ struct ConnectionSession: Sendable {
                 id: nil,
                 on: outbound
             )
+        } catch {
+            // Cancellation (the server is stopping) or a broken connection: stop reading.
+            logger.debug("connection stopped reading", metadata: ["reason": "\(error)"])
         }
-        // The peer is gone or misbehaved: stop its work and wait until every handler has ended.
-        for task in inFlight.cancelAll() { await task.value }
+        // The peer is gone, misbehaved, or the server is stopping. Requests already running are
+        // not cancelled: a long job must not die with the connection that started it (the
+        // caller reconnects and asks for its status). Only `$/cancelRequest` cancels a request;
+        // the owner of the handlers decides when a stopping server gives up waiting.
+        for task in inFlight.all() { await task.value }
     }
 
     private func process(

@@ -44,9 +44,8 @@ final class InFlightRequests: Sendable {
         task?.cancel()
     }
 
-    func cancelAll() -> [Task<Void, Never>] {
-        let all = tasks.withLock { Array($0.values.compactMap { $0 }) }
-        all.forEach { $0.cancel() }
-        return all
+    /// Every running request's task.
+    func all() -> [Task<Void, Never>] {
+        tasks.withLock { Array($0.values.compactMap { $0 }) }
     }
 }

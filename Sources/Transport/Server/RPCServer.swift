@@ -101,7 +101,9 @@ public final class RPCServer: Sendable {
     }
 
     /// Accepts and serves connections until the calling task is cancelled, then closes the
-    /// listener, cancels in-flight requests (each still answered) and removes the socket file.
+    /// listener, stops reading from open connections, waits until every request already running
+    /// has been answered, and removes the socket file. Handlers that may run long must be ended
+    /// by their owner (see `RollbackAgent.run`'s grace period).
     public func serve() async throws {
         defer { UnixSocketFile.remove(path: configuration.socketPath, inode: socketInode) }
         // The accept loop runs in its own task so that cancelling `serve` does not abandon
@@ -121,8 +123,8 @@ public final class RPCServer: Sendable {
                 for try await connection in inbound {
                     group.addTask { await self.handle(connection) }
                 }
-                // The listener is closed: the server is stopping. Open connections are cancelled;
-                // their in-flight requests still get their one final response.
+                // The listener is closed: the server is stopping. Open connections stop reading;
+                // their running requests still get their one final response.
                 group.cancelAll()
             }
         }
@@ -166,7 +168,7 @@ public final class RPCServer: Sendable {
                     )
                     return
                 }
-                try await session.run(inbound: inbound, outbound: outbound)
+                await session.run(inbound: inbound, outbound: outbound)
             }
         } catch {
             logger.debug("connection ended with error", metadata: ["error": "\(error)"])

@@ -93,10 +93,14 @@ final class AgentHarness: @unchecked Sendable {
     /// Waits for the agent to exit by itself (a crash point, say) and returns its status.
     func waitForExit() async throws -> Process.TerminationReason? {
         guard let process else { return nil }
-        try await waitUntil("the agent to exit") { !process.isRunning }
+        try await waitUntil(timeout: .seconds(60), "the agent to exit") { !process.isRunning }
         self.process = nil
+        lastExitStatus = process.terminationStatus
         return process.terminationReason
     }
+
+    /// Exit status of the last process that `waitForExit` saw end.
+    private(set) var lastExitStatus: Int32?
 
     var exitStatus: Int32? { process.flatMap { $0.isRunning ? nil : $0.terminationStatus } }
 
