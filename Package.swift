@@ -137,6 +137,8 @@ let package = Package(
             name: "RollbackCtlMain",
             dependencies: [
                 "RollbackClient",
+                "RollbackProtocol",
+                "RollbackTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/RollbackCtlMain",

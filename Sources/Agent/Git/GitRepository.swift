@@ -1,6 +1,26 @@
 import CGit2
 import Synchronization
 
+/// A file of a tree about to be committed: path, git mode and blob id.
+struct TreeFile: @unchecked Sendable {
+    // @unchecked: git_oid is a plain C struct of bytes.
+    let path: String
+    /// 0o100644, 0o100755 or 0o120000.
+    let mode: UInt32
+    let id: git_oid
+}
+
+/// What the index knew about a file.
+struct IndexedFile: @unchecked Sendable {
+    // @unchecked: git_oid is a plain C struct of bytes.
+    let id: git_oid
+    let size: UInt32
+    let mtimeSeconds: Int32
+    let mtimeNanoseconds: UInt32
+    let inode: UInt32
+    let mode: UInt32
+}
+
 /// A libgit2 failure, carrying libgit2's own message.
 struct GitError: Error, CustomStringConvertible {
     let operation: String
@@ -33,26 +53,164 @@ final class GitRepository {
         handle = repository!
     }
 
+    /// Opens the repository of `path` (creating it when missing) with new objects written to
+    /// `objectsDirectory` instead of `.git/objects`, so that nothing in `.git` changes until
+    /// `adoptObjects(from:)` moves them in. Existing objects are still found.
+    convenience init(workTree path: String, writingObjectsTo objectsDirectory: String) throws(GitError) {
+        try self.init(workTree: path)
+        try FileSystem.makeDirectories(objectsDirectory, mode: 0o755, orThrow: GitError(operation: "mkdir", code: -1, message: objectsDirectory))
+        var odb: OpaquePointer?
+        try Self.check("odb", git_repository_odb(&odb, handle))
+        defer { git_odb_free(odb) }
+        var backend: OpaquePointer?
+        try Self.check("staging object store", git_odb_backend_loose(&backend, objectsDirectory, -1, 0, 0, 0))
+        // The highest priority: writes go here first.
+        try Self.check("add object store", git_odb_add_backend(odb, backend, 1000))
+    }
+
     deinit {
         git_repository_free(handle)
     }
 
-    /// Stages the whole work tree (additions, changes, deletions; `.gitignore` respected),
-    /// commits it on HEAD, and adds an annotated tag. Returns the commit id (40 hex digits).
-    func commitAll(
+    /// Moves loose objects written to a staging object store into `gitObjects` (`.git/objects`).
+    static func adoptObjects(from staged: String, into gitObjects: String) throws {
+        for fanout in (try? FileSystem.listDirectory(staged)) ?? [] where fanout.utf8.count == 2 {
+            let target = "\(gitObjects)/\(fanout)"
+            try FileSystem.makeDirectory(target, mode: 0o755)
+            for name in try FileSystem.listDirectory("\(staged)/\(fanout)") {
+                if FileSystem.exists("\(target)/\(name)") { continue }  // same content, same name
+                try FileSystem.rename("\(staged)/\(fanout)/\(name)", "\(target)/\(name)")
+            }
+        }
+        try FileSystem.removeTree(staged)
+    }
+
+    /// Stages the whole work tree by scanning it (additions, changes, deletions; `.gitignore`
+    /// respected), commits on HEAD and tags. The slow, general path, used by crash recovery.
+    func commitAll(message: String, tag: String, tagMessage: String, authorName: String, authorEmail: String) throws(GitError) -> String {
+        try withIndex { (index) throws(GitError) in
+            try withPathspec(["*"]) { (spec) throws(GitError) in
+                try Self.check("add", git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil))
+                try Self.check("update", git_index_update_all(index, spec, nil, nil))
+            }
+            return try commitIndex(index, message: message, tag: tag, tagMessage: tagMessage, authorName: authorName, authorEmail: authorEmail)
+        }
+    }
+
+    /// Replaces the index with exactly `files` (whose blobs are already in the object database),
+    /// taking each file's stat data from the work tree, then commits on HEAD and tags. No file
+    /// is read again. Paths that `.gitignore` ignores and that were not tracked are left out, as
+    /// `git add -A` would.
+    func commit(files: [TreeFile], message: String, tag: String, tagMessage: String, authorName: String, authorEmail: String) throws(GitError) -> String {
+        let root = workTreePath
+        return try withIndex { (index) throws(GitError) in
+            var tracked = Set<String>()
+            for position in 0..<git_index_entrycount(index) {
+                if let entry = git_index_get_byindex(index, position) { tracked.insert(String(cString: entry.pointee.path)) }
+            }
+            try Self.check("clear index", git_index_clear(index))
+            for file in files {
+                if !tracked.contains(file.path) {
+                    var ignored: Int32 = 0
+                    if git_ignore_path_is_ignored(&ignored, handle, file.path) == 0, ignored == 1 { continue }
+                }
+                var st = stat()
+                guard lstat("\(root)/\(file.path)", &st) == 0 else {
+                    throw GitError(operation: "stat", code: -1, message: "\(file.path) vanished from the work tree")
+                }
+                var entry = git_index_entry()
+                entry.ctime = git_index_time(seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec), nanoseconds: UInt32(st.st_ctim.tv_nsec))
+                entry.mtime = git_index_time(seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec), nanoseconds: UInt32(st.st_mtim.tv_nsec))
+                entry.dev = UInt32(truncatingIfNeeded: st.st_dev)
+                entry.ino = UInt32(truncatingIfNeeded: st.st_ino)
+                entry.mode = file.mode
+                entry.uid = st.st_uid
+                entry.gid = st.st_gid
+                entry.file_size = UInt32(truncatingIfNeeded: st.st_size)
+                entry.id = file.id
+                let code = file.path.withCString { path in
+                    entry.path = path
+                    return git_index_add(index, &entry)
+                }
+                try Self.check("index \(file.path)", code)
+            }
+            return try commitIndex(index, message: message, tag: tag, tagMessage: tagMessage, authorName: authorName, authorEmail: authorEmail)
+        }
+    }
+
+    /// Stat data and blob ids of the current index, to trust the id of a file whose stat data
+    /// still match (as git does) instead of hashing it again.
+    func indexedFiles() -> [String: IndexedFile] {
+        var result: [String: IndexedFile] = [:]
+        try? withIndex { (index) throws(GitError) in
+            for position in 0..<git_index_entrycount(index) {
+                guard let entry = git_index_get_byindex(index, position)?.pointee else { continue }
+                result[String(cString: entry.path)] = IndexedFile(
+                    id: entry.id,
+                    size: entry.file_size,
+                    mtimeSeconds: entry.mtime.seconds,
+                    mtimeNanoseconds: entry.mtime.nanoseconds,
+                    inode: entry.ino,
+                    mode: entry.mode
+                )
+            }
+        }
+        return result
+    }
+
+    /// Writes a blob of `size` bytes, streamed by `produce`, and returns its id.
+    func writeBlob(size: UInt64, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> git_oid {
+        var odb: OpaquePointer?
+        try Self.check("odb", git_repository_odb(&odb, handle))
+        defer { git_odb_free(odb) }
+        var stream: UnsafeMutablePointer<git_odb_stream>?
+        try Self.check("open blob stream", git_odb_open_wstream(&stream, odb, size, GIT_OBJECT_BLOB))
+        defer { git_odb_stream_free(stream) }
+        try produce { chunk in
+            let code = chunk.withMemoryRebound(to: CChar.self) { git_odb_stream_write(stream, $0.baseAddress, $0.count) }
+            try Self.check("write blob", code)
+        }
+        var id = git_oid()
+        try Self.check("finish blob", git_odb_stream_finalize_write(&id, stream))
+        return id
+    }
+
+    /// Hashes a file of the work tree (or any path) into a blob and returns its id.
+    func blob(fromFile path: String) throws(GitError) -> git_oid {
+        var id = git_oid()
+        try Self.check("blob \(path)", git_blob_create_from_disk(&id, handle, path))
+        return id
+    }
+
+    /// Writes a blob holding `bytes` (a symlink's target).
+    func blob(bytes: [UInt8]) throws(GitError) -> git_oid {
+        var id = git_oid()
+        try Self.check("blob", bytes.withUnsafeBytes { git_blob_create_from_buffer(&id, handle, $0.baseAddress, $0.count) })
+        return id
+    }
+
+    private var workTreePath: String {
+        guard let path = git_repository_workdir(handle) else { return "." }
+        var text = String(cString: path)
+        if text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    private func withIndex<T>(_ body: (OpaquePointer?) throws(GitError) -> T) throws(GitError) -> T {
+        var index: OpaquePointer?
+        try Self.check("index", git_repository_index(&index, handle))
+        defer { git_index_free(index) }
+        return try body(index)
+    }
+
+    private func commitIndex(
+        _ index: OpaquePointer?,
         message: String,
         tag: String,
         tagMessage: String,
         authorName: String,
         authorEmail: String
     ) throws(GitError) -> String {
-        var index: OpaquePointer?
-        try Self.check("index", git_repository_index(&index, handle))
-        defer { git_index_free(index) }
-        try withPathspec(["*"]) { (spec) throws(GitError) in
-            try Self.check("add", git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil))
-            try Self.check("update", git_index_update_all(index, spec, nil, nil))
-        }
         try Self.check("write index", git_index_write(index))
         var treeID = git_oid()
         try Self.check("write tree", git_index_write_tree(&treeID, index))
@@ -76,18 +234,7 @@ final class GitRepository {
         try Self.check(
             "commit",
             parents.withUnsafeMutableBufferPointer { buffer in
-                git_commit_create(
-                    &commitID,
-                    handle,
-                    "HEAD",
-                    signature,
-                    signature,
-                    nil,
-                    message,
-                    tree,
-                    buffer.count,
-                    buffer.baseAddress
-                )
+                git_commit_create(&commitID, handle, "HEAD", signature, signature, nil, message, tree, buffer.count, buffer.baseAddress)
             }
         )
         var commit: OpaquePointer?

@@ -260,7 +260,7 @@ public actor JobManager {
                 let store = self.store
                 let commit = await Result { () async throws(RPCError) -> String in
                     try await onThreadPool { () throws(RPCError) in
-                        try SyncJob.commit(journal, settings: settings, store: store)
+                        try SyncJob.commit(journal, files: nil, settings: settings, store: store)
                     }
                 }
                 if var record = records[journal.jobID] {

@@ -68,6 +68,7 @@ struct SyncJob: Sendable {
             }
         } catch {
             try? FileSystem.removeTree(staging)
+            try? FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
             throw error
         }
         finish(.extracting)
@@ -92,6 +93,7 @@ struct SyncJob: Sendable {
             try cancellation.commit()
         } catch {
             try? FileSystem.removeTree(staging)
+            try? FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
             throw error
         }
         progress.report(.swapping)
@@ -111,34 +113,39 @@ struct SyncJob: Sendable {
 
         // 6. Commit the whole tree and tag it.
         progress.report(.committing)
+        let files = outcome.files
         let commitID = try await onThreadPool { [settings] () throws(RPCError) in
-            try Self.commit(journal, settings: settings, store: store)
+            try Self.commit(journal, files: files, settings: settings, store: store)
         }
         finish(.committing)
         progress.report(.done, fraction: 1)
         return result(outcome, commitID: commitID, tag: tag, phaseMilliseconds: phaseMilliseconds, diff: nil)
     }
 
-    private func extract(
-        archivePath: String,
-        work: String,
-        staging: String
-    ) throws(RPCError) -> TreeExtractor.Outcome {
+    private func extract(archivePath: String, work: String, staging: String) throws(RPCError) -> TreeExtractor.Outcome {
         do {
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             try FileSystem.removeTree(staging)
-            let archive = try ZipArchive(path: archivePath)
-            let plan = try ArchivePlan(archive: archive, limits: settings.archiveLimits)
+            try FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
+            let plan = try ArchivePlan(archive: try ZipArchive(path: archivePath), limits: settings.archiveLimits)
             let current = FileSystem.info(work)?.kind == .directory ? work : nil
+            // Blobs go into the project's repository as files are extracted (into a new one in
+            // the staging tree when the project has none). A dry run writes none.
+            let repository: String? =
+                params.dryRun ? nil : (current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging)
             let reporter = progress
-            let extractor = TreeExtractor(archive: archive, plan: plan, staging: staging, current: current)
+            let cancellation = self.cancellation
+            let extractor = TreeExtractor(
+                archivePath: archivePath,
+                plan: plan,
+                staging: staging,
+                current: current,
+                repository: repository,
+                objectStore: settings.objectStore(projectID: params.projectID, jobID: params.jobID)
+            )
             return try extractor.run(
                 progress: { done, total in
-                    reporter.report(
-                        .extracting,
-                        fraction: Double(done) / Double(max(total, 1)),
-                        message: "\(done) of \(total) entries"
-                    )
+                    reporter.report(.extracting, fraction: Double(done) / Double(max(total, 1)), message: "\(done) of \(total) entries")
                 },
                 checkCancelled: { try cancellation.checkpoint() }
             )
@@ -203,8 +210,11 @@ struct SyncJob: Sendable {
     }
 
     /// Commits and tags the new tree, then removes the old one and the journal.
+    /// With `files` (blobs written during extraction) nothing is read again; without them
+    /// (crash recovery) the work tree is scanned.
     static func commit(
         _ journal: SwapJournal,
+        files: [TreeFile]?,
         settings: SyncSettings,
         store: StateStore
     ) throws(RPCError) -> String {
@@ -216,6 +226,19 @@ struct SyncJob: Sendable {
             let commitID: String
             if repository.hasTag(journal.tag), let head = repository.headCommitID() {
                 commitID = head  // committed before a crash; recovery only finishes the clean-up
+            } else if let files {
+                try GitRepository.adoptObjects(
+                    from: settings.objectStore(projectID: journal.projectID, jobID: journal.jobID),
+                    into: "\(journal.workingDirectory)/.git/objects"
+                )
+                commitID = try repository.commit(
+                    files: files,
+                    message: journal.commitMessage,
+                    tag: journal.tag,
+                    tagMessage: journal.commitMessage,
+                    authorName: settings.gitAuthorName,
+                    authorEmail: settings.gitAuthorEmail
+                )
             } else {
                 commitID = try repository.commitAll(
                     message: journal.commitMessage,

@@ -27,4 +27,7 @@ public struct SyncSettings: Sendable {
     func workingDirectory(_ projectID: String) -> String { "\(workRoot)/\(projectID)" }
 
     func staging(projectID: String, jobID: String) -> String { "\(stagingRoot)/\(projectID).\(jobID)" }
+
+    /// New git objects of a sync, kept outside the project's `.git` until the swap.
+    func objectStore(projectID: String, jobID: String) -> String { "\(stagingRoot)/\(projectID).\(jobID).objects" }
 }

@@ -14,13 +14,15 @@ enum FileSystem {
         var description: String { "\(call) \(path): \(String(cString: strerror(code)))" }
     }
 
-    enum Kind { case file, directory, symlink, other }
+    enum Kind: Sendable { case file, directory, symlink, other }
 
-    struct Info {
+    struct Info: Sendable {
         let kind: Kind
         let size: UInt64
         let mode: mode_t
         let inode: ino_t
+        let mtimeSeconds: Int
+        let mtimeNanoseconds: Int
     }
 
     static func info(_ path: String) -> Info? {
@@ -33,13 +35,25 @@ enum FileSystem {
             case S_IFLNK: .symlink
             default: .other
             }
-        return Info(kind: kind, size: UInt64(st.st_size), mode: st.st_mode, inode: st.st_ino)
+        return Info(
+            kind: kind,
+            size: UInt64(st.st_size),
+            mode: st.st_mode,
+            inode: st.st_ino,
+            mtimeSeconds: st.st_mtim.tv_sec,
+            mtimeNanoseconds: st.st_mtim.tv_nsec
+        )
     }
 
     static func exists(_ path: String) -> Bool { info(path) != nil }
 
     static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(Failure) {
         if mkdir(path, mode) != 0 && errno != EEXIST { throw Failure(call: "mkdir", path: path, code: errno) }
+    }
+
+    /// `makeDirectories`, reporting failure as `error`.
+    static func makeDirectories<E: Error>(_ path: String, mode: mode_t, orThrow failure: E) throws(E) {
+        do { try makeDirectories(path, mode: mode) } catch { throw failure }
     }
 
     /// Creates `path` and its missing parents.
