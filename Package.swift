@@ -42,6 +42,12 @@ let package = Package(
             providers: [.apt(["libzip-dev"])]
         ),
         .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
             name: "CSystemShims",
             path: "Sources/CSystemShims",
             providers: [.apt(["zlib1g-dev"])]
@@ -81,6 +87,7 @@ let package = Package(
                 "CZip",
                 "CGit2",
                 "CSystemShims",
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

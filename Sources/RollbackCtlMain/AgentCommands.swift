@@ -6,15 +6,21 @@ import RollbackTransport
 
 /// Options every `rollbackctl agent` command shares.
 struct AgentOptions: ParsableArguments {
-    @Option(name: .long, help: "The agent's socket (env ROLLBACK_AGENT_SOCKET; default /run/rollback/agent.sock).")
-    var socket: String = ProcessInfo.processInfo.environment["ROLLBACK_AGENT_SOCKET"] ?? "/run/rollback/agent.sock"
+    @Option(
+        name: .long,
+        help: "The agent's socket (env ROLLBACK_AGENT_SOCKET; default /run/rollback/agent.sock)."
+    )
+    var socket: String =
+        ProcessInfo.processInfo.environment["ROLLBACK_AGENT_SOCKET"] ?? "/run/rollback/agent.sock"
 
     @Option(name: .long, help: "The agent's id (env ROLLBACK_AGENT_ID; default: this host's name).")
-    var agentID: String = ProcessInfo.processInfo.environment["ROLLBACK_AGENT_ID"]
+    var agentID: String =
+        ProcessInfo.processInfo.environment["ROLLBACK_AGENT_ID"]
         ?? (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "agent")
 
     @Option(name: .long, help: "Keyring file with a key the agent accepts (env ROLLBACK_KEYRING).")
-    var keyring: String = ProcessInfo.processInfo.environment["ROLLBACK_KEYRING"] ?? "/etc/rollback/agent-keyring.json"
+    var keyring: String =
+        ProcessInfo.processInfo.environment["ROLLBACK_KEYRING"] ?? "/etc/rollback/agent-keyring.json"
 
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
@@ -31,13 +37,20 @@ struct AgentOptions: ParsableArguments {
     func withConnection<T: Sendable>(_ body: (RPCConnection) async throws -> T) async throws -> T {
         let endpoint = try endpoint()
         do {
-            return try await RPCConnection.withConnection(socketPath: endpoint.socketPath, signer: endpoint.signer, body)
+            return try await RPCConnection.withConnection(
+                socketPath: endpoint.socketPath,
+                signer: endpoint.signer,
+                body
+            )
         } catch let error as RPCError {
             throw CommandFailure(code: 1, message: "\(error.code.name): \(error.message)")
         } catch let error as CommandFailure {
             throw error
         } catch {
-            throw CommandFailure(code: 3, message: "cannot reach the agent at \(endpoint.socketPath): \(error)")
+            throw CommandFailure(
+                code: 3,
+                message: "cannot reach the agent at \(endpoint.socketPath): \(error)"
+            )
         }
     }
 
@@ -84,7 +97,9 @@ struct AgentCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let health = try await options.withConnection { try await $0.call(AgentHealth.self, EmptyParams()) }
+                let health = try await options.withConnection {
+                    try await $0.call(AgentHealth.self, EmptyParams())
+                }
                 try options.print(health) {
                     "\($0.status): agent \($0.agentVersion), up \($0.uptimeSeconds) s, \($0.runningJobs) running, \($0.diskFreeBytes / 1_000_000) MB free"
                 }
@@ -99,9 +114,12 @@ struct AgentCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let status = try await options.withConnection { try await $0.call(JobStatus.self, .init(jobID: jobID)) }
+                let status = try await options.withConnection {
+                    try await $0.call(JobStatus.self, .init(jobID: jobID))
+                }
                 try options.print(status) { status in
-                    var line = "\(status.jobID) \(status.state.rawValue) (\(status.phase.rawValue), \(status.percent)%) project \(status.projectID)"
+                    var line =
+                        "\(status.jobID) \(status.state.rawValue) (\(status.phase.rawValue), \(status.percent)%) project \(status.projectID)"
                     if let commit = status.result?.commitID { line += " commit \(commit)" }
                     if let error = status.error { line += " — \(error.name): \(error.message)" }
                     return line
@@ -118,15 +136,22 @@ struct AgentCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await options.withConnection { try await $0.call(JobCancel.self, .init(jobID: jobID, reason: reason)) }
-                try options.print(answer) { $0.willStop ? "\($0.jobID) will stop; nothing is changed" : "\($0.jobID) is past its swap (\($0.state.rawValue)); it will finish" }
+                let answer = try await options.withConnection {
+                    try await $0.call(JobCancel.self, .init(jobID: jobID, reason: reason))
+                }
+                try options.print(answer) {
+                    $0.willStop
+                        ? "\($0.jobID) will stop; nothing is changed"
+                        : "\($0.jobID) is past its swap (\($0.state.rawValue)); it will finish"
+                }
             }
         }
     }
 
     struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Put an artifact into a project's working directory (what the broker's dispatcher does).",
+            abstract:
+                "Put an artifact into a project's working directory (what the broker's dispatcher does).",
             discussion: "Prints progress lines while it runs, then the result."
         )
         @OptionGroup var options: AgentOptions
@@ -156,15 +181,24 @@ struct AgentCommands: AsyncParsableCommand {
                 let result = try await options.withConnection { connection in
                     try await connection.call(WorkdirSync.self, params, trace: .random()) { update in
                         if showProgress {
-                            FileHandle.standardError.write(Data("\(update.percent)% \(update.phase.rawValue)\(update.message.map { " — \($0)" } ?? "")\n".utf8))
+                            FileHandle.standardError.write(
+                                Data(
+                                    "\(update.percent)% \(update.phase.rawValue)\(update.message.map { " — \($0)" } ?? "")\n"
+                                        .utf8
+                                )
+                            )
                         }
                     }
                 }
                 try options.print(result) { result in
                     let files = result.files
-                    return "\(result.state.rawValue): commit \(result.commitID ?? "-") tag \(result.tag ?? "-"); "
+                    return
+                        "\(result.state.rawValue): commit \(result.commitID ?? "-") tag \(result.tag ?? "-"); "
                         + "\(files.added) added, \(files.changed) changed, \(files.removed) removed, \(files.unchanged) unchanged; "
-                        + "phases " + result.phaseMilliseconds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) ms" }.joined(separator: ", ")
+                        + "phases "
+                        + result.phaseMilliseconds.sorted { $0.key < $1.key }.map {
+                            "\($0.key) \($0.value) ms"
+                        }.joined(separator: ", ")
                 }
             }
         }

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Installs the Debian packages the project needs that are missing. Needs root (or sudo).
 ROLLBACK_APT_PACKAGES=(
-    libhiredis-dev libgit2-dev libzip-dev zlib1g-dev pkg-config   # C libraries the package links
+    libhiredis-dev libgit2-dev libzip-dev libcurl4-openssl-dev zlib1g-dev pkg-config   # C libraries linked
     redis-server postgresql-15 postgresql-client-15     # services for tests and the demo
     zip unzip git curl python3 ca-certificates         # test fixtures and scripts
 )

@@ -58,7 +58,11 @@ final class GitRepository {
     /// `adoptObjects(from:)` moves them in. Existing objects are still found.
     convenience init(workTree path: String, writingObjectsTo objectsDirectory: String) throws(GitError) {
         try self.init(workTree: path)
-        try FileSystem.makeDirectories(objectsDirectory, mode: 0o755, orThrow: GitError(operation: "mkdir", code: -1, message: objectsDirectory))
+        try FileSystem.makeDirectories(
+            objectsDirectory,
+            mode: 0o755,
+            orThrow: GitError(operation: "mkdir", code: -1, message: objectsDirectory)
+        )
         var odb: OpaquePointer?
         try Self.check("odb", git_repository_odb(&odb, handle))
         defer { git_odb_free(odb) }
@@ -87,13 +91,29 @@ final class GitRepository {
 
     /// Stages the whole work tree by scanning it (additions, changes, deletions; `.gitignore`
     /// respected), commits on HEAD and tags. The slow, general path, used by crash recovery.
-    func commitAll(message: String, tag: String, tagMessage: String, authorName: String, authorEmail: String) throws(GitError) -> String {
+    func commitAll(
+        message: String,
+        tag: String,
+        tagMessage: String,
+        authorName: String,
+        authorEmail: String
+    ) throws(GitError) -> String {
         try withIndex { (index) throws(GitError) in
             try withPathspec(["*"]) { (spec) throws(GitError) in
-                try Self.check("add", git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil))
+                try Self.check(
+                    "add",
+                    git_index_add_all(index, spec, GIT_INDEX_ADD_DEFAULT.rawValue, nil, nil)
+                )
                 try Self.check("update", git_index_update_all(index, spec, nil, nil))
             }
-            return try commitIndex(index, message: message, tag: tag, tagMessage: tagMessage, authorName: authorName, authorEmail: authorEmail)
+            return try commitIndex(
+                index,
+                message: message,
+                tag: tag,
+                tagMessage: tagMessage,
+                authorName: authorName,
+                authorEmail: authorEmail
+            )
         }
     }
 
@@ -101,12 +121,21 @@ final class GitRepository {
     /// taking each file's stat data from the work tree, then commits on HEAD and tags. No file
     /// is read again. Paths that `.gitignore` ignores and that were not tracked are left out, as
     /// `git add -A` would.
-    func commit(files: [TreeFile], message: String, tag: String, tagMessage: String, authorName: String, authorEmail: String) throws(GitError) -> String {
+    func commit(
+        files: [TreeFile],
+        message: String,
+        tag: String,
+        tagMessage: String,
+        authorName: String,
+        authorEmail: String
+    ) throws(GitError) -> String {
         let root = workTreePath
         return try withIndex { (index) throws(GitError) in
             var tracked = Set<String>()
             for position in 0..<git_index_entrycount(index) {
-                if let entry = git_index_get_byindex(index, position) { tracked.insert(String(cString: entry.pointee.path)) }
+                if let entry = git_index_get_byindex(index, position) {
+                    tracked.insert(String(cString: entry.pointee.path))
+                }
             }
             try Self.check("clear index", git_index_clear(index))
             for file in files {
@@ -116,11 +145,21 @@ final class GitRepository {
                 }
                 var st = stat()
                 guard lstat("\(root)/\(file.path)", &st) == 0 else {
-                    throw GitError(operation: "stat", code: -1, message: "\(file.path) vanished from the work tree")
+                    throw GitError(
+                        operation: "stat",
+                        code: -1,
+                        message: "\(file.path) vanished from the work tree"
+                    )
                 }
                 var entry = git_index_entry()
-                entry.ctime = git_index_time(seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec), nanoseconds: UInt32(st.st_ctim.tv_nsec))
-                entry.mtime = git_index_time(seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec), nanoseconds: UInt32(st.st_mtim.tv_nsec))
+                entry.ctime = git_index_time(
+                    seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec),
+                    nanoseconds: UInt32(st.st_ctim.tv_nsec)
+                )
+                entry.mtime = git_index_time(
+                    seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec),
+                    nanoseconds: UInt32(st.st_mtim.tv_nsec)
+                )
                 entry.dev = UInt32(truncatingIfNeeded: st.st_dev)
                 entry.ino = UInt32(truncatingIfNeeded: st.st_ino)
                 entry.mode = file.mode
@@ -134,7 +173,14 @@ final class GitRepository {
                 }
                 try Self.check("index \(file.path)", code)
             }
-            return try commitIndex(index, message: message, tag: tag, tagMessage: tagMessage, authorName: authorName, authorEmail: authorEmail)
+            return try commitIndex(
+                index,
+                message: message,
+                tag: tag,
+                tagMessage: tagMessage,
+                authorName: authorName,
+                authorEmail: authorEmail
+            )
         }
     }
 
@@ -159,7 +205,10 @@ final class GitRepository {
     }
 
     /// Writes a blob of `size` bytes, streamed by `produce`, and returns its id.
-    func writeBlob(size: UInt64, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> git_oid {
+    func writeBlob(
+        size: UInt64,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> git_oid {
         var odb: OpaquePointer?
         try Self.check("odb", git_repository_odb(&odb, handle))
         defer { git_odb_free(odb) }
@@ -167,7 +216,9 @@ final class GitRepository {
         try Self.check("open blob stream", git_odb_open_wstream(&stream, odb, size, GIT_OBJECT_BLOB))
         defer { git_odb_stream_free(stream) }
         try produce { chunk in
-            let code = chunk.withMemoryRebound(to: CChar.self) { git_odb_stream_write(stream, $0.baseAddress, $0.count) }
+            let code = chunk.withMemoryRebound(to: CChar.self) {
+                git_odb_stream_write(stream, $0.baseAddress, $0.count)
+            }
             try Self.check("write blob", code)
         }
         var id = git_oid()
@@ -185,7 +236,10 @@ final class GitRepository {
     /// Writes a blob holding `bytes` (a symlink's target).
     func blob(bytes: [UInt8]) throws(GitError) -> git_oid {
         var id = git_oid()
-        try Self.check("blob", bytes.withUnsafeBytes { git_blob_create_from_buffer(&id, handle, $0.baseAddress, $0.count) })
+        try Self.check(
+            "blob",
+            bytes.withUnsafeBytes { git_blob_create_from_buffer(&id, handle, $0.baseAddress, $0.count) }
+        )
         return id
     }
 
@@ -234,7 +288,18 @@ final class GitRepository {
         try Self.check(
             "commit",
             parents.withUnsafeMutableBufferPointer { buffer in
-                git_commit_create(&commitID, handle, "HEAD", signature, signature, nil, message, tree, buffer.count, buffer.baseAddress)
+                git_commit_create(
+                    &commitID,
+                    handle,
+                    "HEAD",
+                    signature,
+                    signature,
+                    nil,
+                    message,
+                    tree,
+                    buffer.count,
+                    buffer.baseAddress
+                )
             }
         )
         var commit: OpaquePointer?

@@ -88,17 +88,26 @@ struct ArtifactStore: Sendable {
             )
         }
         defer { close(fd) }
-        let transfer = HTTPDownload(
-            url: url,
-            fileDescriptor: fd,
-            maxBytes: limit,
-            stallTimeout: stallTimeout,
-            progress: downloaded
-        )
+        let cancel = CancelFlag()
+        let stallSeconds = Int(stallTimeout.components.seconds)
         do {
-            let (size, digest) = try await transfer.run()
-            return (size, Hex.encode(digest))
-        } catch let failure as HTTPDownload.Failure {
+            let url = artifact.url
+            let (size, digest) = try await withTaskCancellationHandler {
+                try await NIOThreadPool.singleton.runIfActive {
+                    try CurlDownload.run(
+                        url: url,
+                        into: fd,
+                        maxBytes: limit,
+                        stallSeconds: stallSeconds,
+                        cancel: cancel,
+                        progress: downloaded
+                    )
+                }
+            } onCancel: {
+                cancel.set()
+            }
+            return (size, digest)
+        } catch let failure as CurlDownload.Failure {
             unlink(path)
             switch failure {
             case .status(404), .status(410):

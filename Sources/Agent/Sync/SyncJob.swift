@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOPosix
 import RollbackProtocol
@@ -122,17 +123,25 @@ struct SyncJob: Sendable {
         return result(outcome, commitID: commitID, tag: tag, phaseMilliseconds: phaseMilliseconds, diff: nil)
     }
 
-    private func extract(archivePath: String, work: String, staging: String) throws(RPCError) -> TreeExtractor.Outcome {
+    private func extract(
+        archivePath: String,
+        work: String,
+        staging: String
+    ) throws(RPCError) -> TreeExtractor.Outcome {
         do {
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             try FileSystem.removeTree(staging)
             try FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
-            let plan = try ArchivePlan(archive: try ZipArchive(path: archivePath), limits: settings.archiveLimits)
+            let plan = try ArchivePlan(
+                archive: try ZipArchive(path: archivePath),
+                limits: settings.archiveLimits
+            )
             let current = FileSystem.info(work)?.kind == .directory ? work : nil
             // Blobs go into the project's repository as files are extracted (into a new one in
             // the staging tree when the project has none). A dry run writes none.
             let repository: String? =
-                params.dryRun ? nil : (current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging)
+                params.dryRun
+                ? nil : (current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging)
             let reporter = progress
             let cancellation = self.cancellation
             let extractor = TreeExtractor(
@@ -145,7 +154,11 @@ struct SyncJob: Sendable {
             )
             return try extractor.run(
                 progress: { done, total in
-                    reporter.report(.extracting, fraction: Double(done) / Double(max(total, 1)), message: "\(done) of \(total) entries")
+                    reporter.report(
+                        .extracting,
+                        fraction: Double(done) / Double(max(total, 1)),
+                        message: "\(done) of \(total) entries"
+                    )
                 },
                 checkCancelled: { try cancellation.checkpoint() }
             )
@@ -249,7 +262,15 @@ struct SyncJob: Sendable {
                 )
             }
             CrashPoints.hit("after-commit")
-            try? FileSystem.removeTree(journal.staging)  // the old tree
+            // The old tree is moved aside (one rename) and deleted in the background: its files
+            // are mostly hard links, and unlinking thousands of them need not delay the answer.
+            // A crash before the deletion ends is cleaned up at the next start.
+            let trash = "\(journal.staging).old"
+            if (try? FileSystem.rename(journal.staging, trash)) != nil {
+                DispatchQueue.global(qos: .utility).async { try? FileSystem.removeTree(trash) }
+            } else {
+                try? FileSystem.removeTree(journal.staging)
+            }
             store.removeJournal(projectID: journal.projectID)
             unlink(savedIndex)
             return commitID

@@ -29,5 +29,7 @@ public struct SyncSettings: Sendable {
     func staging(projectID: String, jobID: String) -> String { "\(stagingRoot)/\(projectID).\(jobID)" }
 
     /// New git objects of a sync, kept outside the project's `.git` until the swap.
-    func objectStore(projectID: String, jobID: String) -> String { "\(stagingRoot)/\(projectID).\(jobID).objects" }
+    func objectStore(projectID: String, jobID: String) -> String {
+        "\(stagingRoot)/\(projectID).\(jobID).objects"
+    }
 }

@@ -39,7 +39,10 @@ struct TreeExtractor {
         var failure: (any Error)?
     }
 
-    func run(progress: @escaping @Sendable (Int, Int) -> Void, checkCancelled: @escaping @Sendable () throws -> Void) throws -> Outcome {
+    func run(
+        progress: @escaping @Sendable (Int, Int) -> Void,
+        checkCancelled: @escaping @Sendable () throws -> Void
+    ) throws -> Outcome {
         let existing = try current.map { try FileSystem.listTree($0) } ?? [:]
         let indexed = repository.flatMap { try? GitRepository(workTree: $0).indexedFiles() } ?? [:]
         try createDirectories()
@@ -54,11 +57,20 @@ struct TreeExtractor {
             var result = WorkerResult()
             do {
                 let archive = try ZipArchive(path: archivePath)
-                let git = try repository.map { try GitRepository(workTree: $0, writingObjectsTo: objectStore) }
+                let git = try repository.map {
+                    try GitRepository(workTree: $0, writingObjectsTo: objectStore)
+                }
                 for index in stride(from: worker, to: items.count, by: workerCount) {
                     if stop.load(ordering: .relaxed) { break }
                     try checkCancelled()
-                    try place(items[index], archive: archive, git: git, existing: existing, indexed: indexed, into: &result.outcome)
+                    try place(
+                        items[index],
+                        archive: archive,
+                        git: git,
+                        existing: existing,
+                        indexed: indexed,
+                        into: &result.outcome
+                    )
                     progress(done.wrappingAdd(1, ordering: .relaxed).newValue, total)
                 }
             } catch {
@@ -113,15 +125,25 @@ struct TreeExtractor {
             var bytes: [UInt8] = []
             try archive.read(item.entry) { bytes.append(contentsOf: $0) }
             try FileSystem.makeSymlink(target: String(decoding: bytes, as: UTF8.self), at: target)
-            if let git { outcome.files.append(TreeFile(path: item.path, mode: 0o120000, id: try git.blob(bytes: bytes))) }
+            if let git {
+                outcome.files.append(
+                    TreeFile(path: item.path, mode: 0o120000, id: try git.blob(bytes: bytes))
+                )
+            }
             record(item.path, reused: false, existing: existing, into: &outcome)
         case .file(let executable):
             let mode: mode_t = executable ? 0o755 : 0o644
             let gitMode: UInt32 = executable ? 0o100755 : 0o100644
-            if let current, let info = existing[item.path], try reuse("\(current)/\(item.path)", info: info, at: target, item: item, mode: mode) {
+            if let current, let info = existing[item.path],
+                try reuse("\(current)/\(item.path)", info: info, at: target, item: item, mode: mode)
+            {
                 if let git {
-                    let known = indexed[item.path].flatMap { entry in Self.statMatches(entry, info) ? entry.id : nil }
-                    outcome.files.append(TreeFile(path: item.path, mode: gitMode, id: try known ?? git.blob(fromFile: target)))
+                    let known = indexed[item.path].flatMap { entry in
+                        Self.statMatches(entry, info) ? entry.id : nil
+                    }
+                    outcome.files.append(
+                        TreeFile(path: item.path, mode: gitMode, id: try known ?? git.blob(fromFile: target))
+                    )
                 }
                 record(item.path, reused: true, existing: existing, into: &outcome)
                 return
@@ -161,7 +183,13 @@ struct TreeExtractor {
         }
     }
 
-    private func reuse(_ source: String, info: FileSystem.Info, at target: String, item: ArchivePlan.Item, mode: mode_t) throws -> Bool {
+    private func reuse(
+        _ source: String,
+        info: FileSystem.Info,
+        at target: String,
+        item: ArchivePlan.Item,
+        mode: mode_t
+    ) throws -> Bool {
         guard info.kind == .file, info.size == item.entry.size else { return false }
         guard try FileSystem.crc32(ofFile: source) == item.entry.crc else { return false }
         guard FileSystem.hardLink(source, target) else { return false }
@@ -177,7 +205,12 @@ struct TreeExtractor {
             && entry.inode == UInt32(truncatingIfNeeded: info.inode)
     }
 
-    private func record(_ path: String, reused: Bool, existing: [String: FileSystem.Info], into outcome: inout Outcome) {
+    private func record(
+        _ path: String,
+        reused: Bool,
+        existing: [String: FileSystem.Info],
+        into outcome: inout Outcome
+    ) {
         if reused {
             outcome.unchanged.append(path)
         } else if existing[path] != nil {
