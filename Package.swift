@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries from Debian, each wrapped once by a Swift type.
@@ -89,6 +90,7 @@ let package = Package(
                 "CSystemShims",
                 "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -186,6 +188,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "RollbackAgent",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "RollbackProtocol",
                 "RollbackTransport",
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -140,12 +140,14 @@ public actor JobManager {
         let logger = jobLogger
         let task = Task<Result<WorkdirSync.Result, RPCError>, Never> {
             logger.info("sync started", metadata: ["epoch": "\(params.epoch)", "dryRun": "\(params.dryRun)"])
+            let started = ContinuousClock.now
             let outcome: Result<WorkdirSync.Result, RPCError>
             do throws(RPCError) {
                 outcome = .success(try await job.run())
             } catch {
                 outcome = .failure(error)
             }
+            SyncMetrics.recordOutcome(outcome, duration: ContinuousClock.now - started)
             self.finish(params.jobID, outcome)
             return outcome
         }

@@ -21,6 +21,11 @@ struct SyncJob: Sendable {
         var phaseStart = clock.now
         func finish(_ phase: SyncPhase) {
             let elapsed = clock.now - phaseStart
+            SyncMetrics.recordPhase(
+                phase.rawValue,
+                milliseconds: elapsed.components.seconds * 1000 + elapsed.components.attoseconds
+                    / 1_000_000_000_000_000
+            )
             phaseMilliseconds[phase.rawValue] =
                 elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             phaseStart = clock.now
