@@ -155,6 +155,40 @@ struct SyncTests {
         lstat("\(project)/logo.svg", &logoAfter)
         #expect(logoAfter.st_ino == logoBefore.st_ino)  // reused, not rewritten
         #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+
+        // The sync left a CRC cache keyed by stat data; an edit after it must not be trusted
+        // away, even one that keeps the size and restores the modification time.
+        var pageStat = stat()
+        lstat("\(project)/page.html", &pageStat)
+        try Data("CCCC".utf8).write(to: URL(fileURLWithPath: "\(project)/page.html"))
+        var times = [pageStat.st_atim, pageStat.st_mtim]
+        utimensat(AT_FDCWD, "\(project)/page.html", &times, 0)
+        let again = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(
+                job: "job-e2",
+                project: "site",
+                artifact: artifact,
+                epoch: 2,
+                rollbackVersion: "v10"
+            )
+        )
+        #expect(again.files == .init(added: 0, changed: 1, removed: 0, unchanged: 1))
+        #expect(try String(contentsOfFile: "\(project)/page.html", encoding: .utf8) == "AAAA")
+        // With nothing edited, every file is known unchanged from the cache.
+        let third = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(
+                job: "job-e3",
+                project: "site",
+                artifact: artifact,
+                epoch: 3,
+                rollbackVersion: "v11"
+            )
+        )
+        #expect(third.files == .init(added: 0, changed: 0, removed: 0, unchanged: 2))
+        #expect(third.bytesWritten == 0)
+        try Shell.git("fsck", in: project)
     }
 
     @Test("two projects sync at once; a second sync of a busy project is refused naming the job")

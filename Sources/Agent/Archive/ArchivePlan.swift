@@ -98,8 +98,8 @@ struct ArchivePlan: Sendable {
     /// Relative, `/`-separated, no `.`/`..`/empty components, no NUL or backslash, not in `.git`.
     static func normalise(_ name: String) throws(ArchiveError) -> String {
         if name.hasPrefix("/") { throw .absolutePath(entry: name) }
-        if name.utf8.contains(0) || name.contains("\\") {
-            throw .invalidName(entry: name, reason: "NUL or backslash in the name")
+        if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) || name.contains("\\") {
+            throw .invalidName(entry: name, reason: "control character or backslash in the name")
         }
         var components = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         if components.last == "" { components.removeLast() }

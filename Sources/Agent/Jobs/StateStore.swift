@@ -7,6 +7,7 @@ import RollbackProtocol
 /// jobs/<jobID>.json       one record per job (params, state, phase, result or error)
 /// epochs.json             highest epoch seen per project
 /// journal/<project>.json  an in-progress swap, for crash recovery
+/// crc/<project>.tsv       CRC-32 and stat data of the files the last sync left
 /// cache/<sha256>.zip      verified artifacts
 /// tmp/                    downloads in progress
 /// ```
@@ -20,11 +21,17 @@ struct StateStore: Sendable {
     var journalDirectory: String { "\(root)/journal" }
     var cacheDirectory: String { "\(root)/cache" }
     var temporaryDirectory: String { "\(root)/tmp" }
+    var checksumDirectory: String { "\(root)/crc" }
+
+    /// Where the CRC cache of a project's working directory lives.
+    func checksumFile(projectID: String) -> String { "\(checksumDirectory)/\(projectID).tsv" }
     private var epochsFile: String { "\(root)/epochs.json" }
 
     init(root: String) throws {
         self.root = root
-        for directory in [root, "\(root)/jobs", "\(root)/journal", "\(root)/cache", "\(root)/tmp"] {
+        for directory in [
+            root, "\(root)/jobs", "\(root)/journal", "\(root)/cache", "\(root)/tmp", "\(root)/crc",
+        ] {
             try FileSystem.makeDirectories(directory, mode: 0o700)
         }
     }

@@ -124,6 +124,7 @@ struct SyncJob: Sendable {
             try Self.commit(journal, files: files, settings: settings, store: store)
         }
         finish(.committing)
+        outcome.checksums.save(to: store.checksumFile(projectID: params.projectID))
         progress.report(.done, fraction: 1)
         return result(outcome, commitID: commitID, tag: tag, phaseMilliseconds: phaseMilliseconds, diff: nil)
     }
@@ -155,7 +156,8 @@ struct SyncJob: Sendable {
                 staging: staging,
                 current: current,
                 repository: repository,
-                objectStore: settings.objectStore(projectID: params.projectID, jobID: params.jobID)
+                objectStore: settings.objectStore(projectID: params.projectID, jobID: params.jobID),
+                checksums: ChecksumCache.load(from: store.checksumFile(projectID: params.projectID))
             )
             return try extractor.run(
                 progress: { done, total in

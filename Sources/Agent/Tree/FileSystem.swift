@@ -23,6 +23,8 @@ enum FileSystem {
         let inode: ino_t
         let mtimeSeconds: Int
         let mtimeNanoseconds: Int
+        let ctimeSeconds: Int
+        let ctimeNanoseconds: Int
     }
 
     static func info(_ path: String) -> Info? {
@@ -41,7 +43,9 @@ enum FileSystem {
             mode: st.st_mode,
             inode: st.st_ino,
             mtimeSeconds: st.st_mtim.tv_sec,
-            mtimeNanoseconds: st.st_mtim.tv_nsec
+            mtimeNanoseconds: st.st_mtim.tv_nsec,
+            ctimeSeconds: st.st_ctim.tv_sec,
+            ctimeNanoseconds: st.st_ctim.tv_nsec
         )
     }
 

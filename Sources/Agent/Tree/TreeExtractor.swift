@@ -21,6 +21,8 @@ struct TreeExtractor {
         var bytesWritten: Int64 = 0
         /// Every file and symlink of the new tree with its blob (empty without a repository).
         var files: [TreeFile] = []
+        /// CRC-32 and stat data of every regular file of the new tree, for the next sync.
+        var checksums = ChecksumCache()
     }
 
     let archivePath: String
@@ -32,6 +34,8 @@ struct TreeExtractor {
     let repository: String?
     /// Where new blobs go until the swap (`.git` itself stays untouched before it).
     let objectStore: String
+    /// CRCs of the current tree's files, trusted while their stat data match.
+    let checksums: ChecksumCache
     var workers = 2
 
     private struct WorkerResult {
@@ -87,6 +91,9 @@ struct TreeExtractor {
             outcome.unchanged += result.outcome.unchanged
             outcome.bytesWritten += result.outcome.bytesWritten
             outcome.files += result.outcome.files
+            for (path, entry) in result.outcome.checksums.entries {
+                outcome.checksums.record(path, stamp: entry.stamp, crc: entry.crc)
+            }
         }
         let planned = Set(plan.items.map(\.path))
         outcome.removed = existing.keys.filter { !planned.contains($0) }.sorted()
@@ -134,6 +141,12 @@ struct TreeExtractor {
         case .file(let executable):
             let mode: mode_t = executable ? 0o755 : 0o644
             let gitMode: UInt32 = executable ? 0o100755 : 0o100644
+            defer {
+                // Stat data after the last change to the file (link, chmod, write).
+                if let placed = FileSystem.info(target) {
+                    outcome.checksums.record(item.path, info: placed, crc: item.entry.crc)
+                }
+            }
             if let current, let info = existing[item.path],
                 try reuse("\(current)/\(item.path)", info: info, at: target, item: item, mode: mode)
             {
@@ -191,7 +204,8 @@ struct TreeExtractor {
         mode: mode_t
     ) throws -> Bool {
         guard info.kind == .file, info.size == item.entry.size else { return false }
-        guard try FileSystem.crc32(ofFile: source) == item.entry.crc else { return false }
+        let crc = try checksums.crc(for: item.path, info: info) ?? FileSystem.crc32(ofFile: source)
+        guard crc == item.entry.crc else { return false }
         guard FileSystem.hardLink(source, target) else { return false }
         if info.mode & 0o7777 != mode { try FileSystem.setMode(target, mode) }
         return true
