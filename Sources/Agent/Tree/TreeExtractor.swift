@@ -64,7 +64,10 @@ struct TreeExtractor {
                 let git = try repository.map {
                     try GitRepository(workTree: $0, writingObjectsTo: objectStore)
                 }
-                for index in stride(from: worker, to: items.count, by: workerCount) {
+                // Contiguous ranges: archives group entries by directory, and two threads creating
+                // files in one directory contend on its lock.
+                let chunk = (items.count + workerCount - 1) / workerCount
+                for index in (worker * chunk)..<min(items.count, (worker + 1) * chunk) {
                     if stop.load(ordering: .relaxed) { break }
                     try checkCancelled()
                     try place(
