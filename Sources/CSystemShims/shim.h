@@ -34,4 +34,8 @@ static inline int rollback_syncfs(int fd) { return syncfs(fd); }
 static inline uint32_t rollback_crc32(uint32_t crc, const void *bytes, size_t count) {
     return (uint32_t)crc32_z((uLong)crc, (const Bytef *)bytes, (z_size_t)count);
 }
+/// deflateInit is a macro; this is the function behind it.
+static inline int rollback_deflate_init(z_stream *stream, int level) {
+    return deflateInit(stream, level);
+}
 #endif

@@ -78,6 +78,15 @@ final class GitRepository {
 
     /// Moves loose objects written to a staging object store into `gitObjects` (`.git/objects`).
     static func adoptObjects(from staged: String, into gitObjects: String) throws {
+        // Packs: the index last, so git never sees an index without its pack.
+        let packs = ((try? FileSystem.listDirectory("\(staged)/pack")) ?? []).filter { $0.hasPrefix("pack-") }
+            .sorted {
+                $0.hasSuffix(".pack") && !$1.hasSuffix(".pack")
+            }
+        if !packs.isEmpty { try FileSystem.makeDirectory("\(gitObjects)/pack", mode: 0o755) }
+        for name in packs where !FileSystem.exists("\(gitObjects)/pack/\(name)") {
+            try FileSystem.rename("\(staged)/pack/\(name)", "\(gitObjects)/pack/\(name)")
+        }
         for fanout in (try? FileSystem.listDirectory(staged)) ?? [] where fanout.utf8.count == 2 {
             let target = "\(gitObjects)/\(fanout)"
             try FileSystem.makeDirectory(target, mode: 0o755)

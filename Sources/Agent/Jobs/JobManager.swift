@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import RollbackProtocol
 
 /// Owns every job of this agent: admission (epochs, one sync per project, capacity), the running
@@ -301,20 +302,54 @@ public actor JobManager {
             }
         }
         for (jobID, var record) in records where !record.state.isTerminal {
-            record.state = .interrupted
-            record.error = JobFailure(
-                RPCError(
-                    .internalError,
-                    "the agent stopped while this job ran; the working directory was left unchanged",
-                    details: ["reason": "interrupted"]
+            // The journal is removed just before the job's record says it succeeded; a crash in
+            // between leaves a committed, tagged tree. The tag tells.
+            let work = settings.workingDirectory(record.params.projectID)
+            let tag = "rollback/\(record.params.rollbackVersionID)"
+            let committed: String? = await onThreadPoolOptional {
+                guard FileSystem.exists("\(work)/.git"), let repository = try? GitRepository(workTree: work),
+                    repository.hasTag(tag)
+                else { return nil }
+                return repository.headCommitID()
+            }
+            if let committed, !record.params.dryRun {
+                record.state = .succeeded
+                record.phase = .done
+                record.percent = 100
+                record.result = WorkdirSync.Result(
+                    jobID: jobID,
+                    state: .succeeded,
+                    commitID: committed,
+                    tag: tag,
+                    files: .init(added: 0, changed: 0, removed: 0, unchanged: 0),
+                    bytesWritten: 0,
+                    phaseMilliseconds: ["recovered": 0]
                 )
-            )
+            } else {
+                record.state = .interrupted
+                record.error = JobFailure(
+                    RPCError(
+                        .internalError,
+                        "the agent stopped while this job ran; the working directory was left unchanged",
+                        details: ["reason": "interrupted"]
+                    )
+                )
+            }
             records[jobID] = record
             try? store.saveJob(record)
         }
-        try? FileSystem.removeTree(settings.stagingRoot)
+        do {
+            try FileSystem.removeTree(settings.stagingRoot)
+        } catch {
+            logger.error("could not remove leftover staging trees", metadata: ["error": "\(error)"])
+        }
         store.cleanTemporaryFiles()
     }
+}
+
+/// Blocking work on the thread pool, for code paths that only need an optional answer.
+private func onThreadPoolOptional<T: Sendable>(_ work: @escaping @Sendable () -> T?) async -> T? {
+    (try? await NIOThreadPool.singleton.runIfActive { work() }) ?? nil
 }
 
 extension RPCError {

@@ -1,17 +1,19 @@
 import CGit2
+import Crypto
 import Dispatch
 import Synchronization
 
-/// Builds the new tree in a staging directory from an archive plan, in one pass per file:
+/// Builds the new tree in a staging directory from an archive plan:
 ///
-/// - a file whose size and CRC-32 match the current tree's is hard-linked, never rewritten (a
-///   hand-edited file fails the CRC check and is extracted afresh), and its blob id comes from
-///   the git index when the index's stat data still match, as git itself would decide;
-/// - any other file is inflated once, its bytes going both to the staging file and into a git
-///   blob, so committing later reads nothing again.
+/// 1. files whose size and CRC-32 match the current tree's are hard-linked, never rewritten (a
+///    hand-edited file fails the check and is extracted afresh); their blob id comes from the git
+///    index when its stat data still match, as git itself would decide;
+/// 2. every other file is inflated once, its bytes going both to the staging file and into a git
+///    packfile (one per thread, written beside the staging tree until the swap), so committing
+///    later reads nothing again. Files with the same size and CRC share one packed blob.
 ///
-/// Files are spread over `workers` threads, each with its own libzip and libgit2 handles.
-/// Blocking: call from a thread pool.
+/// Both passes spread contiguous ranges of entries over `workers` threads, each with its own
+/// libzip and libgit2 handles. Blocking: call from a thread pool.
 struct TreeExtractor {
     struct Outcome: Sendable {
         var added: [String] = []
@@ -23,6 +25,17 @@ struct TreeExtractor {
         var files: [TreeFile] = []
         /// CRC-32 and stat data of every regular file of the new tree, for the next sync.
         var checksums = ChecksumCache()
+
+        mutating func merge(_ other: Outcome) {
+            added += other.added
+            changed += other.changed
+            unchanged += other.unchanged
+            bytesWritten += other.bytesWritten
+            files += other.files
+            for (path, entry) in other.checksums.entries {
+                checksums.record(path, stamp: entry.stamp, crc: entry.crc)
+            }
+        }
     }
 
     let archivePath: String
@@ -32,16 +45,11 @@ struct TreeExtractor {
     let current: String?
     /// Work tree of the repository whose blobs are written; nil on a dry run (nothing written).
     let repository: String?
-    /// Where new blobs go until the swap (`.git` itself stays untouched before it).
+    /// Where new objects go until the swap (`.git` itself stays untouched before it).
     let objectStore: String
     /// CRCs of the current tree's files, trusted while their stat data match.
     let checksums: ChecksumCache
     var workers = 2
-
-    private struct WorkerResult {
-        var outcome = Outcome()
-        var failure: (any Error)?
-    }
 
     func run(
         progress: @escaping @Sendable (Int, Int) -> Void,
@@ -50,57 +58,118 @@ struct TreeExtractor {
         let existing = try current.map { try FileSystem.listTree($0) } ?? [:]
         let indexed = repository.flatMap { try? GitRepository(workTree: $0).indexedFiles() } ?? [:]
         try createDirectories()
-
-        let items = plan.items.filter { $0.kind != .directory }
         let total = plan.items.count
-        let done = Atomic<Int>(plan.items.count - items.count)
-        let stop = Atomic<Bool>(false)
-        let results = Mutex<[WorkerResult]>([])
-        let workerCount = max(1, min(workers, items.count))
-        DispatchQueue.concurrentPerform(iterations: workerCount) { worker in
-            var result = WorkerResult()
-            do {
-                let archive = try ZipArchive(path: archivePath)
-                let git = try repository.map {
-                    try GitRepository(workTree: $0, writingObjectsTo: objectStore)
-                }
-                // Contiguous ranges: archives group entries by directory, and two threads creating
-                // files in one directory contend on its lock.
-                let chunk = (items.count + workerCount - 1) / workerCount
-                for index in (worker * chunk)..<min(items.count, (worker + 1) * chunk) {
-                    if stop.load(ordering: .relaxed) { break }
-                    try checkCancelled()
-                    try place(
-                        items[index],
-                        archive: archive,
-                        git: git,
-                        existing: existing,
-                        indexed: indexed,
-                        into: &result.outcome
-                    )
-                    progress(done.wrappingAdd(1, ordering: .relaxed).newValue, total)
-                }
-            } catch {
-                stop.store(true, ordering: .relaxed)
-                result.failure = error
-            }
-            results.withLock { $0.append(result) }
+        let done = Atomic<Int>(plan.items.filter { $0.kind == .directory }.count)
+        let report: @Sendable (Int) -> Void = { count in
+            progress(done.wrappingAdd(count, ordering: .relaxed).newValue, total)
         }
+
+        // Pass 1: link what is unchanged; collect the rest.
+        let candidates = plan.items.filter { $0.kind != .directory }
         var outcome = Outcome()
-        for result in results.withLock({ $0 }) {
-            if let failure = result.failure { throw failure }
-            outcome.added += result.outcome.added
-            outcome.changed += result.outcome.changed
-            outcome.unchanged += result.outcome.unchanged
-            outcome.bytesWritten += result.outcome.bytesWritten
-            outcome.files += result.outcome.files
-            for (path, entry) in result.outcome.checksums.entries {
-                outcome.checksums.record(path, stamp: entry.stamp, crc: entry.crc)
+        var toWrite: [ArchivePlan.Item] = []
+        for part in try parallel(
+            over: candidates,
+            { slice, git in
+                var part = (outcome: Outcome(), rest: [ArchivePlan.Item]())
+                for item in slice {
+                    try checkCancelled()
+                    if try link(item, git: git, existing: existing, indexed: indexed, into: &part.outcome) {
+                        report(1)
+                    } else {
+                        part.rest.append(item)
+                    }
+                }
+                return part
             }
+        ) {
+            outcome.merge(part.outcome)
+            toWrite += part.rest
+        }
+
+        // Pass 2: inflate the rest; identical contents (same size and CRC) share one blob.
+        var groups: [[ArchivePlan.Item]] = []
+        var groupOf: [String: Int] = [:]
+        for item in toWrite {
+            let key = "\(item.kind == .symlink ? "l" : "f"):\(item.entry.size):\(item.entry.crc)"
+            if let group = groupOf[key] {
+                groups[group].append(item)
+            } else {
+                groupOf[key] = groups.count
+                groups.append([item])
+            }
+        }
+        for part in try parallel(
+            over: groups,
+            { slice, git in
+                var part = Outcome()
+                let pack = try git.map { _ in
+                    try PackWriter(
+                        directory: "\(objectStore)/pack",
+                        count: slice.count,
+                        name: "\(slice.first?.first?.entry.index ?? 0)"
+                    )
+                }
+                let archive = try ZipArchive(path: archivePath)
+                for group in slice {
+                    try checkCancelled()
+                    var shared: git_oid?
+                    for item in group {
+                        let id = try write(
+                            item,
+                            archive: archive,
+                            pack: shared == nil ? pack : nil,
+                            git: git,
+                            expected: shared
+                        )
+                        if shared == nil { shared = id }
+                        record(item, id: id, reused: false, existing: existing, into: &part)
+                        report(1)
+                    }
+                }
+                if let pack, slice.count > 0 { _ = try pack.finish() }
+                return part
+            }
+        ) {
+            outcome.merge(part)
         }
         let planned = Set(plan.items.map(\.path))
         outcome.removed = existing.keys.filter { !planned.contains($0) }.sorted()
         return outcome
+    }
+
+    /// Runs `body` on contiguous slices of `items`, one thread each, with its own git handle.
+    private func parallel<Item: Sendable, Part: Sendable>(
+        over items: [Item],
+        _ body: (ArraySlice<Item>, GitRepository?) throws -> Part
+    ) throws -> [Part] {
+        let count = max(1, min(workers, items.count))
+        let chunk = (items.count + count - 1) / max(count, 1)
+        let results = Mutex<[Int: Result<Part, any Error>]>([:])
+        let stop = Atomic<Bool>(false)
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body  // each thread calls it on its own slice
+            DispatchQueue.concurrentPerform(iterations: count) { worker in
+                let slice = items[min(items.count, worker * chunk)..<min(items.count, (worker + 1) * chunk)]
+                let result = Result<Part, any Error> {
+                    if stop.load(ordering: .relaxed) { throw CancellationError() }
+                    let git = try repository.map {
+                        try GitRepository(workTree: $0, writingObjectsTo: objectStore)
+                    }
+                    return try body(slice, git)
+                }
+                if case .failure = result { stop.store(true, ordering: .relaxed) }
+                results.withLock { $0[worker] = result }
+            }
+        }
+        let all = results.withLock { $0 }
+        // The first real failure wins over the cancellations it caused.
+        if let failure = (0..<count).compactMap({ all[$0] }).first(where: {
+            if case .failure(let e) = $0 { !(e is CancellationError) } else { false }
+        }) {
+            _ = try failure.get()
+        }
+        return try (0..<count).map { try all[$0]!.get() }
     }
 
     private func createDirectories() throws {
@@ -119,99 +188,121 @@ struct TreeExtractor {
         if repository == staging { _ = try GitRepository(workTree: staging) }  // a project's first repository
     }
 
-    private func place(
+    /// Hard-links an unchanged file from the current tree. Returns false when it must be written.
+    private func link(
         _ item: ArchivePlan.Item,
-        archive: ZipArchive,
         git: GitRepository?,
         existing: [String: FileSystem.Info],
         indexed: [String: IndexedFile],
         into outcome: inout Outcome
-    ) throws {
+    ) throws -> Bool {
+        guard case .file(let executable) = item.kind, let current, let info = existing[item.path],
+            info.kind == .file,
+            info.size == item.entry.size
+        else { return false }
+        let source = "\(current)/\(item.path)"
+        let crc = try checksums.crc(for: item.path, info: info) ?? FileSystem.crc32(ofFile: source)
         let target = "\(staging)/\(item.path)"
-        switch item.kind {
-        case .directory:
-            return
-        case .symlink:
+        guard crc == item.entry.crc, FileSystem.hardLink(source, target) else { return false }
+        let mode: mode_t = executable ? 0o755 : 0o644
+        if info.mode & 0o7777 != mode { try FileSystem.setMode(target, mode) }
+        var id: git_oid?
+        if let git {
+            let known = indexed[item.path].flatMap { Self.statMatches($0, info) ? $0.id : nil }
+            id = try known ?? git.blob(fromFile: target)
+        }
+        record(item, id: id, reused: true, existing: existing, into: &outcome)
+        return true
+    }
+
+    /// Inflates one entry into the staging tree. With `pack`, its blob goes into the pack; with
+    /// `expected` (a blob already packed for the same size and CRC) its id is checked against it
+    /// and, on the rare mismatch, written as a loose object.
+    private func write(
+        _ item: ArchivePlan.Item,
+        archive: ZipArchive,
+        pack: PackWriter?,
+        git: GitRepository?,
+        expected: git_oid?
+    ) throws -> git_oid? {
+        let target = "\(staging)/\(item.path)"
+        if item.kind == .symlink {
             var bytes: [UInt8] = []
             try archive.read(item.entry) { bytes.append(contentsOf: $0) }
             try FileSystem.makeSymlink(target: String(decoding: bytes, as: UTF8.self), at: target)
-            if let git {
+            guard let git else { return nil }
+            if let pack {
+                return try pack.addBlob(size: UInt64(bytes.count)) { sink in
+                    try bytes.withUnsafeBytes { try sink($0) }
+                }
+            }
+            return try git.blob(bytes: bytes)
+        }
+        guard case .file(let executable) = item.kind else { return nil }
+        let mode: mode_t = executable ? 0o755 : 0o644
+        let extract: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void = { tee in
+            try FileSystem.createFile(target, mode: mode) { write in
+                var pending: (any Error)?
+                try archive.read(item.entry) { (chunk) throws(ArchiveError) in
+                    do {
+                        try write(chunk)
+                        try tee(chunk)
+                    } catch {
+                        pending = error
+                        throw .unreadable("writing \(item.path): \(error)")
+                    }
+                }
+                if let pending { throw pending }
+            }
+        }
+        guard let git else {
+            try extract { _ in }
+            return nil
+        }
+        if let pack { return try pack.addBlob(size: item.entry.size, produce: extract) }
+        var hash = Insecure.SHA1()
+        hash.update(data: Array("blob \(item.entry.size)\0".utf8))
+        try extract { hash.update(bufferPointer: $0) }
+        let id = Self.oid(Array(hash.finalize()))
+        if let expected,
+            withUnsafeBytes(of: expected, { Array($0) }) == withUnsafeBytes(of: id, { Array($0) })
+        {
+            return id
+        }
+        return try git.blob(fromFile: target)
+    }
+
+    private func record(
+        _ item: ArchivePlan.Item,
+        id: git_oid?,
+        reused: Bool,
+        existing: [String: FileSystem.Info],
+        into outcome: inout Outcome
+    ) {
+        let target = "\(staging)/\(item.path)"
+        if case .file(let executable) = item.kind {
+            if let id {
                 outcome.files.append(
-                    TreeFile(path: item.path, mode: 0o120000, id: try git.blob(bytes: bytes))
+                    TreeFile(path: item.path, mode: executable ? 0o100755 : 0o100644, id: id)
                 )
             }
-            record(item.path, reused: false, existing: existing, into: &outcome)
-        case .file(let executable):
-            let mode: mode_t = executable ? 0o755 : 0o644
-            let gitMode: UInt32 = executable ? 0o100755 : 0o100644
-            defer {
-                // Stat data after the last change to the file (link, chmod, write).
-                if let placed = FileSystem.info(target) {
-                    outcome.checksums.record(item.path, info: placed, crc: item.entry.crc)
-                }
+            // Stat data after the last change to the file (link, chmod, write).
+            if let placed = FileSystem.info(target) {
+                outcome.checksums.record(item.path, info: placed, crc: item.entry.crc)
             }
-            if let current, let info = existing[item.path],
-                try reuse("\(current)/\(item.path)", info: info, at: target, item: item, mode: mode)
-            {
-                if let git {
-                    let known = indexed[item.path].flatMap { entry in
-                        Self.statMatches(entry, info) ? entry.id : nil
-                    }
-                    outcome.files.append(
-                        TreeFile(path: item.path, mode: gitMode, id: try known ?? git.blob(fromFile: target))
-                    )
-                }
-                record(item.path, reused: true, existing: existing, into: &outcome)
-                return
-            }
-            if let git {
-                let id = try git.writeBlob(size: item.entry.size) { blobWrite in
-                    try extract(item, archive: archive, to: target, mode: mode, tee: blobWrite)
-                }
-                outcome.files.append(TreeFile(path: item.path, mode: gitMode, id: id))
+        } else if let id {
+            outcome.files.append(TreeFile(path: item.path, mode: 0o120000, id: id))
+        }
+        if reused {
+            outcome.unchanged.append(item.path)
+        } else {
+            if case .file = item.kind { outcome.bytesWritten += Int64(item.entry.size) }
+            if existing[item.path] != nil {
+                outcome.changed.append(item.path)
             } else {
-                try extract(item, archive: archive, to: target, mode: mode, tee: { _ in })
+                outcome.added.append(item.path)
             }
-            outcome.bytesWritten += Int64(item.entry.size)
-            record(item.path, reused: false, existing: existing, into: &outcome)
         }
-    }
-
-    private func extract(
-        _ item: ArchivePlan.Item,
-        archive: ZipArchive,
-        to target: String,
-        mode: mode_t,
-        tee: (UnsafeRawBufferPointer) throws -> Void
-    ) throws {
-        try FileSystem.createFile(target, mode: mode) { write in
-            var pending: (any Error)?
-            try archive.read(item.entry) { (chunk) throws(ArchiveError) in
-                do {
-                    try write(chunk)
-                    try tee(chunk)
-                } catch {
-                    pending = error
-                    throw .unreadable("writing \(item.path): \(error)")
-                }
-            }
-            if let pending { throw pending }
-        }
-    }
-
-    private func reuse(
-        _ source: String,
-        info: FileSystem.Info,
-        at target: String,
-        item: ArchivePlan.Item,
-        mode: mode_t
-    ) throws -> Bool {
-        guard info.kind == .file, info.size == item.entry.size else { return false }
-        let crc = try checksums.crc(for: item.path, info: info) ?? FileSystem.crc32(ofFile: source)
-        guard crc == item.entry.crc else { return false }
-        guard FileSystem.hardLink(source, target) else { return false }
-        if info.mode & 0o7777 != mode { try FileSystem.setMode(target, mode) }
-        return true
     }
 
     /// The index's stat data still describe the file, so its blob id can be trusted.
@@ -222,19 +313,10 @@ struct TreeExtractor {
             && entry.inode == UInt32(truncatingIfNeeded: info.inode)
     }
 
-    private func record(
-        _ path: String,
-        reused: Bool,
-        existing: [String: FileSystem.Info],
-        into outcome: inout Outcome
-    ) {
-        if reused {
-            outcome.unchanged.append(path)
-        } else if existing[path] != nil {
-            outcome.changed.append(path)
-        } else {
-            outcome.added.append(path)
-        }
+    private static func oid(_ bytes: [UInt8]) -> git_oid {
+        var id = git_oid()
+        withUnsafeMutableBytes(of: &id) { $0.copyBytes(from: bytes.prefix(20)) }
+        return id
     }
 }
 
