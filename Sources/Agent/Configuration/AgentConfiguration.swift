@@ -55,10 +55,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
             if character.isUppercase && !name.hasSuffix("_") { name += "_" }
             name += character.uppercased()
         }
-        return name.replacingOccurrences(of: "_I_D", with: "_ID").replacingOccurrences(
-            of: "_U_I_DS",
-            with: "_UIDS"
-        )
+        // Acronyms: `agentID` → AGENT_ID, `allowedPeerUIDs` → ALLOWED_PEER_UIDS.
+        return name.replacingOccurrences(of: "_U_I_DS", with: "_UIDS").replacingOccurrences(of: "_I_D", with: "_ID")
     }
 
     /// Reads a configuration file (JSON). Unknown keys are refused, so a typo is not ignored.

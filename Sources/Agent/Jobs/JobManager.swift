@@ -108,8 +108,11 @@ public actor JobManager {
         epochs[params.projectID] = max(epochs[params.projectID] ?? 0, params.epoch)
         let record = JobRecord(params: params, state: .accepted, phase: .accepted, percent: 0)
         do {
+            // The epoch is the fence and must survive a power cut; the job record need not (the
+            // journal and the tag tell recovery what happened), so it skips the fsync, which after
+            // a sync of thousands of files would wait for the file system's journal.
             try store.saveEpochs(epochs)
-            try store.saveJob(record)
+            try store.saveJob(record, durable: false)
         } catch {
             throw RPCError(
                 .unavailable,
@@ -189,7 +192,7 @@ public actor JobManager {
         record.phase = update.phase
         record.percent = max(record.percent, update.percent)
         records[jobID] = record
-        if phaseChanged { try? store.saveJob(record) }
+        if phaseChanged { try? store.saveJob(record, durable: false) }
     }
 
     private func finish(_ jobID: String, _ outcome: Result<WorkdirSync.Result, RPCError>) {
@@ -210,7 +213,7 @@ public actor JobManager {
             logger.warning("sync failed", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
         }
         records[jobID] = record
-        try? store.saveJob(record)
+        try? store.saveJob(record, durable: false)
         running[jobID] = nil
         if busyProjects[record.params.projectID] == jobID { busyProjects[record.params.projectID] = nil }
     }
