@@ -8,18 +8,27 @@ struct ConfigurationTests {
     func environmentNames() {
         #expect(AgentConfiguration.environmentName(of: "socketPath") == "ROLLBACK_AGENT_SOCKET_PATH")
         #expect(AgentConfiguration.environmentName(of: "agentID") == "ROLLBACK_AGENT_AGENT_ID")
-        #expect(AgentConfiguration.environmentName(of: "allowedPeerUIDs") == "ROLLBACK_AGENT_ALLOWED_PEER_UIDS")
-        #expect(AgentConfiguration.environmentName(of: "maxArtifactBytes") == "ROLLBACK_AGENT_MAX_ARTIFACT_BYTES")
+        #expect(
+            AgentConfiguration.environmentName(of: "allowedPeerUIDs") == "ROLLBACK_AGENT_ALLOWED_PEER_UIDS"
+        )
+        #expect(
+            AgentConfiguration.environmentName(of: "maxArtifactBytes") == "ROLLBACK_AGENT_MAX_ARTIFACT_BYTES"
+        )
     }
 
     @Test("file, then environment, then explicit settings; unknown fields and bad values name the field")
     func precedenceAndErrors() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rbk-config-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rbk-config-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = "\(directory)/agent.json"
-        try Data(#"{"workRoot":"\#(directory)","maxEntries":10,"allowedPeerUIDs":[1000,1001],"socketMode":"0640"}"#.utf8)
-            .write(to: URL(fileURLWithPath: file))
+        try Data(
+            #"{"workRoot":"\#(directory)","maxEntries":10,"allowedPeerUIDs":[1000,1001],"socketMode":"0640"}"#
+                .utf8
+        )
+        .write(to: URL(fileURLWithPath: file))
         var configuration = try AgentConfiguration.load(file: file)
         #expect(configuration.maxEntries == 10)
         #expect(configuration.allowedPeerUIDs == [1000, 1001])
@@ -29,18 +38,26 @@ struct ConfigurationTests {
         #expect(configuration.maxEntries == 30)
         try configuration.validate()
 
-        #expect(throws: ConfigurationError(field: "maxEntries", message: "must be a positive integer, got \"-1\"")) {
+        #expect(
+            throws: ConfigurationError(field: "maxEntries", message: "must be a positive integer, got \"-1\"")
+        ) {
             try configuration.set("maxEntries", to: "-1")
         }
-        #expect(throws: ConfigurationError(field: "colour", message: "unknown field")) { try configuration.set("colour", to: "blue") }
+        #expect(throws: ConfigurationError(field: "colour", message: "unknown field")) {
+            try configuration.set("colour", to: "blue")
+        }
         try Data(#"{"workRoot":"/x","typo":1}"#.utf8).write(to: URL(fileURLWithPath: file))
-        #expect(throws: ConfigurationError(field: "typo", message: "unknown field in \(file)")) { try AgentConfiguration.load(file: file) }
+        #expect(throws: ConfigurationError(field: "typo", message: "unknown field in \(file)")) {
+            try AgentConfiguration.load(file: file)
+        }
 
         var open = configuration
         open.socketMode = "0666"
         #expect((try? open.validate()) == nil)
         var missing = configuration
         missing.workRoot = "\(directory)/nope"
-        #expect(throws: ConfigurationError(field: "workRoot", message: "\(directory)/nope is not a directory")) { try missing.validate() }
+        #expect(
+            throws: ConfigurationError(field: "workRoot", message: "\(directory)/nope is not a directory")
+        ) { try missing.validate() }
     }
 }

@@ -56,7 +56,10 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
             name += character.uppercased()
         }
         // Acronyms: `agentID` → AGENT_ID, `allowedPeerUIDs` → ALLOWED_PEER_UIDS.
-        return name.replacingOccurrences(of: "_U_I_DS", with: "_UIDS").replacingOccurrences(of: "_I_D", with: "_ID")
+        return name.replacingOccurrences(of: "_U_I_DS", with: "_UIDS").replacingOccurrences(
+            of: "_I_D",
+            with: "_ID"
+        )
     }
 
     /// Reads a configuration file (JSON). Unknown keys are refused, so a typo is not ignored.
