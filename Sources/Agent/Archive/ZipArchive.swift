@@ -18,11 +18,12 @@ struct ZipEntry: Sendable {
 final class ZipArchive {
     private let handle: OpaquePointer
 
-    /// Opens `path`, checking the archive's consistency (a truncated or corrupt central directory
-    /// fails here).
-    init(path: String) throws(ArchiveError) {
+    /// Opens `path`. With `checkConsistency` (the default) libzip also compares every local header
+    /// with the central directory, so a corrupt or doctored archive fails here; reopening an
+    /// archive already checked can skip that pass over the whole file.
+    init(path: String, checkConsistency: Bool = true) throws(ArchiveError) {
         var code: Int32 = 0
-        guard let handle = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code) else {
+        guard let handle = zip_open(path, ZIP_RDONLY | (checkConsistency ? ZIP_CHECKCONS : 0), &code) else {
             if code == ZIP_ER_EXISTS {
                 throw .duplicateEntry(
                     entry: CentralDirectoryNames.firstDuplicate(inArchiveAt: path) ?? "(unnamed)"

@@ -110,7 +110,8 @@ struct TreeExtractor {
                         name: "\(slice.first?.first?.entry.index ?? 0)"
                     )
                 }
-                let archive = try ZipArchive(path: archivePath)
+                // The plan already checked the archive's consistency.
+            let archive = try ZipArchive(path: archivePath, checkConsistency: false)
                 for group in slice {
                     try checkCancelled()
                     var shared: git_oid?
