@@ -193,6 +193,33 @@ final class GitRepository {
         }
     }
 
+    /// Updates the stat data of index entries (not their blob ids) to `stats`, as `git status`
+    /// would after finding the contents unchanged.
+    func refreshIndexStat(_ stats: [String: stat]) throws(GitError) {
+        try withIndex { (index) throws(GitError) in
+            for (path, st) in stats {
+                guard var entry = git_index_get_bypath(index, path, 0)?.pointee else { continue }
+                entry.ctime = git_index_time(
+                    seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec),
+                    nanoseconds: UInt32(st.st_ctim.tv_nsec)
+                )
+                entry.mtime = git_index_time(
+                    seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec),
+                    nanoseconds: UInt32(st.st_mtim.tv_nsec)
+                )
+                entry.dev = UInt32(truncatingIfNeeded: st.st_dev)
+                entry.ino = UInt32(truncatingIfNeeded: st.st_ino)
+                entry.file_size = UInt32(truncatingIfNeeded: st.st_size)
+                let code = path.withCString { pointer in
+                    entry.path = pointer
+                    return git_index_add(index, &entry)
+                }
+                try Self.check("refresh \(path)", code)
+            }
+            try Self.check("write index", git_index_write(index))
+        }
+    }
+
     /// Stat data and blob ids of the current index, to trust the id of a file whose stat data
     /// still match (as git does) instead of hashing it again.
     func indexedFiles() -> [String: IndexedFile] {

@@ -30,6 +30,8 @@ public actor JobManager {
     private var records: [String: JobRecord] = [:]
     private var running: [String: RunningJob] = [:]
     private var busyProjects: [String: String] = [:]
+    /// Per project, the clean-up after its last sync (see `TreeCleanup`).
+    private var cleanups: [String: Task<Void, Never>] = [:]
     private var epochs: [String: Int64]
 
     init(
@@ -142,12 +144,18 @@ public actor JobManager {
             logger: jobLogger
         )
         let logger = jobLogger
+        let previousCleanup = cleanups[params.projectID]
         let task = Task<Result<WorkdirSync.Result, RPCError>, Never> {
+            // The project's last cleanup rewrites its CRC cache and index stat data; let it end
+            // before this sync reads them.
+            await previousCleanup?.value
             logger.info("sync started", metadata: ["epoch": "\(params.epoch)", "dryRun": "\(params.dryRun)"])
             let started = ContinuousClock.now
             let outcome: Result<WorkdirSync.Result, RPCError>
             do throws(RPCError) {
-                outcome = .success(try await job.run())
+                let (result, cleanup) = try await job.run()
+                outcome = .success(result)
+                if let cleanup { self.scheduleCleanup(cleanup, projectID: params.projectID) }
             } catch {
                 outcome = .failure(error)
             }
@@ -158,6 +166,15 @@ public actor JobManager {
         let runningJob = RunningJob(task: task, cancellation: cancellation, broadcaster: broadcaster)
         running[params.jobID] = runningJob
         return runningJob
+    }
+
+    /// Runs `cleanup` on the thread pool after the project's previous one.
+    private func scheduleCleanup(_ cleanup: TreeCleanup, projectID: String) {
+        let previous = cleanups[projectID]
+        cleanups[projectID] = Task {
+            await previous?.value
+            _ = try? await NIOThreadPool.singleton.runIfActive { cleanup.perform() }
+        }
     }
 
     private func finished(_ record: JobRecord) -> RunningJob {
@@ -247,6 +264,7 @@ public actor JobManager {
     /// Waits until no job runs.
     func waitUntilIdle() async {
         for job in running.values { _ = await job.task.value }
+        for cleanup in cleanups.values { await cleanup.value }
     }
 
     // MARK: Recovery
@@ -266,7 +284,7 @@ public actor JobManager {
                 let store = self.store
                 let commit = await Result { () async throws(RPCError) -> String in
                     try await onThreadPool { () throws(RPCError) in
-                        try SyncJob.commit(journal, files: nil, settings: settings, store: store)
+                        try SyncJob.commit(journal, files: nil, settings: settings, store: store).commitID
                     }
                 }
                 if var record = records[journal.jobID] {

@@ -15,7 +15,8 @@ struct SyncJob: Sendable {
     let progress: ProgressReporter
     let logger: Logger
 
-    func run() async throws(RPCError) -> WorkdirSync.Result {
+    /// Runs the sync. The cleanup, when there is one, is for the caller to run after answering.
+    func run() async throws(RPCError) -> (WorkdirSync.Result, TreeCleanup?) {
         let clock = ContinuousClock()
         var phaseMilliseconds: [String: Int64] = [:]
         var phaseStart = clock.now
@@ -82,15 +83,17 @@ struct SyncJob: Sendable {
         if params.dryRun {
             try? FileSystem.removeTree(staging)
             progress.report(.done, fraction: 1)
-            return result(
-                outcome,
-                commitID: nil,
-                tag: nil,
-                phaseMilliseconds: phaseMilliseconds,
-                diff: [
-                    "added": outcome.added.sorted(), "changed": outcome.changed.sorted(),
-                    "removed": outcome.removed,
-                ]
+            return (
+                result(
+                    outcome,
+                    commitID: nil,
+                    tag: nil,
+                    phaseMilliseconds: phaseMilliseconds,
+                    diff: [
+                        "added": outcome.added.sorted(), "changed": outcome.changed.sorted(),
+                        "removed": outcome.removed,
+                    ]
+                ), nil
             )
         }
 
@@ -120,13 +123,26 @@ struct SyncJob: Sendable {
         // 6. Commit the whole tree and tag it.
         progress.report(.committing)
         let files = outcome.files
-        let commitID = try await onThreadPool { [settings] () throws(RPCError) in
+        let committed = try await onThreadPool { [settings] () throws(RPCError) in
             try Self.commit(journal, files: files, settings: settings, store: store)
         }
         finish(.committing)
-        outcome.checksums.save(to: store.checksumFile(projectID: params.projectID))
         progress.report(.done, fraction: 1)
-        return result(outcome, commitID: commitID, tag: tag, phaseMilliseconds: phaseMilliseconds, diff: nil)
+        let cleanup = TreeCleanup(
+            trash: committed.trash,
+            workingDirectory: work,
+            crcs: outcome.crcs,
+            checksumFile: store.checksumFile(projectID: params.projectID)
+        )
+        return (
+            result(
+                outcome,
+                commitID: committed.commitID,
+                tag: tag,
+                phaseMilliseconds: phaseMilliseconds,
+                diff: nil
+            ), cleanup
+        )
     }
 
     private func extract(
@@ -237,7 +253,7 @@ struct SyncJob: Sendable {
         files: [TreeFile]?,
         settings: SyncSettings,
         store: StateStore
-    ) throws(RPCError) -> String {
+    ) throws(RPCError) -> (commitID: String, trash: String?) {
         let savedIndex = "\(store.temporaryDirectory)/\(journal.jobID).index"
         let hasIndex =
             (try? FileSystem.copyFile("\(journal.workingDirectory)/.git/index", to: savedIndex)) != nil
@@ -269,18 +285,15 @@ struct SyncJob: Sendable {
                 )
             }
             CrashPoints.hit("after-commit")
-            // The old tree is moved aside (one rename) and deleted in the background: its files
-            // are mostly hard links, and unlinking thousands of them need not delay the answer.
-            // A crash before the deletion ends is cleaned up at the next start.
+            // The old tree is moved aside (one rename) and deleted after the answer (see
+            // `TreeCleanup`): unlinking thousands of hard links need not delay it. A crash before
+            // the deletion ends is cleaned up at the next start.
             let trash = "\(journal.staging).old"
-            if (try? FileSystem.rename(journal.staging, trash)) != nil {
-                DispatchQueue.global(qos: .utility).async { try? FileSystem.removeTree(trash) }
-            } else {
-                try? FileSystem.removeTree(journal.staging)
-            }
+            let movedAside = (try? FileSystem.rename(journal.staging, trash)) != nil
+            if !movedAside { try? FileSystem.removeTree(journal.staging) }
             store.removeJournal(projectID: journal.projectID)
             unlink(savedIndex)
-            return commitID
+            return (commitID, movedAside ? trash : nil)
         } catch {
             undoSwap(journal, savedIndex: hasIndex ? savedIndex : nil, store: store)
             throw RPCError(

@@ -28,16 +28,26 @@ enum FileSystem {
     }
 
     static func info(_ path: String) -> Info? {
+        status(path).map(Info.init)
+    }
+
+    /// `lstat` of `path`, nil when it fails.
+    static func status(_ path: String) -> stat? {
         var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
-        let kind: Kind =
+        return lstat(path, &st) == 0 ? st : nil
+    }
+}
+
+extension FileSystem.Info {
+    init(_ st: stat) {
+        let kind: FileSystem.Kind =
             switch st.st_mode & S_IFMT {
             case S_IFREG: .file
             case S_IFDIR: .directory
             case S_IFLNK: .symlink
             default: .other
             }
-        return Info(
+        self.init(
             kind: kind,
             size: UInt64(st.st_size),
             mode: st.st_mode,
@@ -48,6 +58,9 @@ enum FileSystem {
             ctimeNanoseconds: st.st_ctim.tv_nsec
         )
     }
+}
+
+extension FileSystem {
 
     static func exists(_ path: String) -> Bool { info(path) != nil }
 

@@ -23,8 +23,8 @@ struct TreeExtractor {
         var bytesWritten: Int64 = 0
         /// Every file and symlink of the new tree with its blob (empty without a repository).
         var files: [TreeFile] = []
-        /// CRC-32 and stat data of every regular file of the new tree, for the next sync.
-        var checksums = ChecksumCache()
+        /// CRC-32 of every regular file of the new tree (stat data are taken after the swap).
+        var crcs: [String: UInt32] = [:]
 
         mutating func merge(_ other: Outcome) {
             added += other.added
@@ -32,9 +32,7 @@ struct TreeExtractor {
             unchanged += other.unchanged
             bytesWritten += other.bytesWritten
             files += other.files
-            for (path, entry) in other.checksums.entries {
-                checksums.record(path, stamp: entry.stamp, crc: entry.crc)
-            }
+            crcs.merge(other.crcs) { $1 }
         }
     }
 
@@ -111,7 +109,7 @@ struct TreeExtractor {
                     )
                 }
                 // The plan already checked the archive's consistency.
-            let archive = try ZipArchive(path: archivePath, checkConsistency: false)
+                let archive = try ZipArchive(path: archivePath, checkConsistency: false)
                 for group in slice {
                     try checkCancelled()
                     var shared: git_oid?
@@ -280,17 +278,13 @@ struct TreeExtractor {
         existing: [String: FileSystem.Info],
         into outcome: inout Outcome
     ) {
-        let target = "\(staging)/\(item.path)"
         if case .file(let executable) = item.kind {
             if let id {
                 outcome.files.append(
                     TreeFile(path: item.path, mode: executable ? 0o100755 : 0o100644, id: id)
                 )
             }
-            // Stat data after the last change to the file (link, chmod, write).
-            if let placed = FileSystem.info(target) {
-                outcome.checksums.record(item.path, info: placed, crc: item.entry.crc)
-            }
+            outcome.crcs[item.path] = item.entry.crc
         } else if let id {
             outcome.files.append(TreeFile(path: item.path, mode: 0o120000, id: id))
         }
