@@ -140,15 +140,23 @@ final class GitRepository {
     ) throws(GitError) -> String {
         let root = workTreePath
         return try withIndex { (index) throws(GitError) in
-            var tracked = Set<String>()
+            // Entries whose blob and mode are unchanged stay as they are: only the files that
+            // differ are re-stat'ed and re-added (the stat data of the others are refreshed by
+            // the clean-up after the answer). Paths gone from the tree are removed.
+            var tracked: [String: (id: git_oid, mode: UInt32)] = [:]
             for position in 0..<git_index_entrycount(index) {
-                if let entry = git_index_get_byindex(index, position) {
-                    tracked.insert(String(cString: entry.pointee.path))
+                if let entry = git_index_get_byindex(index, position)?.pointee {
+                    tracked[String(cString: entry.path)] = (entry.id, entry.mode)
                 }
             }
-            try Self.check("clear index", git_index_clear(index))
+            let kept = Set(files.map(\.path))
+            for path in tracked.keys where !kept.contains(path) {
+                try Self.check("remove \(path)", git_index_remove_bypath(index, path))
+            }
             for file in files {
-                if !tracked.contains(file.path) {
+                if let known = tracked[file.path] {
+                    if known.mode == file.mode, Self.same(known.id, file.id) { continue }
+                } else {
                     var ignored: Int32 = 0
                     if git_ignore_path_is_ignored(&ignored, handle, file.path) == 0, ignored == 1 { continue }
                 }
@@ -385,6 +393,10 @@ final class GitRepository {
         guard code < 0 else { return }
         let message = git_error_last().map { String(cString: $0.pointee.message) } ?? "no message"
         throw GitError(operation: operation, code: code, message: message)
+    }
+
+    private static func same(_ a: git_oid, _ b: git_oid) -> Bool {
+        withUnsafeBytes(of: a) { left in withUnsafeBytes(of: b) { right in left.elementsEqual(right) } }
     }
 
     private static func hex(_ id: git_oid) -> String {
