@@ -169,26 +169,9 @@ final class GitRepository {
                     )
                 }
                 var entry = git_index_entry()
-                entry.ctime = git_index_time(
-                    seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec),
-                    nanoseconds: UInt32(st.st_ctim.tv_nsec)
-                )
-                entry.mtime = git_index_time(
-                    seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec),
-                    nanoseconds: UInt32(st.st_mtim.tv_nsec)
-                )
-                entry.dev = UInt32(truncatingIfNeeded: st.st_dev)
-                entry.ino = UInt32(truncatingIfNeeded: st.st_ino)
                 entry.mode = file.mode
-                entry.uid = st.st_uid
-                entry.gid = st.st_gid
-                entry.file_size = UInt32(truncatingIfNeeded: st.st_size)
                 entry.id = file.id
-                let code = file.path.withCString { path in
-                    entry.path = path
-                    return git_index_add(index, &entry)
-                }
-                try Self.check("index \(file.path)", code)
+                try Self.add(&entry, path: file.path, stat: st, to: index)
             }
             return try commitIndex(
                 index,
@@ -207,22 +190,7 @@ final class GitRepository {
         try withIndex { (index) throws(GitError) in
             for (path, st) in stats {
                 guard var entry = git_index_get_bypath(index, path, 0)?.pointee else { continue }
-                entry.ctime = git_index_time(
-                    seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec),
-                    nanoseconds: UInt32(st.st_ctim.tv_nsec)
-                )
-                entry.mtime = git_index_time(
-                    seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec),
-                    nanoseconds: UInt32(st.st_mtim.tv_nsec)
-                )
-                entry.dev = UInt32(truncatingIfNeeded: st.st_dev)
-                entry.ino = UInt32(truncatingIfNeeded: st.st_ino)
-                entry.file_size = UInt32(truncatingIfNeeded: st.st_size)
-                let code = path.withCString { pointer in
-                    entry.path = pointer
-                    return git_index_add(index, &entry)
-                }
-                try Self.check("refresh \(path)", code)
+                try Self.add(&entry, path: path, stat: st, to: index)
             }
             try Self.check("write index", git_index_write(index))
         }
@@ -393,6 +361,33 @@ final class GitRepository {
         guard code < 0 else { return }
         let message = git_error_last().map { String(cString: $0.pointee.message) } ?? "no message"
         throw GitError(operation: operation, code: code, message: message)
+    }
+
+    /// Sets `entry`'s stat data from `st` (mode and blob id are the caller's) and adds it.
+    private static func add(
+        _ entry: inout git_index_entry,
+        path: String,
+        stat st: stat,
+        to index: OpaquePointer?
+    ) throws(GitError) {
+        entry.ctime = git_index_time(
+            seconds: Int32(truncatingIfNeeded: st.st_ctim.tv_sec),
+            nanoseconds: UInt32(st.st_ctim.tv_nsec)
+        )
+        entry.mtime = git_index_time(
+            seconds: Int32(truncatingIfNeeded: st.st_mtim.tv_sec),
+            nanoseconds: UInt32(st.st_mtim.tv_nsec)
+        )
+        entry.dev = UInt32(truncatingIfNeeded: st.st_dev)
+        entry.ino = UInt32(truncatingIfNeeded: st.st_ino)
+        entry.uid = st.st_uid
+        entry.gid = st.st_gid
+        entry.file_size = UInt32(truncatingIfNeeded: st.st_size)
+        let code = path.withCString { pointer in
+            entry.path = pointer
+            return git_index_add(index, &entry)
+        }
+        try check("index \(path)", code)
     }
 
     private static func same(_ a: git_oid, _ b: git_oid) -> Bool {
