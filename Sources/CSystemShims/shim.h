@@ -12,19 +12,12 @@
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
 
 /// Atomically exchanges two paths (Linux renameat2 with RENAME_EXCHANGE). Returns 0 or -1/errno.
 static inline int rollback_exchange_paths(const char *a, const char *b) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
 }
 
-/// Renames without ever replacing an existing target. Returns 0 or -1/errno (EEXIST).
-static inline int rollback_rename_noreplace(const char *from, const char *to) {
-    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
-}
 
 /// syncfs(2) is a GNU extension that Swift's Glibc module does not declare.
 int syncfs(int fd);

@@ -12,8 +12,6 @@ public enum TransportError: Error, Hashable, Sendable, CustomStringConvertible {
     case peerCredentialsUnavailable
     /// The connection ended before the response to a request arrived.
     case connectionClosed(reason: String)
-    /// The peer sent something that is not a valid response to this client.
-    case unexpectedMessage(String)
 
     public var description: String {
         switch self {
@@ -29,8 +27,6 @@ public enum TransportError: Error, Hashable, Sendable, CustomStringConvertible {
             "the peer's credentials (SO_PEERCRED) are unavailable on this socket"
         case .connectionClosed(let reason):
             "connection closed before a response arrived: \(reason)"
-        case .unexpectedMessage(let what):
-            "unexpected message from the peer: \(what)"
         }
     }
 }

@@ -10,6 +10,14 @@ struct TreeFile: @unchecked Sendable {
     let id: git_oid
 }
 
+/// What a commit records: its message (also the annotated tag's), the tag, and the author.
+struct CommitDescription: Sendable {
+    let message: String
+    let tag: String
+    let authorName: String
+    let authorEmail: String
+}
+
 /// What the index knew about a file.
 struct IndexedFile: @unchecked Sendable {
     // @unchecked: git_oid is a plain C struct of bytes.
@@ -100,13 +108,7 @@ final class GitRepository {
 
     /// Stages the whole work tree by scanning it (additions, changes, deletions; `.gitignore`
     /// respected), commits on HEAD and tags. The slow, general path, used by crash recovery.
-    func commitAll(
-        message: String,
-        tag: String,
-        tagMessage: String,
-        authorName: String,
-        authorEmail: String
-    ) throws(GitError) -> String {
+    func commitAll(_ description: CommitDescription) throws(GitError) -> String {
         try withIndex { (index) throws(GitError) in
             try withPathspec(["*"]) { (spec) throws(GitError) in
                 try Self.check(
@@ -115,14 +117,7 @@ final class GitRepository {
                 )
                 try Self.check("update", git_index_update_all(index, spec, nil, nil))
             }
-            return try commitIndex(
-                index,
-                message: message,
-                tag: tag,
-                tagMessage: tagMessage,
-                authorName: authorName,
-                authorEmail: authorEmail
-            )
+            return try commitIndex(index, description)
         }
     }
 
@@ -130,14 +125,7 @@ final class GitRepository {
     /// taking each file's stat data from the work tree, then commits on HEAD and tags. No file
     /// is read again. Paths that `.gitignore` ignores and that were not tracked are left out, as
     /// `git add -A` would.
-    func commit(
-        files: [TreeFile],
-        message: String,
-        tag: String,
-        tagMessage: String,
-        authorName: String,
-        authorEmail: String
-    ) throws(GitError) -> String {
+    func commit(files: [TreeFile], _ description: CommitDescription) throws(GitError) -> String {
         let root = workTreePath
         return try withIndex { (index) throws(GitError) in
             // Entries whose blob and mode are unchanged stay as they are: only the files that
@@ -173,14 +161,7 @@ final class GitRepository {
                 entry.id = file.id
                 try Self.add(&entry, path: file.path, stat: st, to: index)
             }
-            return try commitIndex(
-                index,
-                message: message,
-                tag: tag,
-                tagMessage: tagMessage,
-                authorName: authorName,
-                authorEmail: authorEmail
-            )
+            return try commitIndex(index, description)
         }
     }
 
@@ -271,11 +252,7 @@ final class GitRepository {
 
     private func commitIndex(
         _ index: OpaquePointer?,
-        message: String,
-        tag: String,
-        tagMessage: String,
-        authorName: String,
-        authorEmail: String
+        _ description: CommitDescription
     ) throws(GitError) -> String {
         try Self.check("write index", git_index_write(index))
         var treeID = git_oid()
@@ -285,7 +262,10 @@ final class GitRepository {
         defer { git_tree_free(tree) }
 
         var signature: UnsafeMutablePointer<git_signature>?
-        try Self.check("signature", git_signature_now(&signature, authorName, authorEmail))
+        try Self.check(
+            "signature",
+            git_signature_now(&signature, description.authorName, description.authorEmail)
+        )
         defer { git_signature_free(signature) }
 
         var parentID = git_oid()
@@ -307,7 +287,7 @@ final class GitRepository {
                     signature,
                     signature,
                     nil,
-                    message,
+                    description.message,
                     tree,
                     buffer.count,
                     buffer.baseAddress
@@ -319,7 +299,10 @@ final class GitRepository {
         defer { git_object_free(commit) }
         var tagID = git_oid()
         // force: a job retried after a crash re-tags its own commit.
-        try Self.check("tag", git_tag_create(&tagID, handle, tag, commit, signature, tagMessage, 1))
+        try Self.check(
+            "tag",
+            git_tag_create(&tagID, handle, description.tag, commit, signature, description.message, 1)
+        )
         return Self.hex(commitID)
     }
 

@@ -140,8 +140,7 @@ public actor JobManager {
             store: store,
             artifacts: artifacts,
             cancellation: cancellation,
-            progress: reporter,
-            logger: jobLogger
+            progress: reporter
         )
         let logger = jobLogger
         let previousCleanup = cleanups[params.projectID]

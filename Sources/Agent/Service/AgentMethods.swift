@@ -12,31 +12,6 @@ struct AgentMethods: Sendable {
         let configuration = self.configuration
         let jobs = self.jobs
         let startedAt = self.startedAt
-        let capabilities = [
-            AgentHello.name, AgentHealth.name, WorkdirSync.name, JobStatus.name, JobCancel.name,
-        ].sorted()
-
-        methods.register(AgentHello.self) { params, context in
-            guard let version = params.protocolVersions.filter(ProtocolVersion.supported.contains).max()
-            else {
-                throw RPCError(
-                    .unsupportedVersion,
-                    "this agent speaks protocol versions \(ProtocolVersion.supported); the client offered \(params.protocolVersions)"
-                )
-            }
-            context.logger.info("hello", metadata: ["client": "\(params.client)"])
-            return AgentHello.Result(
-                agentID: configuration.agentID,
-                protocolVersion: version,
-                agentVersion: RollbackAgent.version,
-                capabilities: capabilities,
-                limits: .init(
-                    maxBodyBytes: configuration.maxFrameBytes,
-                    maxInFlightRequests: maxInFlight,
-                    signatureWindowSeconds: RequestVerifier.defaultWindowSeconds
-                )
-            )
-        }
         methods.register(AgentHealth.self) { _, _ in
             let free = FileSystem.freeBytes(configuration.workRoot)
             return AgentHealth.Result(
@@ -59,6 +34,29 @@ struct AgentMethods: Sendable {
                 metadata: ["job.id": "\(params.jobID)", "reason": "\(params.reason ?? "-")"]
             )
             return try await jobs.cancel(params.jobID)
+        }
+        // Registered last, so that it can list every other method as a capability.
+        let capabilities = (methods.methodNames + [AgentHello.name]).sorted()
+        methods.register(AgentHello.self) { params, context in
+            guard let version = params.protocolVersions.filter(ProtocolVersion.supported.contains).max()
+            else {
+                throw RPCError(
+                    .unsupportedVersion,
+                    "this agent speaks protocol versions \(ProtocolVersion.supported); the client offered \(params.protocolVersions)"
+                )
+            }
+            context.logger.info("hello", metadata: ["client": "\(params.client)"])
+            return AgentHello.Result(
+                agentID: configuration.agentID,
+                protocolVersion: version,
+                agentVersion: RollbackAgent.version,
+                capabilities: capabilities,
+                limits: .init(
+                    maxBodyBytes: configuration.maxFrameBytes,
+                    maxInFlightRequests: maxInFlight,
+                    signatureWindowSeconds: RequestVerifier.defaultWindowSeconds
+                )
+            )
         }
         return methods
     }

@@ -14,9 +14,7 @@ struct ArtifactStore: Sendable {
 
     /// Returns the path of a verified copy of `artifact`.
     ///
-    /// - Parameters:
-    ///   - downloaded: called with bytes received so far (downloading phase).
-    ///   - verifying: called once the bytes are in and being checked.
+    /// - Parameter downloaded: called with the bytes received so far (downloading phase).
     func fetch(
         _ artifact: WorkdirSync.Artifact,
         jobID: String,

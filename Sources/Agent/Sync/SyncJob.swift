@@ -1,5 +1,4 @@
 import Dispatch
-import Logging
 import NIOPosix
 import RollbackProtocol
 
@@ -13,7 +12,6 @@ struct SyncJob: Sendable {
     let artifacts: ArtifactStore
     let cancellation: CancellationState
     let progress: ProgressReporter
-    let logger: Logger
 
     /// Runs the sync. The cleanup, when there is one, is for the caller to run after answering.
     func run() async throws(RPCError) -> (WorkdirSync.Result, TreeCleanup?) {
@@ -259,6 +257,12 @@ struct SyncJob: Sendable {
             (try? FileSystem.copyFile("\(journal.workingDirectory)/.git/index", to: savedIndex)) != nil
         do {
             let repository = try GitRepository(workTree: journal.workingDirectory)
+            let description = CommitDescription(
+                message: journal.commitMessage,
+                tag: journal.tag,
+                authorName: settings.gitAuthorName,
+                authorEmail: settings.gitAuthorEmail
+            )
             let commitID: String
             if repository.hasTag(journal.tag), let head = repository.headCommitID() {
                 commitID = head  // committed before a crash; recovery only finishes the clean-up
@@ -267,22 +271,9 @@ struct SyncJob: Sendable {
                     from: settings.objectStore(projectID: journal.projectID, jobID: journal.jobID),
                     into: "\(journal.workingDirectory)/.git/objects"
                 )
-                commitID = try repository.commit(
-                    files: files,
-                    message: journal.commitMessage,
-                    tag: journal.tag,
-                    tagMessage: journal.commitMessage,
-                    authorName: settings.gitAuthorName,
-                    authorEmail: settings.gitAuthorEmail
-                )
+                commitID = try repository.commit(files: files, description)
             } else {
-                commitID = try repository.commitAll(
-                    message: journal.commitMessage,
-                    tag: journal.tag,
-                    tagMessage: journal.commitMessage,
-                    authorName: settings.gitAuthorName,
-                    authorEmail: settings.gitAuthorEmail
-                )
+                commitID = try repository.commitAll(description)
             }
             CrashPoints.hit("after-commit")
             // The old tree is moved aside (one rename) and deleted after the answer (see

@@ -39,7 +39,7 @@ struct ChecksumCache: Sendable {
         }
     }
 
-    private(set) var entries: [String: (stamp: Stamp, crc: UInt32)] = [:]
+    private var entries: [String: (stamp: Stamp, crc: UInt32)] = [:]
 
     init() {}
 
@@ -51,10 +51,6 @@ struct ChecksumCache: Sendable {
 
     mutating func record(_ path: String, info: FileSystem.Info, crc: UInt32) {
         entries[path] = (Stamp(info), crc)
-    }
-
-    mutating func record(_ path: String, stamp: Stamp, crc: UInt32) {
-        entries[path] = (stamp, crc)
     }
 
     static func load(from file: String) -> ChecksumCache {

@@ -102,8 +102,6 @@ final class AgentHarness: @unchecked Sendable {
     /// Exit status of the last process that `waitForExit` saw end.
     private(set) var lastExitStatus: Int32?
 
-    var exitStatus: Int32? { process.flatMap { $0.isRunning ? nil : $0.terminationStatus } }
-
     func shutdown() {
         if let process, process.isRunning {
             kill(process.processIdentifier, SIGKILL)
