@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// Flags shared by every Swift target: Swift 6 language mode is the package default,
@@ -28,6 +28,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Traits off: the broker needs neither swift-configuration nor the full-Foundation extras,
+        // and every package less is build time saved on each clean CI run.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
     ],
     targets: [
         // MARK: C libraries from Debian, each wrapped once by a Swift type.
@@ -104,6 +109,11 @@ let package = Package(
                 "RollbackTransport",
                 "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,6 +125,9 @@ let package = Package(
             dependencies: [
                 "RollbackProtocol",
                 "RollbackTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Client",
@@ -136,6 +149,7 @@ let package = Package(
             name: "RollbackBrokerMain",
             dependencies: [
                 "RollbackBroker",
+                "RollbackProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -201,6 +215,9 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "RollbackBroker",
+                "RollbackClient",
+                "RollbackProtocol",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "RollbackAgent",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

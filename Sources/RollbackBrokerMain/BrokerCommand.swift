@@ -1,20 +1,177 @@
 import ArgumentParser
 import Foundation
+import Logging
+import RollbackBroker
+import RollbackProtocol
 
 @main
-struct BrokerCommand: ParsableCommand {
+struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback-broker",
-        abstract: "The Rollback broker: HTTP API, PostgreSQL state, Redis locks, job dispatch.",
+        abstract: "The Rollback broker: HTTP API, PostgreSQL state, Redis locks.",
         discussion: """
-            Not implemented yet: the broker's API (issue 4) and dispatcher (issue 5) are the next \
-            pieces of work. Until then `rollbackctl agent sync` drives an agent directly; see \
-            scripts/demo-agent.
+            The web tier asks the broker to roll a project back (POST /v1/versions/rollback); the \
+            broker switches the preview at once, records the rollback and its sync job in one \
+            PostgreSQL transaction, and answers. The API is described in spec/openapi.yaml.
+
+            Configuration comes from a JSON file (--config), then from ROLLBACK_BROKER_* \
+            environment variables (ROLLBACK_BROKER_POSTGRES_URL, ROLLBACK_BROKER_REDIS_URL, \
+            ROLLBACK_BROKER_KEYRING_FILE, ...), then from flags; later sources win.
+
+            Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on a configuration error.
+            """,
+        subcommands: [Serve.self, Migrate.self, PrintConfig.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// Options every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "JSON configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "PostgreSQL URL, postgres://user:password@host:port/database.")
+    var postgresURL: String?
+
+    @Option(name: .long, help: "Redis URL, redis://host:port.")
+    var redisURL: String?
+
+    @Option(name: .long, help: "Keyring file of the callers' signing keys (JSON; mode 600).")
+    var keyring: String?
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Set any configuration field, as field=value (repeatable).")
+    var set: [String] = []
+
+    func effectiveConfiguration() throws -> BrokerConfiguration {
+        var configuration = try config.map { try BrokerConfiguration.load(file: $0) } ?? BrokerConfiguration()
+        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
+        for (field, value) in [
+            ("postgresURL", postgresURL), ("redisURL", redisURL), ("keyringFile", keyring),
+            ("logLevel", logLevel),
+        ] {
+            if let value { try configuration.set(field, to: value) }
+        }
+        for assignment in set {
+            guard let equals = assignment.firstIndex(of: "=") else {
+                throw BrokerConfigurationError(field: assignment, message: "--set takes field=value")
+            }
+            try configuration.set(
+                String(assignment[..<equals]),
+                to: String(assignment[assignment.index(after: equals)...])
+            )
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    func logger(_ configuration: BrokerConfiguration) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+            return handler
+        }
+        return Logger(label: "rollback.broker")
+    }
+}
+
+/// Prints `rollback-broker: <message>` and exits with `code`.
+func fail(_ message: String, code: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("rollback-broker: \(message)\n".utf8))
+    return ExitCode(code)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API until SIGTERM or SIGINT (requests in flight are finished).",
+        discussion: """
+            Example:
+              ROLLBACK_BROKER_POSTGRES_URL=postgres://rollback:secret@127.0.0.1/rollback \\
+              rollback-broker serve --redis-url redis://127.0.0.1:6379 --keyring /etc/rollback/broker-keyring.json --port 8080
             """
     )
 
+    @OptionGroup var options: CommonOptions
+
+    @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free one).")
+    var port: Int?
+
+    func run() async throws {
+        let configuration: BrokerConfiguration
+        let keyring: Keyring
+        do {
+            var base = try options.effectiveConfiguration()
+            if let host { try base.set("listenHost", to: host) }
+            if let port { try base.set("listenPort", to: String(port)) }
+            configuration = base
+            keyring = try BrokerKeyring.load(configuration.keyringFile)
+        } catch {
+            throw fail("\(error)", code: 2)
+        }
+        let logger = options.logger(configuration)
+        do {
+            let server = try BrokerServer(configuration: configuration, keyring: keyring, logger: logger)
+            try await server.run(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            throw fail("stopped: \(error)", code: 1)
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply missing database migrations and exit (running it twice changes nothing)."
+    )
+
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let configuration: BrokerConfiguration
+        do {
+            configuration = try options.effectiveConfiguration()
+        } catch {
+            throw fail("\(error)", code: 2)
+        }
+        let logger = options.logger(configuration)
+        do {
+            let applied = try await MigrationRunner.run(configuration: configuration, logger: logger)
+            print(
+                applied.isEmpty
+                    ? "schema is up to date"
+                    : "applied migrations \(applied.map(String.init).joined(separator: ", "))"
+            )
+        } catch {
+            throw fail("migration failed: \(error)", code: 1)
+        }
+    }
+}
+
+struct PrintConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "print-config",
+        abstract: "Print the effective configuration as JSON (passwords masked) and exit."
+    )
+
+    @OptionGroup var options: CommonOptions
+
     func run() throws {
-        FileHandle.standardError.write(Data("rollback-broker: not implemented yet; see --help\n".utf8))
-        throw ExitCode(1)
+        var configuration: BrokerConfiguration
+        do {
+            configuration = try options.effectiveConfiguration()
+        } catch {
+            throw fail("\(error)", code: 2)
+        }
+        if var url = URLComponents(string: configuration.postgresURL), url.password != nil {
+            url.password = "***"
+            configuration.postgresURL = url.string ?? ""
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
     }
 }

@@ -3,8 +3,12 @@ import CHiredis
 /// One blocking connection to Redis through hiredis. The only type that touches hiredis.
 ///
 /// Every call blocks the calling thread, so callers run it on a thread pool, never on Swift's
-/// cooperative pool. Not `Sendable`: one owner at a time.
-public final class RedisConnection {
+/// cooperative pool.
+///
+/// `@unchecked Sendable` because `RedisClient` moves idle connections between its pool threads:
+/// a connection is popped from the locked idle list by exactly one thread, used, and pushed
+/// back, so no two threads ever touch one hiredis context at once.
+public final class RedisConnection: @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
     public let endpoint: String
 

@@ -7,6 +7,8 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         case io
         /// Redis sent something hiredis could not parse.
         case protocolError
+        /// Redis answered with an error reply where the broker needed a result.
+        case commandFailed
     }
 
     public let code: Code

@@ -1,0 +1,160 @@
+public import Hummingbird
+public import Logging
+public import RollbackProtocol
+
+/// The broker's HTTP API: every route, and what each needs. Routes are registered from
+/// `BrokerAPI.routes`, the same table the tests compare with `spec/openapi.yaml`.
+public struct BrokerAPI: Sendable {
+    let database: Database
+    let redis: RedisClient
+    let keys: RedisKeys
+    let settings: BrokerSettings
+    let authenticator: RequestAuthenticator
+    let rollbacks: RollbackService
+    let rateLimiter: RateLimiter
+    let buildSink: any BuildSink
+    let audit: AuditLog
+    let logger: Logger
+
+    public init(
+        database: Database,
+        redis: RedisClient,
+        keys: RedisKeys,
+        keyring: Keyring,
+        settings: BrokerSettings,
+        buildSink: (any BuildSink)? = nil,
+        logger: Logger
+    ) {
+        self.database = database
+        self.redis = redis
+        self.keys = keys
+        self.settings = settings
+        self.logger = logger
+        let audit = AuditLog(database: database, logger: logger)
+        self.audit = audit
+        self.authenticator = RequestAuthenticator(
+            verifier: HTTPRequestVerifier(keyring: keyring, windowSeconds: settings.signatureWindowSeconds),
+            redis: redis,
+            keys: keys,
+            audit: audit,
+            maxBodyBytes: settings.maxBodyBytes
+        )
+        self.rollbacks = RollbackService(
+            database: database,
+            lock: ProjectLock(redis: redis, keys: keys),
+            redis: redis,
+            keys: keys,
+            settings: settings,
+            logger: logger
+        )
+        self.rateLimiter = RateLimiter(
+            redis: redis,
+            keys: keys,
+            limit: settings.rateLimitPerUser,
+            windowSeconds: settings.rateLimitWindowSeconds
+        )
+        self.buildSink = buildSink ?? RedisStreamBuildSink(redis: redis, stream: keys.buildStream)
+    }
+
+    /// One route: method, path in OpenAPI form (`{id}`), handler.
+    struct Route: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var handler: @Sendable (BrokerAPI, Request, BasicRequestContext) async throws -> APIResponse
+    }
+
+    /// Every route the broker serves, as (method, OpenAPI path).
+    public static var routeList: [(method: String, path: String)] {
+        routes.map { ($0.method.rawValue, $0.path) }
+    }
+
+    static let routes: [Route] = [
+        Route(method: .get, path: "/healthz") { api, _, _ in api.health() },
+        Route(method: .get, path: "/readyz") { api, _, _ in await api.readiness() },
+        Route(method: .post, path: "/v1/versions/rollback") { try await $0.rollback($1, $2) },
+        Route(method: .post, path: "/v1/versions/{versionId}/publish") { try await $0.publish($1, $2) },
+        Route(method: .post, path: "/v1/projects") { try await $0.registerProject($1, $2) },
+        Route(method: .get, path: "/v1/projects/{projectId}") { try await $0.project($1, $2) },
+        Route(method: .get, path: "/v1/projects/{projectId}/versions") { try await $0.versions($1, $2) },
+        Route(method: .post, path: "/v1/projects/{projectId}/versions") {
+            try await $0.registerVersion($1, $2)
+        },
+        Route(method: .post, path: "/v1/builds") { try await $0.admitBuild($1, $2) },
+        Route(method: .get, path: "/v1/jobs/{jobId}") { try await $0.job($1, $2) },
+    ]
+
+    /// A router with every route and the error middleware.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        for route in Self.routes {
+            // Hummingbird writes path parameters as `:name`.
+            let path = route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(
+                of: "}",
+                with: ""
+            )
+            router.on(RouterPath(path), method: route.method) { request, context in
+                try await route.handler(self, request, context).response
+            }
+        }
+        return router
+    }
+
+    /// Runs `body`; a refusal it throws gets an audit row (401s are audited where they happen;
+    /// 5xx are outages, logged rather than audited).
+    func audited(
+        action: String,
+        caller: String?,
+        context: BasicRequestContext,
+        _ body: (AuditSubject) async throws -> APIResponse
+    ) async throws -> APIResponse {
+        let subject = AuditSubject()
+        do {
+            return try await body(subject)
+        } catch let error as APIError
+            where (400..<500).contains(error.status.code) && error.status.code != 401
+        {
+            await audit.record(
+                AuditEntry(
+                    caller: caller,
+                    actor: subject.actor,
+                    action: action,
+                    projectID: subject.projectID,
+                    outcome: "refused",
+                    statusCode: error.status.code,
+                    reason: error.code,
+                    details: error.details,
+                    requestID: context.id
+                )
+            )
+            throw error
+        }
+    }
+
+    /// Applies the per-user rate limit.
+    func limitRate(user: String) async throws {
+        let decision: RateLimiter.Decision
+        do {
+            decision = try await rateLimiter.admit(user: user, now: UnixTime.now())
+        } catch {
+            throw APIError.redisUnavailable("\(error)")
+        }
+        if case .limited(let seconds) = decision {
+            var error = APIError(
+                .tooManyRequests,
+                "rate_limited",
+                "user \(user) sent more than \(rateLimiter.limit) requests in \(rateLimiter.windowSeconds) s; retry in \(seconds) s",
+                details: ["retryAfterSeconds": String(seconds)]
+            )
+            error.headers = [(.retryAfter, String(seconds))]
+            throw error
+        }
+    }
+}
+
+/// Who a request acted for and on which project, filled in by a handler as it learns them, so
+/// that a refusal's audit row says as much as is known.
+final class AuditSubject {
+    var actor: String?
+    var projectID: String?
+}

@@ -1,0 +1,44 @@
+import Hummingbird
+import PostgresNIO
+
+extension BrokerAPI {
+    struct Health: Codable, Sendable {
+        var status: String
+        var checks: [String: String] = [:]
+    }
+
+    /// `GET /healthz`: the process is up (no dependency is checked).
+    func health() -> APIResponse {
+        APIResponse(json: Health(status: "ok"))
+    }
+
+    /// `GET /readyz`: PostgreSQL and Redis both answer; 503 naming the one that does not.
+    func readiness() async -> APIResponse {
+        async let postgres: String = {
+            do {
+                _ = try await database.connection { connection in
+                    try await connection.query("SELECT 1", logger: logger)
+                }
+                return "ok"
+            } catch let error as APIError {
+                return error.details["cause"] ?? error.message
+            } catch {
+                return "\(error)"
+            }
+        }()
+        async let redis: String = {
+            do {
+                let reply = try await self.redis.command(["PING"])
+                return reply == .status("PONG") ? "ok" : "unexpected reply \(reply)"
+            } catch {
+                return "\(error)"
+            }
+        }()
+        let checks = await ["postgres": postgres, "redis": redis]
+        let ready = checks.values.allSatisfy { $0 == "ok" }
+        return APIResponse(
+            status: ready ? .ok : .serviceUnavailable,
+            json: Health(status: ready ? "ready" : "unavailable", checks: checks)
+        )
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import RollbackProtocol
+
+extension BrokerAPI {
+    /// `POST /v1/projects`: registers a project and its build host. Registering it again with the
+    /// same owner and host answers the same; anything else is a conflict.
+    func registerProject(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        let signed = try await authenticator.authenticate(
+            request,
+            context: context,
+            action: "project.register"
+        )
+        return try await audited(action: "project.register", caller: signed.verified.caller, context: context)
+        {
+            subject in
+            let body = try RequestBody.decode(
+                RegisterProjectRequest.self,
+                from: signed.body,
+                fields: ["projectId", "userId", "host"]
+            )
+            subject.actor = body.userId
+            subject.projectID = body.projectId
+            try FieldRules.projectID(body.projectId)
+            try FieldRules.id(body.userId, field: "userId")
+            try FieldRules.id(body.host, field: "host")
+            let logger = self.logger
+            let caller = signed.verified.caller
+            let requestID = context.id
+            return try await database.transaction { connection in
+                var inserted = false
+                for try await _ in try await connection.query(
+                    """
+                    INSERT INTO projects (id, user_id, host) VALUES (\(body.projectId), \(body.userId), \(body.host))
+                    ON CONFLICT (id) DO NOTHING RETURNING id
+                    """,
+                    logger: logger
+                ).decode(String.self) {
+                    inserted = true
+                }
+                guard let project = try await ProjectRow.find(body.projectId, on: connection, logger: logger)
+                else {
+                    throw APIError(.notFound, "project_not_found", "project \(body.projectId) vanished")
+                }
+                if !inserted && (project.userID != body.userId || project.host != body.host) {
+                    throw APIError(
+                        .conflict,
+                        "project_exists",
+                        "project \(body.projectId) is already registered with another owner or host",
+                        details: ["projectId": body.projectId]
+                    )
+                }
+                if inserted {
+                    try await AuditEntry(
+                        caller: caller,
+                        actor: body.userId,
+                        action: "project.register",
+                        projectID: body.projectId,
+                        outcome: "accepted",
+                        statusCode: 201,
+                        reason: nil,
+                        details: ["host": body.host],
+                        requestID: requestID
+                    ).insert(on: connection, logger: logger)
+                }
+                return APIResponse(status: inserted ? .created : .ok, json: project.view)
+            }
+        }
+    }
+
+    static let versionFields: Set<String> = [
+        "versionId", "artifactUrl", "artifactSha256", "artifactSize", "previewUrl", "deploymentId",
+        "makeCurrent",
+    ]
+
+    /// `POST /v1/projects/{projectId}/versions`: registers a built version, by default as the
+    /// project's deployed current version.
+    func registerVersion(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        let signed = try await authenticator.authenticate(
+            request,
+            context: context,
+            action: "version.register"
+        )
+        let projectID = try context.parameters.require("projectId")
+        return try await audited(action: "version.register", caller: signed.verified.caller, context: context)
+        {
+            subject in
+            subject.projectID = projectID
+            try FieldRules.projectID(projectID)
+            let body = try RequestBody.decode(
+                RegisterVersionRequest.self,
+                from: signed.body,
+                fields: Self.versionFields
+            )
+            try FieldRules.id(body.versionId, field: "versionId")
+            try FieldRules.url(body.artifactUrl, field: "artifactUrl")
+            try FieldRules.sha256(body.artifactSha256, field: "artifactSha256")
+            try FieldRules.url(body.previewUrl, field: "previewUrl")
+            try FieldRules.text(body.deploymentId, field: "deploymentId", max: 256)
+            if let size = body.artifactSize, size < 0 {
+                throw APIError.invalidField("artifactSize", "must not be negative")
+            }
+            if (body.artifactUrl == nil) != (body.artifactSha256 == nil) {
+                throw APIError.invalidField(
+                    "artifactSha256",
+                    "and artifactUrl come together: give both or neither"
+                )
+            }
+            let logger = self.logger
+            let caller = signed.verified.caller
+            let requestID = context.id
+            return try await database.transaction { connection in
+                guard let project = try await ProjectRow.find(projectID, on: connection, logger: logger)
+                else {
+                    throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
+                }
+                let makeCurrent = body.makeCurrent ?? true
+                if makeCurrent && project.status == .rollingBack {
+                    throw RollbackService.busy(projectID, because: "a new current version must wait for it")
+                }
+                let version = VersionRow(
+                    id: body.versionId,
+                    projectID: projectID,
+                    parentVersionID: nil,
+                    kind: "build",
+                    status: .ready,
+                    artifactURL: body.artifactUrl,
+                    artifactSHA256: body.artifactSha256,
+                    artifactSize: body.artifactSize,
+                    previewURL: body.previewUrl,
+                    deploymentID: body.deploymentId,
+                    published: false,
+                    publishedAt: nil,
+                    createdAt: Date()
+                )
+                if let existing = try await VersionRow.find(body.versionId, on: connection, logger: logger) {
+                    guard existing.projectID == projectID, existing.artifactURL == body.artifactUrl,
+                        existing.artifactSHA256 == body.artifactSha256, existing.previewURL == body.previewUrl
+                    else {
+                        throw APIError(
+                            .conflict,
+                            "version_exists",
+                            "version \(body.versionId) is already registered with other data",
+                            details: ["versionId": body.versionId]
+                        )
+                    }
+                    return APIResponse(json: existing.view)
+                }
+                try await version.insert(on: connection, logger: logger)
+                if makeCurrent {
+                    try await connection.query(
+                        """
+                        UPDATE projects SET current_version_id = \(body.versionId), preview_url = \(body.previewUrl),
+                            status = 'deployed', epoch = epoch + 1, updated_at = now()
+                        WHERE id = \(projectID)
+                        """,
+                        logger: logger
+                    )
+                }
+                try await AuditEntry(
+                    caller: caller,
+                    actor: project.userID,
+                    action: "version.register",
+                    projectID: projectID,
+                    outcome: "accepted",
+                    statusCode: 201,
+                    reason: nil,
+                    details: ["versionId": body.versionId, "makeCurrent": String(makeCurrent)],
+                    requestID: requestID
+                ).insert(on: connection, logger: logger)
+                guard let stored = try await VersionRow.find(body.versionId, on: connection, logger: logger)
+                else {
+                    throw APIError(.notFound, "version_not_found", "version \(body.versionId) vanished")
+                }
+                return APIResponse(status: .created, json: stored.view)
+            }
+        }
+    }
+
+    /// `GET /v1/projects/{projectId}`.
+    func project(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        _ = try await authenticator.authenticate(request, context: context, action: "project.read")
+        let projectID = try context.parameters.require("projectId")
+        let logger = self.logger
+        return try await database.connection { connection in
+            guard let project = try await ProjectRow.find(projectID, on: connection, logger: logger) else {
+                throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
+            }
+            return APIResponse(json: project.view)
+        }
+    }
+
+    /// `GET /v1/projects/{projectId}/versions`: oldest first, each with its parent.
+    func versions(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        _ = try await authenticator.authenticate(request, context: context, action: "versions.read")
+        let projectID = try context.parameters.require("projectId")
+        let logger = self.logger
+        return try await database.connection { connection in
+            guard try await ProjectRow.find(projectID, on: connection, logger: logger) != nil else {
+                throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
+            }
+            let versions = try await VersionRow.all(project: projectID, on: connection, logger: logger)
+            return APIResponse(json: VersionList(projectId: projectID, versions: versions.map(\.view)))
+        }
+    }
+
+    /// `GET /v1/jobs/{jobId}`.
+    func job(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        _ = try await authenticator.authenticate(request, context: context, action: "job.read")
+        let text = try context.parameters.require("jobId")
+        guard let jobID = UUID(uuidString: text) else {
+            throw APIError.invalidField("jobId", "must be a UUID, got \"\(text.prefix(64))\"")
+        }
+        let logger = self.logger
+        return try await database.connection { connection in
+            guard let job = try await JobRow.find(jobID, on: connection, logger: logger) else {
+                throw APIError(.notFound, "job_not_found", "job \(text) does not exist")
+            }
+            return APIResponse(json: job.view)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+public import Logging
+public import PostgresNIO
+
+/// The broker's PostgreSQL: a `PostgresClient` (run it as a `Service`) plus a deadline on every
+/// use, so that a database that does not answer becomes a clear 503 instead of a hung request.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    /// How long one request may wait for a connection and its statements.
+    public let timeout: Duration
+    let logger: Logger
+
+    public init(client: PostgresClient, timeout: Duration, logger: Logger) {
+        self.client = client
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// Builds a client for `endpoint`. Call `client.run()` (or add it to a `ServiceGroup`).
+    public static func makeClient(
+        endpoint: PostgresEndpoint,
+        maximumConnections: Int,
+        searchPath: String? = nil,
+        logger: Logger
+    ) -> PostgresClient {
+        var configuration = PostgresClient.Configuration(
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.username,
+            password: endpoint.password,
+            database: endpoint.database,
+            tls: .disable
+        )
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = min(2, maximumConnections)
+        configuration.options.connectTimeout = .seconds(2)
+        if let searchPath {
+            configuration.options.additionalStartupParameters = [("search_path", searchPath)]
+        }
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// Runs `body` in one transaction; any thrown error rolls it back.
+    public func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withDeadline {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    try await body(connection)
+                }
+            } catch let error as PostgresTransactionError {
+                // The closure's own error (a refusal) is what the caller needs; a failed BEGIN,
+                // COMMIT or ROLLBACK is a database problem.
+                if let closureError = error.closureError { throw closureError }
+                if let failure = error.beginError ?? error.commitError ?? error.rollbackError {
+                    throw failure
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on one pooled connection (no transaction).
+    public func connection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withDeadline {
+            try await client.withConnection { connection in try await body(connection) }
+        }
+    }
+
+    private func withDeadline<Result: Sendable>(
+        _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let timeout = self.timeout
+        do {
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else {
+                    throw APIError.databaseUnavailable("no answer within \(timeout)")
+                }
+                return result
+            }
+        } catch let error as PSQLError {
+            throw Self.classify(error)
+        }
+    }
+
+    /// Connection-level failures become 503; anything else (a constraint, a bug) stays itself.
+    static func classify(_ error: PSQLError) -> any Error {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed,
+            .uncleanShutdown:
+            return APIError.databaseUnavailable("\(error.code)")
+        case .server:
+            // 57P01 admin shutdown, 57P03 cannot connect now, 08xxx connection exceptions.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if state.hasPrefix("08") || state.hasPrefix("57P") {
+                return APIError.databaseUnavailable("sqlstate \(state)")
+            }
+            return error
+        default:
+            return error
+        }
+    }
+}
+
+extension PSQLError {
+    /// The server's SQLSTATE, when the error came from the server.
+    var sqlState: String? { serverInfo?[.sqlState] }
+}

@@ -1,0 +1,150 @@
+/// The schema, as numbered steps. A step is never edited once released: add a new one.
+/// `spec/state-machine.md` explains the statuses these tables hold.
+enum Migrations {
+    struct Step: Sendable {
+        let version: Int
+        let name: String
+        let statements: [String]
+    }
+
+    static let all: [Step] = [initialSchema]
+
+    static let initialSchema = Step(
+        version: 1,
+        name: "initial schema: projects, versions, jobs, idempotency, held builds, audit, events, agents",
+        statements: [
+            """
+            CREATE TABLE projects (
+                id text PRIMARY KEY,
+                user_id text NOT NULL,
+                host text NOT NULL,
+                status text NOT NULL DEFAULT 'queued' CHECK (status IN
+                    ('queued', 'building', 'deployed', 'failed', 'canceled', 'superseded',
+                     'rollingBack', 'rollbackFailed')),
+                current_version_id text,
+                preview_url text,
+                epoch bigint NOT NULL DEFAULT 0,
+                active_job_id uuid,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE project_versions (
+                id text PRIMARY KEY,
+                project_id text NOT NULL REFERENCES projects (id),
+                parent_version_id text REFERENCES project_versions (id),
+                kind text NOT NULL CHECK (kind IN ('build', 'rollback')),
+                status text NOT NULL CHECK (status IN ('ready', 'syncing', 'failed')),
+                artifact_url text,
+                artifact_sha256 text,
+                artifact_size bigint,
+                preview_url text,
+                deployment_id text,
+                published boolean NOT NULL DEFAULT false,
+                published_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX project_versions_by_project ON project_versions (project_id, created_at)",
+            """
+            ALTER TABLE projects ADD CONSTRAINT projects_current_version_fk
+                FOREIGN KEY (current_version_id) REFERENCES project_versions (id)
+            """,
+            """
+            CREATE TABLE jobs (
+                id uuid PRIMARY KEY,
+                project_id text NOT NULL REFERENCES projects (id),
+                version_id text NOT NULL REFERENCES project_versions (id),
+                target_version_id text NOT NULL REFERENCES project_versions (id),
+                kind text NOT NULL DEFAULT 'workdir.sync',
+                host text NOT NULL,
+                state text NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'canceled')),
+                epoch bigint NOT NULL,
+                attempts int NOT NULL DEFAULT 0,
+                max_attempts int NOT NULL DEFAULT 3,
+                lease_owner text,
+                lease_expires_at timestamptz,
+                run_after timestamptz NOT NULL DEFAULT now(),
+                progress_percent int NOT NULL DEFAULT 0,
+                phase text,
+                error_code text,
+                error_message text,
+                previous_version_id text,
+                previous_preview_url text,
+                previous_status text NOT NULL,
+                requested_by text NOT NULL,
+                trace_parent text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                started_at timestamptz,
+                finished_at timestamptz,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX jobs_claimable ON jobs (host, run_after) WHERE state IN ('queued', 'running')",
+            // A second guard beside the project's status: one unfinished job per project.
+            "CREATE UNIQUE INDEX jobs_one_active_per_project ON jobs (project_id) WHERE state IN ('queued', 'running')",
+            """
+            CREATE TABLE idempotency_keys (
+                caller text NOT NULL,
+                key text NOT NULL,
+                fingerprint text NOT NULL,
+                response_status int NOT NULL,
+                response_body text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
+                PRIMARY KEY (caller, key)
+            )
+            """,
+            "CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)",
+            """
+            CREATE TABLE held_builds (
+                id bigserial PRIMARY KEY,
+                project_id text NOT NULL REFERENCES projects (id),
+                build_id text NOT NULL,
+                payload text,
+                epoch bigint NOT NULL,
+                state text NOT NULL DEFAULT 'held' CHECK (state IN ('held', 'released', 'purged')),
+                reason text,
+                received_at timestamptz NOT NULL DEFAULT now(),
+                settled_at timestamptz,
+                UNIQUE (project_id, build_id)
+            )
+            """,
+            """
+            CREATE TABLE audit_log (
+                id bigserial PRIMARY KEY,
+                at timestamptz NOT NULL DEFAULT now(),
+                caller text,
+                actor text,
+                action text NOT NULL,
+                project_id text,
+                outcome text NOT NULL,
+                status_code int,
+                reason text,
+                details jsonb NOT NULL DEFAULT '{}',
+                request_id text
+            )
+            """,
+            "CREATE INDEX audit_log_by_project ON audit_log (project_id, at)",
+            """
+            CREATE TABLE events (
+                id bigserial PRIMARY KEY,
+                project_id text NOT NULL,
+                type text NOT NULL,
+                payload jsonb NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX events_by_project ON events (project_id, id)",
+            """
+            CREATE TABLE agents (
+                host text PRIMARY KEY,
+                socket_path text NOT NULL,
+                agent_id text,
+                last_seen_at timestamptz
+            )
+            """,
+        ]
+    )
+}

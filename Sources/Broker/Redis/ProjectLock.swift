@@ -1,0 +1,63 @@
+/// The per-project rollback lock in Redis: `SET NX` with a TTL, holding the epoch the rollback
+/// will write. A fast guard only; PostgreSQL's compare-and-set of the project's status is the
+/// real one. Released and extended only by its holder (compare-and-delete, compare-and-extend),
+/// so a late worker can never remove a newer rollback's lock.
+public struct ProjectLock: Sendable {
+    let redis: RedisClient
+    let keys: RedisKeys
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    static let compareAndDelete = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end
+        """
+    static let compareAndExtend = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) else return 0 end
+        """
+
+    /// Takes the lock for `project` if nobody holds it. Returns false when it is held.
+    public func acquire(project: String, epoch: Int64, ttlSeconds: Int) async throws(RedisError) -> Bool {
+        let reply = try await redis.command([
+            "SET", keys.lock(project: project), String(epoch), "NX", "EX", String(ttlSeconds),
+        ])
+        return try Self.check(reply) == .status("OK")
+    }
+
+    /// Deletes the lock only if it still holds `epoch`. Returns whether it did.
+    @discardableResult
+    public func release(project: String, epoch: Int64) async throws(RedisError) -> Bool {
+        let reply = try await redis.command([
+            "EVAL", Self.compareAndDelete, "1", keys.lock(project: project), String(epoch),
+        ])
+        return try Self.check(reply) == .integer(1)
+    }
+
+    /// Resets the TTL only if the lock still holds `epoch`. Returns whether it did.
+    public func extend(project: String, epoch: Int64, ttlSeconds: Int) async throws(RedisError) -> Bool {
+        let reply = try await redis.command([
+            "EVAL", Self.compareAndExtend, "1", keys.lock(project: project), String(epoch),
+            String(ttlSeconds),
+        ])
+        return try Self.check(reply) == .integer(1)
+    }
+
+    /// The epoch the lock holds, if any.
+    public func holder(project: String) async throws(RedisError) -> Int64? {
+        if case .string(let value) = try Self.check(
+            try await redis.command(["GET", keys.lock(project: project)])
+        ) {
+            return Int64(value)
+        }
+        return nil
+    }
+
+    static func check(_ reply: RedisReply) throws(RedisError) -> RedisReply {
+        if case .error(let message) = reply {
+            throw RedisError(code: .commandFailed, message: message, endpoint: "")
+        }
+        return reply
+    }
+}

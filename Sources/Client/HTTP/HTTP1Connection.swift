@@ -1,0 +1,114 @@
+public import NIOCore
+import NIOHTTP1
+public import NIOPosix
+
+/// One keep-alive HTTP/1.1 connection over TCP, one request at a time. The plain transport
+/// under the broker client: no redirects, no TLS (the broker listens on a private network or
+/// behind a proxy that terminates TLS).
+public final class HTTP1Connection {
+    private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    private let host: String
+    /// Largest response body read, so a confused server cannot exhaust memory.
+    private let maxBodyBytes: Int
+
+    private init(
+        inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>,
+        host: String,
+        maxBodyBytes: Int
+    ) {
+        self.inbound = inbound.makeAsyncIterator()
+        self.outbound = outbound
+        self.host = host
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Connects, runs `body` with the connection, and closes it.
+    public static func withConnection<Result>(
+        host: String,
+        port: Int,
+        maxBodyBytes: Int = 16 << 20,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        _ body: (HTTP1Connection) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: channel
+                    )
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            let connection = HTTP1Connection(
+                inbound: inbound,
+                outbound: outbound,
+                host: "\(host):\(port)",
+                maxBodyBytes: maxBodyBytes
+            )
+            return try await body(connection)
+        }
+    }
+
+    /// Sends one request and reads its whole response.
+    public func send(
+        method: String,
+        target: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = []
+    ) async throws -> HTTP1Response {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Length", value: String(body.count))
+        if !body.isEmpty { head.headers.add(name: "Content-Type", value: "application/json") }
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        try await outbound.write(.head(head))
+        if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        try await outbound.write(.end(nil))
+
+        var response: HTTP1Response?
+        while let part = try await inbound.next() {
+            switch part {
+            case .head(let head):
+                response = HTTP1Response(
+                    status: Int(head.status.code),
+                    headers: head.headers.map { ($0.name, $0.value) },
+                    body: []
+                )
+            case .body(var buffer):
+                guard response != nil else { throw HTTP1ClientError.malformedResponse("body before head") }
+                guard response!.body.count + buffer.readableBytes <= maxBodyBytes else {
+                    throw HTTP1ClientError.responseTooLarge(limit: maxBodyBytes)
+                }
+                response!.body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            case .end:
+                guard let response else { throw HTTP1ClientError.malformedResponse("end before head") }
+                return response
+            }
+        }
+        throw HTTP1ClientError.connectionClosed
+    }
+}
+
+/// A whole HTTP response.
+public struct HTTP1Response: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    /// The first header of that name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// Why an HTTP exchange failed below the level of an HTTP status.
+public enum HTTP1ClientError: Error, Hashable, Sendable {
+    case connectionClosed
+    case malformedResponse(String)
+    case responseTooLarge(limit: Int)
+}
