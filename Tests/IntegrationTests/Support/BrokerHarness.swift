@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RollbackBroker
+import RollbackClient
+import RollbackProtocol
+import Testing
+
+/// A real broker (in this process) on a free port, against the CI's PostgreSQL and Redis (or a
+/// private Redis), with a real HTTP client. Every harness uses its own Redis key prefix and its
+/// own project ids, so tests run in parallel without seeing each other.
+final class BrokerHarness: Sendable {
+    static let secret = Array("integration-test-secret-0123456789abcdef".utf8)
+    static let keyring = try! Keyring(
+        keys: [try! SigningKey(id: "web-1", secret: secret)],
+        callers: ["web-1": "web"]
+    )
+
+    static let logger = Logger(label: "test.sql")
+
+    let server: BrokerServer
+    let port: Int
+    let redisURL: String
+    let keys: RedisKeys
+    let signer = HTTPRequestSigner(key: keyring.activeKey)
+    private let task: Task<Void, any Error>
+
+    private init(
+        server: BrokerServer,
+        port: Int,
+        redisURL: String,
+        keys: RedisKeys,
+        task: Task<Void, any Error>
+    ) {
+        self.server = server
+        self.port = port
+        self.redisURL = redisURL
+        self.keys = keys
+        self.task = task
+    }
+
+    /// Starts a broker, runs `body`, and stops the broker whatever happens.
+    static func with<Result>(
+        redisURL: String? = nil,
+        configure: (inout BrokerConfiguration) -> Void = { _ in },
+        _ body: (BrokerHarness) async throws -> Result
+    ) async throws -> Result {
+        var configuration = BrokerConfiguration()
+        configuration.listenPort = 0
+        configuration.postgresURL = try TestEnvironment.postgresURL()
+        configuration.redisURL = try redisURL ?? TestEnvironment.redisURL()
+        configuration.redisKeyPrefix = "test-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.rateLimitPerUser = 10_000
+        configuration.postgresMaxConnections = 8
+        configure(&configuration)
+        var logger = Logger(label: "test.broker")
+        logger.logLevel = .warning
+        let server = try BrokerServer(configuration: configuration, keyring: keyring, logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let task = Task {
+            defer { continuation.finish() }
+            try await server.run { port in continuation.yield(port) }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            let error = await task.result
+            throw HarnessError("the broker stopped before listening: \(error)")
+        }
+        let harness = BrokerHarness(
+            server: server,
+            port: port,
+            redisURL: configuration.redisURL,
+            keys: RedisKeys(prefix: configuration.redisKeyPrefix),
+            task: task
+        )
+        do {
+            let result = try await body(harness)
+            await harness.stop()
+            return result
+        } catch {
+            await harness.stop()
+            throw error
+        }
+    }
+
+    private func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    // MARK: HTTP
+
+    /// Sends a request, signed unless `signed` is false.
+    func send(
+        _ method: String,
+        _ target: String,
+        body: [UInt8] = [],
+        idempotencyKey: String? = nil,
+        signed: Bool = true,
+        timestamp: Int64 = UnixTime.now(),
+        extraHeaders: [(name: String, value: String)] = []
+    ) async throws -> HTTP1Response {
+        var headers = extraHeaders
+        if signed {
+            headers += signer.headers(method: method, target: target, body: body, timestamp: timestamp)
+        }
+        if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
+        return try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
+            try await connection.send(method: method, target: target, headers: headers, body: body)
+        }
+    }
+
+    func post(
+        _ target: String,
+        json: some Encodable,
+        idempotencyKey: String? = nil
+    ) async throws -> HTTP1Response {
+        try await send("POST", target, body: Self.encode(json), idempotencyKey: idempotencyKey)
+    }
+
+    func rollback(_ request: RollbackRequest, idempotencyKey: String? = nil) async throws -> HTTP1Response {
+        try await post("/v1/versions/rollback", json: request, idempotencyKey: idempotencyKey)
+    }
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        Array(try! JSONEncoder().encode(value))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ response: HTTP1Response) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: Data(response.body))
+        } catch {
+            throw HarnessError(
+                "cannot read \(type) from \(response.status) \(String(decoding: response.body, as: UTF8.self))"
+            )
+        }
+    }
+
+    /// The error code of an error response.
+    static func errorCode(_ response: HTTP1Response) -> String? {
+        (try? JSONDecoder().decode(APIErrorBody.self, from: Data(response.body)))?.error.code
+    }
+
+    // MARK: Fixtures
+
+    /// A registered project (through the API) with two built versions, v2 current.
+    struct Project {
+        let id: String
+        let user: String
+        let v1: String
+        let v2: String
+    }
+
+    func makeProject(host: String = "build-host-1") async throws -> Project {
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let project = Project(id: "p-\(suffix)", user: "u-\(suffix)", v1: "v1-\(suffix)", v2: "v2-\(suffix)")
+        let created = try await post(
+            "/v1/projects",
+            json: RegisterProjectRequest(projectId: project.id, userId: project.user, host: host)
+        )
+        try expectStatus(created, 201)
+        for (index, version) in [project.v1, project.v2].enumerated() {
+            let response = try await post(
+                "/v1/projects/\(project.id)/versions",
+                json: RegisterVersionRequest(
+                    versionId: version,
+                    artifactUrl: "https://artifacts.example.com/\(project.id)/\(version).zip",
+                    artifactSha256: String(repeating: "\(index + 1)", count: 64),
+                    artifactSize: 1000 + Int64(index),
+                    previewUrl: "https://\(version).preview.example.com",
+                    deploymentId: "dep-\(version)"
+                )
+            )
+            try expectStatus(response, 201)
+        }
+        return project
+    }
+
+    func expectStatus(
+        _ response: HTTP1Response,
+        _ status: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        guard response.status == status else {
+            throw HarnessError(
+                "expected \(status), got \(response.status): \(String(decoding: response.body, as: UTF8.self))"
+            )
+        }
+    }
+
+    // MARK: Direct checks of the stored state
+
+    func count(_ sql: String) async throws -> Int {
+        try await server.database.connection { connection in
+            for try await value in try await connection.query(
+                PostgresQuery(unsafeSQL: sql),
+                logger: Self.logger
+            ).decode(Int.self) {
+                return value
+            }
+            return 0
+        }
+    }
+
+    func execute(_ sql: String) async throws {
+        _ = try await server.database.connection { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+        }
+    }
+
+    func redis(_ arguments: [String]) async throws -> RedisReply {
+        try await server.redis.command(arguments)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` until it holds or `timeout` passes (never a fixed sleep).
+func eventually(
+    timeout: Duration = .seconds(10),
+    _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// A Redis server of one test's own (a real `redis-server` process), for tests that flush or
+/// stop Redis without disturbing the tests running beside them.
+final class PrivateRedis: @unchecked Sendable {
+    let port: Int
+    let directory: String
+    private var process: Process?
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "rollback-redis-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try Self.freePort()
+    }
+
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// Starts (or restarts) the server on the same port and waits until it answers.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory, "--logfile", directory + "/redis.log",
+        ]
+        // Never inherit the test runner's output: a pipe held open by a leftover server would
+        // keep whoever reads the runner's output waiting.
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let ready = try await eventually { (try? Self.ping(port: self.port)) == true }
+        guard ready else { throw HarnessError("private redis on \(port) did not start") }
+    }
+
+    /// Stops the server and waits until the port no longer answers.
+    func stop() async throws {
+        guard let process else { return }
+        // SIGKILL: the test runner may have SIGTERM ignored, which children inherit.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    deinit {
+        if let process {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private static func ping(port: Int) throws -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["redis-cli", "-p", String(port), "ping"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).contains("PONG")
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw HarnessError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,305 @@
+import Foundation
+import RollbackBroker
+import RollbackClient
+import RollbackProtocol
+import Testing
+
+@Suite("Refusals: every bad field, every bad signature")
+struct ValidationTests {
+    @Test("each validation error has its own status, code and field, and changes nothing")
+    func validationErrors() async throws {
+        try await BrokerHarness.with { broker in
+            let project = try await broker.makeProject()
+            let other = try await broker.makeProject()
+            let bare = try await broker.post(
+                "/v1/projects",
+                json: RegisterProjectRequest(
+                    projectId: "bare-\(project.id)",
+                    userId: project.user,
+                    host: "h1"
+                )
+            )
+            try broker.expectStatus(bare, 201)
+            let noArtifact = try await broker.post(
+                "/v1/projects/\(project.id)/versions",
+                json: RegisterVersionRequest(
+                    versionId: "na-\(project.id)",
+                    artifactUrl: nil,
+                    artifactSha256: nil,
+                    artifactSize: nil,
+                    previewUrl: "https://na.example.com",
+                    makeCurrent: false
+                )
+            )
+            try broker.expectStatus(noArtifact, 201)
+            let noPreview = try await broker.post(
+                "/v1/projects/\(project.id)/versions",
+                json: RegisterVersionRequest(
+                    versionId: "np-\(project.id)",
+                    artifactUrl: "https://a.example.com/x.zip",
+                    artifactSha256: String(repeating: "a", count: 64),
+                    artifactSize: 1,
+                    previewUrl: nil,
+                    makeCurrent: false
+                )
+            )
+            try broker.expectStatus(noPreview, 201)
+
+            func body(_ fields: [String: Any]) -> [UInt8] {
+                Array(try! JSONSerialization.data(withJSONObject: fields))
+            }
+            let valid: [String: Any] = [
+                "userId": project.user, "projectId": project.id, "targetVersionId": project.v1,
+            ]
+            func with(_ key: String, _ value: Any?) -> [UInt8] {
+                var fields = valid
+                fields[key] = value
+                return body(fields)
+            }
+            let cases:
+                [(name: String, body: [UInt8], key: String?, status: Int, code: String, field: String?)] = [
+                    ("not JSON", Array("{nope".utf8), nil, 400, "malformed_json", nil),
+                    ("JSON array", Array("[]".utf8), nil, 400, "malformed_json", nil),
+                    ("missing userId", with("userId", nil), nil, 400, "missing_field", "userId"),
+                    ("missing projectId", with("projectId", nil), nil, 400, "missing_field", "projectId"),
+                    (
+                        "missing targetVersionId", with("targetVersionId", nil), nil, 400, "missing_field",
+                        "targetVersionId"
+                    ),
+                    ("userId not a string", with("userId", 42), nil, 400, "invalid_field", "userId"),
+                    (
+                        "skipWorkingDirectory not a bool", with("skipWorkingDirectory", "yes"), nil, 400,
+                        "invalid_field",
+                        "skipWorkingDirectory"
+                    ),
+                    ("unknown field", with("skipWorkdir", true), nil, 400, "unknown_field", "skipWorkdir"),
+                    (
+                        "projectId with a slash", with("projectId", "../etc"), nil, 400, "invalid_field",
+                        "projectId"
+                    ),
+                    ("empty userId", with("userId", ""), nil, 400, "invalid_field", "userId"),
+                    (
+                        "version id with spaces", with("targetVersionId", "v 1"), nil, 400, "invalid_field",
+                        "targetVersionId"
+                    ),
+                    (
+                        "reason too long", with("reason", String(repeating: "r", count: 501)), nil, 400,
+                        "invalid_field", "reason"
+                    ),
+                    (
+                        "bad Idempotency-Key", body(valid), "has space", 400, "invalid_idempotency_key",
+                        "Idempotency-Key"
+                    ),
+                    (
+                        "unknown project", with("projectId", "nope-\(project.id)"), nil, 404,
+                        "project_not_found", nil
+                    ),
+                    (
+                        "someone else's project", with("projectId", other.id), nil, 403, "project_not_owned",
+                        nil
+                    ),
+                    ("unknown version", with("targetVersionId", "nope"), nil, 404, "version_not_found", nil),
+                    (
+                        "version of another project", with("targetVersionId", other.v1), nil, 422,
+                        "version_not_in_project", nil
+                    ),
+                    (
+                        "version without artifact", with("targetVersionId", "na-\(project.id)"), nil, 422,
+                        "version_missing_artifact",
+                        nil
+                    ),
+                    (
+                        "version without preview URL", with("targetVersionId", "np-\(project.id)"), nil, 422,
+                        "version_missing_preview_url", nil
+                    ),
+                    (
+                        "project never built", with("projectId", "bare-\(project.id)"), nil, 409,
+                        "build_in_progress", nil
+                    ),
+                ]
+            for testCase in cases {
+                let response = try await broker.send(
+                    "POST",
+                    "/v1/versions/rollback",
+                    body: testCase.body,
+                    idempotencyKey: testCase.key
+                )
+                #expect(response.status == testCase.status, "\(testCase.name)")
+                let error = try? JSONDecoder().decode(APIErrorBody.self, from: Data(response.body))
+                #expect(
+                    error?.error.code == testCase.code,
+                    "\(testCase.name): \(String(decoding: response.body, as: UTF8.self))"
+                )
+                #expect(error?.error.message.isEmpty == false, "\(testCase.name)")
+                if let field = testCase.field {
+                    #expect(error?.error.details["field"] == field, "\(testCase.name)")
+                }
+            }
+            let oversized = try await broker.send(
+                "POST",
+                "/v1/versions/rollback",
+                body: with("reason", String(repeating: "x", count: 70_000))
+            )
+            #expect(oversized.status == 413)
+            #expect(BrokerHarness.errorCode(oversized) == "body_too_large")
+
+            // None of it wrote a version, a job, or moved the project.
+            for id in [project.id, other.id] {
+                #expect(try await broker.count("SELECT count(*) FROM jobs WHERE project_id = '\(id)'") == 0)
+                #expect(
+                    try await broker.count(
+                        "SELECT count(*) FROM project_versions WHERE project_id = '\(id)' AND kind = 'rollback'"
+                    ) == 0
+                )
+                #expect(try await broker.count("SELECT epoch::int FROM projects WHERE id = '\(id)'") == 2)
+            }
+            // Each refusal that named the project is in the audit log.
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM audit_log WHERE project_id = '\(project.id)' AND outcome = 'refused'"
+                ) == 8
+            )
+        }
+    }
+
+    @Test("bad, unknown-key, expired, future, unsigned and replayed signatures: 401 with an audit row each")
+    func signatures() async throws {
+        try await BrokerHarness.with { broker in
+            let project = try await broker.makeProject()
+            let body = BrokerHarness.encode(
+                RollbackRequest(
+                    userId: project.user,
+                    projectId: project.id,
+                    targetVersionId: project.v1,
+                    skipWorkingDirectory: true
+                )
+            )
+            let now = UnixTime.now()
+            let good = broker.signer.headers(
+                method: "POST",
+                target: "/v1/versions/rollback",
+                body: body,
+                timestamp: now
+            )
+            let wrongKey = HTTPRequestSigner(
+                key: try SigningKey(id: "web-1", secret: Array(repeating: 7, count: 32))
+            )
+            let unknownKey = HTTPRequestSigner(key: try SigningKey(id: "web-9", secret: BrokerHarness.secret))
+            var tamperedBody = body
+            tamperedBody[tamperedBody.count - 2] ^= 0x01
+
+            let cases:
+                [(name: String, headers: [(name: String, value: String)], body: [UInt8], code: String)] = [
+                    ("unsigned", [], body, "missing_signature"),
+                    (
+                        "wrong secret",
+                        wrongKey.headers(
+                            method: "POST",
+                            target: "/v1/versions/rollback",
+                            body: body,
+                            timestamp: now
+                        ), body,
+                        "bad_signature"
+                    ),
+                    ("body changed", good, tamperedBody, "bad_signature"),
+                    (
+                        "signed for another path",
+                        broker.signer.headers(
+                            method: "POST",
+                            target: "/v1/projects",
+                            body: body,
+                            timestamp: now
+                        ), body,
+                        "bad_signature"
+                    ),
+                    (
+                        "unknown key id",
+                        unknownKey.headers(
+                            method: "POST",
+                            target: "/v1/versions/rollback",
+                            body: body,
+                            timestamp: now
+                        ), body,
+                        "unknown_key_id"
+                    ),
+                    (
+                        "expired",
+                        broker.signer.headers(
+                            method: "POST",
+                            target: "/v1/versions/rollback",
+                            body: body,
+                            timestamp: now - 400
+                        ),
+                        body, "signature_expired"
+                    ),
+                    (
+                        "from the future",
+                        broker.signer.headers(
+                            method: "POST",
+                            target: "/v1/versions/rollback",
+                            body: body,
+                            timestamp: now + 400
+                        ),
+                        body, "signature_in_future"
+                    ),
+                    (
+                        "malformed",
+                        [
+                            ("Rollback-Key-Id", "web-1"), ("Rollback-Timestamp", "\(now)"),
+                            ("Rollback-Nonce", "0123456789abcdef"), ("Rollback-Signature", "sha1=abc"),
+                        ],
+                        body, "malformed_signature"
+                    ),
+                ]
+            for testCase in cases {
+                let response = try await broker.send(
+                    "POST",
+                    "/v1/versions/rollback",
+                    body: testCase.body,
+                    signed: false,
+                    extraHeaders: testCase.headers
+                )
+                #expect(response.status == 401, "\(testCase.name)")
+                #expect(BrokerHarness.errorCode(response) == testCase.code, "\(testCase.name)")
+                let requestID = try #require(response.header("X-Request-Id"))
+                #expect(
+                    try await broker.count(
+                        "SELECT count(*) FROM audit_log WHERE request_id = '\(requestID)' AND status_code = 401 AND reason = '\(testCase.code)'"
+                    ) == 1,
+                    "\(testCase.name)"
+                )
+            }
+
+            // The first use of a signature is accepted; sending the same bytes again is a replay.
+            let first = try await broker.send(
+                "POST",
+                "/v1/versions/rollback",
+                body: body,
+                signed: false,
+                extraHeaders: good
+            )
+            try broker.expectStatus(first, 200)
+            let replay = try await broker.send(
+                "POST",
+                "/v1/versions/rollback",
+                body: body,
+                signed: false,
+                extraHeaders: good
+            )
+            #expect(replay.status == 401)
+            #expect(BrokerHarness.errorCode(replay) == "signature_replayed")
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM project_versions WHERE project_id = '\(project.id)' AND kind = 'rollback'"
+                )
+                    == 1
+            )
+            let replayID = try #require(replay.header("X-Request-Id"))
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM audit_log WHERE request_id = '\(replayID)' AND status_code = 401"
+                ) == 1
+            )
+        }
+    }
+}
