@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes frames.json and signatures.json from spec/protocol.md, independently of the Swift code.
+"""Writes frames.json and signatures.json from spec/protocol.md, and http-signatures.json from
+spec/http-api.md, independently of the Swift code.
 
 The Swift tests read the JSON files; because this script implements the spec on its own (Python's
 hmac and struct), a drift between spec and code shows up as a failing test. Run it again only when
@@ -194,8 +195,74 @@ frames = {
     "cases": frame_cases,
 }
 
-for name, doc in (("frames.json", frames), ("signatures.json", signatures)):
+# ---------------------------------------------------------------------------------------------
+# HTTP request signatures (spec/http-api.md, "Signing requests")
+HTTP_KEY = b"web-tier-secret-for-the-vectors!!"
+HTTP_OTHER = b"another-secret-of-thirty-two-byt"
+
+
+def http_signature(key, method, target, ts, nonce, body: bytes) -> str:
+    data = ("rollback-http-v1\n%s\n%s\n%d\n%s\n" % (method.upper(), target, ts, nonce)).encode() + body
+    return "v1=" + hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+HTTP_BODY = compact({"userId": "u1", "projectId": "p1", "targetVersionId": "v7"})
+HTTP_NONCE = "6f1c0d3a9b2e4f5a8c7d6e5f4a3b2c1d"
+http_cases = []
+
+
+def http_case(name, expected, *, method="POST", target="/v1/versions/rollback", body=HTTP_BODY, kid="web-1",
+              ts=NOW, nonce=HTTP_NONCE, key=HTTP_KEY, sign=None, headers=None, note=""):
+    signature = http_signature(key, sign[0] if sign else method, sign[1] if sign else target, ts, nonce,
+                               sign[2] if sign else body)
+    h = {"Rollback-Key-Id": kid, "Rollback-Timestamp": str(ts), "Rollback-Nonce": nonce,
+         "Rollback-Signature": signature}
+    if headers is not None:
+        h = headers(h)
+    http_cases.append({"name": name, "note": note, "method": method, "target": target,
+                       "bodyHex": body.hex(), "headers": h, "expect": expected})
+
+
+http_case("valid POST", {"caller": "web"}, note="signing input: rollback-http-v1, method, target, ts, nonce, body")
+http_case("valid GET with a query and no body", {"caller": "web"}, method="GET", target="/v1/jobs/j1?verbose=1",
+          body=b"")
+http_case("rotated key: web-0 still verifies and names the same caller", {"caller": "web"}, kid="web-0",
+          key=HTTP_OTHER)
+http_case("body changed after signing", {"error": "bad_signature"}, sign=("POST", "/v1/versions/rollback",
+                                                                         HTTP_BODY.replace(b"v7", b"v8")))
+http_case("signed for another path", {"error": "bad_signature"}, sign=("POST", "/v1/projects", HTTP_BODY))
+http_case("signed for another method", {"error": "bad_signature"}, sign=("PUT", "/v1/versions/rollback", HTTP_BODY))
+http_case("wrong secret", {"error": "bad_signature"}, key=HTTP_OTHER)
+http_case("unknown key id", {"error": "unknown_key_id"}, kid="web-9")
+http_case("timestamp 301 s old", {"error": "signature_expired"}, ts=NOW - 301)
+http_case("timestamp 300 s old is still inside the window", {"caller": "web"}, ts=NOW - 300)
+http_case("timestamp 301 s ahead", {"error": "signature_in_future"}, ts=NOW + 301)
+http_case("no signature header", {"error": "missing_signature"},
+          headers=lambda h: {k: v for k, v in h.items() if k != "Rollback-Signature"})
+http_case("no nonce header", {"error": "missing_signature"},
+          headers=lambda h: {k: v for k, v in h.items() if k != "Rollback-Nonce"})
+http_case("nonce too short", {"error": "malformed_signature"}, nonce="short")
+http_case("signature not v1=", {"error": "malformed_signature"},
+          headers=lambda h: dict(h, **{"Rollback-Signature": "sha256=" + "0" * 64}))
+http_case("timestamp not a number", {"error": "malformed_signature"},
+          headers=lambda h: dict(h, **{"Rollback-Timestamp": "yesterday"}))
+
+http_signatures = {
+    "description": "HTTP request signature vectors. Verify each case on its own with the keyring, now and window "
+                   "given (replays are the broker's business, not the verifier's). expect is either the caller "
+                   "the key names or the error code.",
+    "now": NOW, "windowSeconds": 300,
+    "keyring": {"active": "web-1", "keys": [
+        {"id": "web-0", "caller": "web", "secret": base64.b64encode(HTTP_OTHER).decode()},
+        {"id": "web-1", "caller": "web", "secret": base64.b64encode(HTTP_KEY).decode()},
+    ]},
+    "cases": http_cases,
+}
+
+for name, doc in (("frames.json", frames), ("signatures.json", signatures),
+                  ("http-signatures.json", http_signatures)):
     with open(os.path.join(HERE, name), "w") as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)
         f.write("\n")
-print("wrote frames.json (%d cases), signatures.json (%d cases)" % (len(frame_cases), len(sig_cases)))
+print("wrote frames.json (%d cases), signatures.json (%d cases), http-signatures.json (%d cases)"
+      % (len(frame_cases), len(sig_cases), len(http_cases)))
