@@ -180,6 +180,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .executableTarget(
+            name: "broker-benchmark",
+            dependencies: [
+                "RollbackClient",
+                "RollbackProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/BrokerBenchmark",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Tests.
         .testTarget(
             name: "ProtocolTests",

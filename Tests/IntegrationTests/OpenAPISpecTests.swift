@@ -39,16 +39,26 @@ struct OpenAPISpecTests {
         let served = Set(BrokerAPI.routeList.map { "\($0.method) \($0.path)" })
         let specified = try Self.specOperations()
         #expect(served.count == BrokerAPI.routeList.count, "no route is registered twice")
-        #expect(served.subtracting(specified).isEmpty, "served but not in spec/openapi.yaml: \(served.subtracting(specified).sorted())")
-        #expect(specified.subtracting(served).isEmpty, "in spec/openapi.yaml but not served: \(specified.subtracting(served).sorted())")
+        #expect(
+            served.subtracting(specified).isEmpty,
+            "served but not in spec/openapi.yaml: \(served.subtracting(specified).sorted())"
+        )
+        #expect(
+            specified.subtracting(served).isEmpty,
+            "in spec/openapi.yaml but not served: \(specified.subtracting(served).sorted())"
+        )
         #expect(specified.count >= 10)
     }
 
     @Test("every error code the broker's sources use is documented in the spec")
     func errorCodesDocumented() throws {
         let spec = try String(contentsOf: Self.specURL, encoding: .utf8)
-        let sources = Self.specURL.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Sources/Broker")
-        let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let sources = Self.specURL.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/Broker")
+        let files =
+            FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter {
+                $0.hasSuffix(".swift")
+            } ?? []
         // APIError(.status, "code", …) and the HTTP signature codes.
         let pattern = try NSRegularExpression(pattern: #"APIError\(\s*\.[a-zA-Z]+,\s*"([a-z_]+)""#)
         var codes = Set<String>()

@@ -291,6 +291,11 @@ struct RollbackRequestTests {
             )
             try broker.expectStatus(replay, 200)
             #expect(replay.body == first.body)
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM audit_log WHERE project_id = '\(project.id)' AND outcome = 'replayed' AND status_code = 200"
+                ) == 1
+            )
         }
     }
 

@@ -60,6 +60,8 @@ struct HTTPSigningTests {
             timestamp: file.now,
             nonce: try #require(vector.headers["Rollback-Nonce"])
         )
-        #expect(headers.first { $0.name == "Rollback-Signature" }?.value == vector.headers["Rollback-Signature"])
+        #expect(
+            headers.first { $0.name == "Rollback-Signature" }?.value == vector.headers["Rollback-Signature"]
+        )
     }
 }

@@ -37,14 +37,19 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
 
     /// `postgresURL` → `ROLLBACK_BROKER_POSTGRES_URL`, `listenPort` → `ROLLBACK_BROKER_LISTEN_PORT`.
     public static func environmentName(of field: String) -> String {
+        // Words start at an upper-case letter after a lower-case one, or at the last capital of
+        // an acronym: idempotencyTTLSeconds → IDEMPOTENCY_TTL_SECONDS.
+        let characters = Array(field)
         var name = "ROLLBACK_BROKER_"
-        var previousUpper = false
-        for character in field {
-            if character.isUppercase && !previousUpper && !name.hasSuffix("_") { name += "_" }
-            previousUpper = character.isUppercase
+        for (index, character) in characters.enumerated() {
+            if index > 0, character.isUppercase {
+                let previous = characters[index - 1]
+                let next = index + 1 < characters.count ? characters[index + 1] : nil
+                if previous.isLowercase || (previous.isUppercase && next?.isLowercase == true) { name += "_" }
+            }
             name += character.uppercased()
         }
-        return name.replacingOccurrences(of: "_T_T_L", with: "_TTL")
+        return name
     }
 
     /// Reads a configuration file (JSON). Unknown keys are refused, so a typo is not ignored.

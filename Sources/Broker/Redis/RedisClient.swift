@@ -31,13 +31,10 @@ public final class RedisClient: Sendable {
         try await withConnection { connection throws(RedisError) in try connection.command(arguments) }
     }
 
-    /// Runs several commands on one connection, in order (no transaction).
+    /// Runs several commands on one connection, in order, pipelined (one round trip; no
+    /// transaction: each command stands alone).
     public func commands(_ list: [[String]]) async throws(RedisError) -> [RedisReply] {
-        try await withConnection { connection throws(RedisError) in
-            var replies: [RedisReply] = []
-            for arguments in list { replies.append(try connection.command(arguments)) }
-            return replies
-        }
+        try await withConnection { connection throws(RedisError) in try connection.pipeline(list) }
     }
 
     private func withConnection<Result: Sendable>(

@@ -56,6 +56,30 @@ public final class RedisConnection: @unchecked Sendable {
         return Self.convert(reply)
     }
 
+    /// Sends several commands in one write and reads their replies in order: one round trip.
+    public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        for arguments in commands {
+            let cStrings = arguments.map { strdup($0) }
+            defer { cStrings.forEach { free($0) } }
+            var argv: [UnsafePointer<CChar>?] = cStrings.map { UnsafePointer($0) }
+            var lengths: [Int] = arguments.map { $0.utf8.count }
+            guard redisAppendCommandArgv(context, Int32(arguments.count), &argv, &lengths) == REDIS_OK else {
+                throw RedisError(code: .io, message: Self.message(of: context), endpoint: endpoint)
+            }
+        }
+        var replies: [RedisReply] = []
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                let code: RedisError.Code = context.pointee.err == REDIS_ERR_PROTOCOL ? .protocolError : .io
+                throw RedisError(code: code, message: Self.message(of: context), endpoint: endpoint)
+            }
+            defer { freeReplyObject(raw) }
+            replies.append(Self.convert(raw.assumingMemoryBound(to: redisReply.self)))
+        }
+        return replies
+    }
+
     private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
         let value = reply.pointee
         func text() -> String {

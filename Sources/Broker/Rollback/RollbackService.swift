@@ -39,6 +39,17 @@ struct RollbackService: Sendable {
             if let idempotency = context.idempotency,
                 let replay = try await idempotency.claim(on: connection, logger: logger)
             {
+                try await AuditEntry(
+                    caller: context.caller,
+                    actor: request.userId,
+                    action: "rollback",
+                    projectID: request.projectId,
+                    outcome: "replayed",
+                    statusCode: Int(replay.status.code),
+                    reason: nil,
+                    details: ["idempotencyKey": idempotency.key],
+                    requestID: context.requestID
+                ).insert(on: connection, logger: logger)
                 return Committed(response: replay)
             }
             let project = try await checkedProject(request, on: connection, logger: logger)

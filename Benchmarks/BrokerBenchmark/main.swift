@@ -1,0 +1,169 @@
+// Load generator for the broker's rollback endpoint (`scripts/benchmark-broker` runs it against a
+// release broker on loopback). Each request rolls back a different project, so every one is a
+// full rollback transaction, never a cheap 409.
+//
+//   broker-benchmark <port> <keyring.json> <first project index> paced <rate/s> <seconds> <connections>
+//   broker-benchmark <port> <keyring.json> <first project index> max <seconds> <connections>
+//
+// Latency in the paced run is measured from each request's scheduled start, so a stall is
+// counted against every request it delays (no coordinated omission).
+import Foundation
+import NIOConcurrencyHelpers
+import RollbackClient
+import RollbackProtocol
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 7, let port = Int(arguments[1]), let first = Int(arguments[3]) else {
+    FileHandle.standardError.write(
+        Data("usage: see the comment at the top of Benchmarks/BrokerBenchmark/main.swift\n".utf8)
+    )
+    exit(2)
+}
+let keyring = try Keyring(json: Array(try Data(contentsOf: URL(fileURLWithPath: arguments[2]))))
+let signer = HTTPRequestSigner(key: keyring.activeKey)
+let mode = arguments[4]
+
+/// Hands out project indexes, one per request.
+let counter = NIOLockedValueBox(0)
+func nextIndex() -> Int {
+    counter.withLockedValue { value in
+        defer { value += 1 }
+        return value
+    }
+}
+
+struct Outcome: Sendable {
+    var latencies: [Double] = []
+    var statuses: [Int: Int] = [:]
+}
+
+/// One signed request, built before the clock starts (as pgbench has its SQL ready), so that the
+/// load generator's own JSON and HMAC work does not take CPU from the broker during the run.
+struct PreparedRequest: Sendable {
+    var body: [UInt8]
+    var headers: [(name: String, value: String)]
+}
+
+func prepare(count: Int) throws -> [PreparedRequest] {
+    try (0..<count).map { index in
+        let n = first + index
+        let body = Array(
+            try JSONEncoder().encode(
+                RollbackRequest(
+                    userId: "bench-user-\(n)",
+                    projectId: "bench-\(n)",
+                    targetVersionId: "bench-v-\(n)"
+                )
+            )
+        )
+        var headers = signer.headers(method: "POST", target: "/v1/versions/rollback", body: body)
+        headers.append(("Idempotency-Key", "bench-\(n)"))
+        return PreparedRequest(body: body, headers: headers)
+    }
+}
+
+func send(_ connection: HTTP1Connection, _ request: PreparedRequest) async throws -> Int {
+    try await connection.send(
+        method: "POST",
+        target: "/v1/versions/rollback",
+        headers: request.headers,
+        body: request.body
+    ).status
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)]
+}
+
+func report(_ outcome: Outcome, seconds: Double, label: String) {
+    let sorted = outcome.latencies.sorted()
+    let ms = { (value: Double) in String(format: "%.2f", value * 1000) }
+    print(
+        "\(label): \(sorted.count) requests in \(String(format: "%.1f", seconds)) s = \(String(format: "%.0f", Double(sorted.count) / seconds))/s; "
+            + "latency ms p50 \(ms(percentile(sorted, 50))) p90 \(ms(percentile(sorted, 90))) "
+            + "p99 \(ms(percentile(sorted, 99))) max \(ms(sorted.last ?? .nan)); statuses \(outcome.statuses.sorted { $0.key < $1.key })"
+    )
+}
+
+let clock = ContinuousClock()
+switch mode {
+case "paced":
+    guard let rate = Double(arguments[5]), let seconds = Double(arguments[6]), arguments.count >= 8,
+        let connections = Int(arguments[7])
+    else { exit(2) }
+    let total = Int(rate * seconds)
+    let requests = try prepare(count: total)
+    let start = clock.now + .milliseconds(200)
+    let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
+        for _ in 0..<connections {
+            group.addTask {
+                var outcome = Outcome()
+                try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
+                    while true {
+                        let index = nextIndex()
+                        guard index < total else { return }
+                        let scheduled = start + .seconds(Double(index) / rate)
+                        try await Task.sleep(until: scheduled, clock: clock)
+                        let status = try await send(connection, requests[index])
+                        let latency = clock.now - scheduled
+                        outcome.latencies.append(
+                            Double(latency.components.attoseconds) / 1e18 + Double(latency.components.seconds)
+                        )
+                        outcome.statuses[status, default: 0] += 1
+                    }
+                }
+                return outcome
+            }
+        }
+        var all = Outcome()
+        for try await part in group {
+            all.latencies += part.latencies
+            all.statuses.merge(part.statuses, uniquingKeysWith: +)
+        }
+        return all
+    }
+    report(outcome, seconds: seconds, label: "paced \(Int(rate))/s")
+case "max":
+    guard let seconds = Double(arguments[5]), let connections = Int(arguments[6]) else { exit(2) }
+    // Enough for 2,000/s; the run stops early (and says so) if the broker is faster.
+    let requests = try prepare(count: Int(seconds * 2000))
+    let started = clock.now
+    let deadline = started + .seconds(seconds)
+    let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
+        for _ in 0..<connections {
+            group.addTask {
+                var outcome = Outcome()
+                try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
+                    while clock.now < deadline {
+                        let index = nextIndex()
+                        guard index < requests.count else { return }
+                        let sent = clock.now
+                        let status = try await send(connection, requests[index])
+                        let latency = clock.now - sent
+                        outcome.latencies.append(
+                            Double(latency.components.attoseconds) / 1e18 + Double(latency.components.seconds)
+                        )
+                        outcome.statuses[status, default: 0] += 1
+                    }
+                }
+                return outcome
+            }
+        }
+        var all = Outcome()
+        for try await part in group {
+            all.latencies += part.latencies
+            all.statuses.merge(part.statuses, uniquingKeysWith: +)
+        }
+        return all
+    }
+    let elapsed = clock.now - started
+    report(
+        outcome,
+        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+        label: "max, \(connections) connections"
+    )
+default:
+    FileHandle.standardError.write(Data("mode must be paced or max\n".utf8))
+    exit(2)
+}
