@@ -10,8 +10,8 @@ import RollbackProtocol
 /// While a request holds a key, its transaction holds an advisory lock derived from
 /// (caller, key): a second request with the key cannot take it and gets 409 at once. Once the
 /// first commits, its stored answer is there and the second gets it back byte for byte (or 422
-/// if its body differs). Only successful answers are stored: a refused request may be retried
-/// with the same key.
+/// if its body differs). Only successful answers are stored (by `RollbackService`, in the
+/// statement that records the rollback): a refused request may be retried with the same key.
 struct Idempotency: Sendable {
     static let maxKeyLength = 255
 
@@ -94,30 +94,5 @@ struct Idempotency: Sendable {
             )
         }
         return nil
-    }
-
-    /// Stores the answer, in the same transaction as the work it describes.
-    func store(
-        _ response: APIResponse,
-        ttlSeconds: Int,
-        on connection: PostgresConnection,
-        logger: Logger
-    )
-        async throws
-    {
-        let body = String(decoding: response.body, as: UTF8.self)
-        let status = response.status.code
-        // An expired row for the same key is replaced; a live one cannot exist (we hold the lock
-        // and looked).
-        try await connection.query(
-            """
-            INSERT INTO idempotency_keys (caller, key, fingerprint, response_status, response_body, expires_at)
-            VALUES (\(caller), \(key), \(fingerprint), \(status), \(body), now() + make_interval(secs => \(ttlSeconds)))
-            ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-                response_status = excluded.response_status, response_body = excluded.response_body,
-                created_at = now(), expires_at = excluded.expires_at
-            """,
-            logger: logger
-        )
     }
 }

@@ -92,6 +92,10 @@ struct RollbackService: Sendable {
         return committed.response
     }
 
+    /// Writes the whole rollback in ONE statement (data-modifying CTEs): the version, the
+    /// project's compare-and-set, the job, the event, the audit row and the idempotency key. Every
+    /// insert hangs off the compare-and-set's row, so if it matched nothing, nothing else is
+    /// written; and one round trip instead of six keeps the request short.
     private func record(
         _ request: RollbackRequest,
         skip: Bool,
@@ -105,51 +109,8 @@ struct RollbackService: Sendable {
         let versionID = UUID().uuidString.lowercased()
         let jobID: UUID? = skip ? nil : UUID()
         let previewURL = target.previewURL ?? ""
-        let rollbackVersion = VersionRow(
-            id: versionID,
-            projectID: project.id,
-            parentVersionID: target.id,
-            kind: "rollback",
-            status: skip ? .ready : .syncing,
-            artifactURL: target.artifactURL,
-            artifactSHA256: target.artifactSHA256,
-            artifactSize: target.artifactSize,
-            previewURL: target.previewURL,
-            deploymentID: target.deploymentID,
-            published: false,
-            publishedAt: nil,
-            createdAt: Date()
-        )
-        try await rollbackVersion.insert(on: connection, logger: logger)
-
         let newStatus = skip ? project.status : .rollingBack
         let settled = ProjectStatus.allCases.filter(\.isSettled).map(\.rawValue)
-        var updated = false
-        for try await _ in try await connection.query(
-            """
-            UPDATE projects SET status = \(newStatus.rawValue), epoch = epoch + 1, current_version_id = \(versionID),
-                preview_url = \(previewURL), active_job_id = \(jobID), updated_at = now()
-            WHERE id = \(project.id) AND epoch = \(project.epoch) AND status = ANY(\(settled))
-            RETURNING epoch
-            """,
-            logger: logger
-        ).decode(Int64.self) {
-            updated = true
-        }
-        guard updated else { throw Self.busy(project.id, because: "another request changed it a moment ago") }
-
-        if let jobID {
-            try await connection.query(
-                """
-                INSERT INTO jobs (id, project_id, version_id, target_version_id, host, state, epoch,
-                    previous_version_id, previous_preview_url, previous_status, requested_by, trace_parent)
-                VALUES (\(jobID), \(project.id), \(versionID), \(target.id), \(project.host), 'queued', \(newEpoch),
-                    \(project.currentVersionID), \(project.previewURL), \(project.status.rawValue), \(request.userId),
-                    \(context.traceParent))
-                """,
-                logger: logger
-            )
-        }
         let accepted = RollbackAccepted(
             rollbackVersionId: versionID,
             targetVersionId: target.id,
@@ -160,6 +121,7 @@ struct RollbackService: Sendable {
             epoch: newEpoch,
             publishUrl: "/v1/versions/\(versionID)/publish"
         )
+        let response = APIResponse(json: accepted)
         let event = BrokerJSON.encode(
             RollbackStartedEvent(
                 type: "rollbackStarted",
@@ -172,32 +134,59 @@ struct RollbackService: Sendable {
                 skipWorkingDirectory: skip
             )
         )
-        _ = try await EventRow(projectID: project.id, type: "rollbackStarted", payload: event)
-            .insert(on: connection, logger: logger)
-        try await AuditEntry(
-            caller: context.caller,
-            actor: request.userId,
-            action: skip ? "rollback.previewOnly" : "rollback",
-            projectID: project.id,
-            outcome: "accepted",
-            statusCode: 200,
-            reason: request.reason,
-            details: [
-                "targetVersionId": target.id, "rollbackVersionId": versionID, "epoch": String(newEpoch),
-                "jobId": accepted.jobId ?? "",
-            ],
-            requestID: context.requestID
-        ).insert(on: connection, logger: logger)
-
-        let response = APIResponse(json: accepted)
-        if let idempotency = context.idempotency {
-            try await idempotency.store(
-                response,
-                ttlSeconds: settings.idempotencyTTLSeconds,
-                on: connection,
-                logger: logger
+        let auditDetails = BrokerJSON.encode([
+            "targetVersionId": target.id, "rollbackVersionId": versionID, "epoch": String(newEpoch),
+            "jobId": accepted.jobId ?? "",
+        ])
+        let idempotency = context.idempotency
+        let rows = try await connection.query(
+            """
+            WITH version AS (
+                INSERT INTO project_versions (id, project_id, parent_version_id, kind, status, artifact_url,
+                    artifact_sha256, artifact_size, preview_url, deployment_id)
+                VALUES (\(versionID), \(project.id), \(target.id), 'rollback', \(skip ? "ready" : "syncing"),
+                    \(target.artifactURL), \(target.artifactSHA256), \(target.artifactSize), \(target.previewURL),
+                    \(target.deploymentID))
+            ), project AS (
+                UPDATE projects SET status = \(newStatus.rawValue), epoch = epoch + 1, current_version_id = \(versionID),
+                    preview_url = \(previewURL), active_job_id = \(jobID), updated_at = now()
+                WHERE id = \(project.id) AND epoch = \(project.epoch) AND status = ANY(\(settled))
+                RETURNING epoch
+            ), job AS (
+                INSERT INTO jobs (id, project_id, version_id, target_version_id, host, state, epoch,
+                    previous_version_id, previous_preview_url, previous_status, requested_by, trace_parent)
+                SELECT \(jobID), \(project.id), \(versionID), \(target.id), \(project.host), 'queued', project.epoch,
+                    \(project.currentVersionID), \(project.previewURL), \(project.status.rawValue), \(request.userId),
+                    \(context.traceParent)
+                FROM project WHERE \(!skip)
+            ), event AS (
+                INSERT INTO events (project_id, type, payload)
+                SELECT \(project.id), 'rollbackStarted', \(String(decoding: event, as: UTF8.self))::jsonb FROM project
+            ), audit AS (
+                INSERT INTO audit_log (caller, actor, action, project_id, outcome, status_code, reason, details, request_id)
+                SELECT \(context.caller), \(request.userId), \(skip ? "rollback.previewOnly" : "rollback"), \(project.id),
+                    'accepted', 200, \(request.reason), \(String(decoding: auditDetails, as: UTF8.self))::jsonb,
+                    \(context.requestID)
+                FROM project
+            ), idempotency AS (
+                INSERT INTO idempotency_keys (caller, key, fingerprint, response_status, response_body, expires_at)
+                SELECT \(context.caller), \(idempotency?.key), \(idempotency?.fingerprint), 200,
+                    \(String(decoding: response.body, as: UTF8.self)),
+                    now() + make_interval(secs => \(settings.idempotencyTTLSeconds))
+                FROM project WHERE \(idempotency != nil)
+                -- An expired row for the same key is replaced; a live one cannot exist (the
+                -- request holds the key's advisory lock and looked).
+                ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+                    response_status = excluded.response_status, response_body = excluded.response_body,
+                    created_at = now(), expires_at = excluded.expires_at
             )
-        }
+            SELECT epoch FROM project
+            """,
+            logger: logger
+        )
+        var updated = false
+        for try await _ in rows.decode(Int64.self) { updated = true }
+        guard updated else { throw Self.busy(project.id, because: "another request changed it a moment ago") }
         return Committed(response: response, accepted: accepted, eventPayload: event)
     }
 

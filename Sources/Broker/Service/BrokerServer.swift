@@ -69,9 +69,10 @@ public struct BrokerServer: Sendable {
                 try await Migrator(database: database).migrate(logger: logger)
             }
         }
+        let janitor = ExpiredRowsJanitor(database: database, interval: .seconds(600), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application)],
+                services: [.init(service: application), .init(service: janitor)],
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )
