@@ -52,8 +52,14 @@ struct RollbackService: Sendable {
                 ).insert(on: connection, logger: logger)
                 return Committed(response: replay)
             }
-            let project = try await checkedProject(request, on: connection, logger: logger)
-            let target = try await checkedTarget(request, skip: skip, on: connection, logger: logger)
+            let found = try await ProjectRow.findWithVersion(
+                request.projectId,
+                versionID: request.targetVersionId,
+                on: connection,
+                logger: logger
+            )
+            let project = try checkedProject(request, found?.0)
+            let target = try checkedTarget(request, found?.1, skip: skip)
 
             // The fast guard, before any write: its value is the epoch this transaction will
             // write, and the status compare-and-set below refuses if anyone moved the epoch.
@@ -190,15 +196,8 @@ struct RollbackService: Sendable {
         return Committed(response: response, accepted: accepted, eventPayload: event)
     }
 
-    private func checkedProject(
-        _ request: RollbackRequest,
-        on connection: PostgresConnection,
-        logger: Logger
-    )
-        async throws -> ProjectRow
-    {
-        guard let project = try await ProjectRow.find(request.projectId, on: connection, logger: logger)
-        else {
+    private func checkedProject(_ request: RollbackRequest, _ found: ProjectRow?) throws -> ProjectRow {
+        guard let project = found else {
             throw APIError(
                 .notFound,
                 "project_not_found",
@@ -231,12 +230,11 @@ struct RollbackService: Sendable {
 
     private func checkedTarget(
         _ request: RollbackRequest,
-        skip: Bool,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> VersionRow {
+        _ found: VersionRow?,
+        skip: Bool
+    ) throws -> VersionRow {
         let id = request.targetVersionId
-        guard let target = try await VersionRow.find(id, on: connection, logger: logger) else {
+        guard let target = found else {
             throw APIError(
                 .notFound,
                 "version_not_found",

@@ -30,20 +30,37 @@ struct ProjectRow: Sendable {
             "SELECT \(unescaped: columns) FROM projects WHERE id = \(id)\(unescaped: suffix)",
             logger: logger
         )
-        for try await (id, user, host, status, current, preview, epoch, job, updated) in rows.decode(
-            (String, String, String, String, String?, String?, Int64, UUID?, Date).self
-        ) {
-            return ProjectRow(
-                id: id,
-                userID: user,
-                host: host,
-                status: ProjectStatus(rawValue: status) ?? .failed,
-                currentVersionID: current,
-                previewURL: preview,
-                epoch: epoch,
-                activeJobID: job,
-                updatedAt: updated
-            )
+        for try await row in rows { return try ProjectRow(row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// `columns`, qualified with a table alias (`p.id, p.user_id, …`).
+    static func qualifiedColumns(_ alias: String, _ list: String) -> String {
+        list.split(separator: ",").map { "\(alias).\($0.trimmingCharacters(in: .whitespacesAndNewlines))" }
+            .joined(separator: ", ")
+    }
+
+    /// The project and a version (of any project) in one round trip: nil when the project does
+    /// not exist; the version is nil when it does not exist.
+    static func findWithVersion(
+        _ id: String,
+        versionID: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> (ProjectRow, VersionRow?)? {
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: qualifiedColumns("p", columns)), \(unescaped: qualifiedColumns("v", VersionRow.columns))
+            FROM projects p LEFT JOIN project_versions v ON v.id = \(versionID)
+            WHERE p.id = \(id)
+            """,
+            logger: logger
+        )
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            let project = try ProjectRow(columns)
+            let version = try columns[9].decode(String?.self) == nil ? nil : try VersionRow(columns, at: 9)
+            return (project, version)
         }
         return nil
     }
@@ -60,5 +77,20 @@ struct ProjectRow: Sendable {
             activeJobId: activeJobID.map { $0.uuidString.lowercased() },
             updatedAt: updatedAt
         )
+    }
+}
+
+extension ProjectRow {
+    /// Reads the project's columns (in `columns` order) starting at `offset`.
+    init(_ row: PostgresRandomAccessRow, at offset: Int = 0) throws {
+        id = try row[offset].decode(String.self)
+        userID = try row[offset + 1].decode(String.self)
+        host = try row[offset + 2].decode(String.self)
+        status = ProjectStatus(rawValue: try row[offset + 3].decode(String.self)) ?? .failed
+        currentVersionID = try row[offset + 4].decode(String?.self)
+        previewURL = try row[offset + 5].decode(String?.self)
+        epoch = try row[offset + 6].decode(Int64.self)
+        activeJobID = try row[offset + 7].decode(UUID?.self)
+        updatedAt = try row[offset + 8].decode(Date.self)
     }
 }

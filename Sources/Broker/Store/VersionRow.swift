@@ -69,36 +69,7 @@ struct VersionRow: Sendable {
 
     private static func decode(_ rows: PostgresRowSequence) async throws -> [VersionRow] {
         var out: [VersionRow] = []
-        for try await row in rows {
-            let (
-                id, project, parent, kind, status, url, sha, size, preview, deployment, published,
-                publishedAt, created
-            ) =
-                try row.decode(
-                    (
-                        String, String, String?, String, String, String?, String?, Int64?, String?, String?,
-                        Bool,
-                        Date?, Date
-                    ).self
-                )
-            out.append(
-                VersionRow(
-                    id: id,
-                    projectID: project,
-                    parentVersionID: parent,
-                    kind: kind,
-                    status: VersionStatus(rawValue: status) ?? .failed,
-                    artifactURL: url,
-                    artifactSHA256: sha,
-                    artifactSize: size,
-                    previewURL: preview,
-                    deploymentID: deployment,
-                    published: published,
-                    publishedAt: publishedAt,
-                    createdAt: created
-                )
-            )
-        }
+        for try await row in rows { out.append(try VersionRow(row.makeRandomAccess())) }
         return out
     }
 
@@ -118,5 +89,24 @@ struct VersionRow: Sendable {
             publishedAt: publishedAt,
             createdAt: createdAt
         )
+    }
+}
+
+extension VersionRow {
+    /// Reads the version's columns (in `columns` order) starting at `offset`.
+    init(_ row: PostgresRandomAccessRow, at offset: Int = 0) throws {
+        id = try row[offset].decode(String.self)
+        projectID = try row[offset + 1].decode(String.self)
+        parentVersionID = try row[offset + 2].decode(String?.self)
+        kind = try row[offset + 3].decode(String.self)
+        status = VersionStatus(rawValue: try row[offset + 4].decode(String.self)) ?? .failed
+        artifactURL = try row[offset + 5].decode(String?.self)
+        artifactSHA256 = try row[offset + 6].decode(String?.self)
+        artifactSize = try row[offset + 7].decode(Int64?.self)
+        previewURL = try row[offset + 8].decode(String?.self)
+        deploymentID = try row[offset + 9].decode(String?.self)
+        published = try row[offset + 10].decode(Bool.self)
+        publishedAt = try row[offset + 11].decode(Date?.self)
+        createdAt = try row[offset + 12].decode(Date.self)
     }
 }
