@@ -25,7 +25,7 @@ let mode = arguments[4]
 
 /// Hands out project indexes, one per request.
 let counter = NIOLockedValueBox(0)
-func nextIndex() -> Int {
+@Sendable func nextIndex() -> Int {
     counter.withLockedValue { value in
         defer { value += 1 }
         return value
@@ -86,83 +86,71 @@ func report(_ outcome: Outcome, seconds: Double, label: String) {
     )
 }
 
+/// One request's latency in seconds.
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
 let clock = ContinuousClock()
+
+/// Runs `connections` keep-alive connections. Each sends requests while `next` hands out a request
+/// index and the instant its latency counts from; the outcomes are summed.
+func run(
+    connections: Int,
+    requests: [PreparedRequest],
+    next: @escaping @Sendable () async throws -> (index: Int, from: ContinuousClock.Instant)?
+) async throws -> Outcome {
+    try await withThrowingTaskGroup(of: Outcome.self) { group in
+        for _ in 0..<connections {
+            group.addTask {
+                var outcome = Outcome()
+                try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
+                    while let (index, from) = try await next() {
+                        let status = try await send(connection, requests[index])
+                        outcome.latencies.append(seconds(clock.now - from))
+                        outcome.statuses[status, default: 0] += 1
+                    }
+                }
+                return outcome
+            }
+        }
+        var all = Outcome()
+        for try await part in group {
+            all.latencies += part.latencies
+            all.statuses.merge(part.statuses, uniquingKeysWith: +)
+        }
+        return all
+    }
+}
+
 switch mode {
 case "paced":
-    guard let rate = Double(arguments[5]), let seconds = Double(arguments[6]), arguments.count >= 8,
+    guard let rate = Double(arguments[5]), let duration = Double(arguments[6]), arguments.count >= 8,
         let connections = Int(arguments[7])
     else { exit(2) }
-    let total = Int(rate * seconds)
+    let total = Int(rate * duration)
     let requests = try prepare(count: total)
     let start = clock.now + .milliseconds(200)
-    let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
-        for _ in 0..<connections {
-            group.addTask {
-                var outcome = Outcome()
-                try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
-                    while true {
-                        let index = nextIndex()
-                        guard index < total else { return }
-                        let scheduled = start + .seconds(Double(index) / rate)
-                        try await Task.sleep(until: scheduled, clock: clock)
-                        let status = try await send(connection, requests[index])
-                        let latency = clock.now - scheduled
-                        outcome.latencies.append(
-                            Double(latency.components.attoseconds) / 1e18 + Double(latency.components.seconds)
-                        )
-                        outcome.statuses[status, default: 0] += 1
-                    }
-                }
-                return outcome
-            }
-        }
-        var all = Outcome()
-        for try await part in group {
-            all.latencies += part.latencies
-            all.statuses.merge(part.statuses, uniquingKeysWith: +)
-        }
-        return all
+    let outcome = try await run(connections: connections, requests: requests) {
+        let index = nextIndex()
+        guard index < total else { return nil }
+        let scheduled = start + .seconds(Double(index) / rate)
+        try await Task.sleep(until: scheduled, clock: clock)
+        return (index, scheduled)
     }
-    report(outcome, seconds: seconds, label: "paced \(Int(rate))/s")
+    report(outcome, seconds: duration, label: "paced \(Int(rate))/s")
 case "max":
-    guard let seconds = Double(arguments[5]), let connections = Int(arguments[6]) else { exit(2) }
-    // Enough for 2,000/s; the run stops early (and says so) if the broker is faster.
-    let requests = try prepare(count: Int(seconds * 2000))
+    guard let duration = Double(arguments[5]), let connections = Int(arguments[6]) else { exit(2) }
+    // Enough for 2,000/s; the run stops early if the broker is faster.
+    let requests = try prepare(count: Int(duration * 2000))
     let started = clock.now
-    let deadline = started + .seconds(seconds)
-    let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
-        for _ in 0..<connections {
-            group.addTask {
-                var outcome = Outcome()
-                try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
-                    while clock.now < deadline {
-                        let index = nextIndex()
-                        guard index < requests.count else { return }
-                        let sent = clock.now
-                        let status = try await send(connection, requests[index])
-                        let latency = clock.now - sent
-                        outcome.latencies.append(
-                            Double(latency.components.attoseconds) / 1e18 + Double(latency.components.seconds)
-                        )
-                        outcome.statuses[status, default: 0] += 1
-                    }
-                }
-                return outcome
-            }
-        }
-        var all = Outcome()
-        for try await part in group {
-            all.latencies += part.latencies
-            all.statuses.merge(part.statuses, uniquingKeysWith: +)
-        }
-        return all
+    let deadline = started + .seconds(duration)
+    let outcome = try await run(connections: connections, requests: requests) {
+        guard clock.now < deadline else { return nil }
+        let index = nextIndex()
+        return index < requests.count ? (index, clock.now) : nil
     }
-    let elapsed = clock.now - started
-    report(
-        outcome,
-        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-        label: "max, \(connections) connections"
-    )
+    report(outcome, seconds: seconds(clock.now - started), label: "max, \(connections) connections")
 default:
     FileHandle.standardError.write(Data("mode must be paced or max\n".utf8))
     exit(2)

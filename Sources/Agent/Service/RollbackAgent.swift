@@ -31,7 +31,7 @@ public final class RollbackAgent: Sendable {
     public static func start(configuration: AgentConfiguration, logger: Logger) async throws -> RollbackAgent
     {
         try configuration.validate()
-        let keyring = try KeyringFile.load(configuration.keyringFile)
+        let keyring = try AgentKeyring.load(configuration.keyringFile)
         let store: StateStore
         do {
             store = try StateStore(root: configuration.stateDirectory)

@@ -1,0 +1,34 @@
+import Foundation
+public import RollbackProtocol
+
+/// Reads a keyring file (`spec/protocol.md`, "Keyrings"), refusing one that group or others could
+/// read: a secret readable by other users is no secret. Shared by the agent and the broker.
+public enum KeyringFile {
+    /// - Throws: `KeyringFileError` with a message that names the path and the fix.
+    public static func load(_ path: String) throws(KeyringFileError) -> Keyring {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw KeyringFileError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard st.st_mode & 0o077 == 0 else {
+            throw KeyringFileError(
+                message:
+                    "\(path) has mode \(String(st.st_mode & 0o777, radix: 8)); it must not be readable by group or others (chmod 600)"
+            )
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw KeyringFileError(message: "cannot read \(path)")
+        }
+        do {
+            return try Keyring(json: Array(data))
+        } catch {
+            throw KeyringFileError(message: "\(path): \(error)")
+        }
+    }
+}
+
+/// Why a keyring file could not be used.
+public struct KeyringFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
