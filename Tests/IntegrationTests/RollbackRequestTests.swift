@@ -325,6 +325,33 @@ struct RollbackRequestTests {
         try await redis.stop()
     }
 
+    @Test("a lock left behind by a finished rollback does not block the next; a live one does")
+    func staleLock() async throws {
+        try await BrokerHarness.with { broker in
+            let project = try await broker.makeProject()
+            let lockKey = broker.keys.lock(project: project.id)
+            // The project is settled at epoch 2; a lock holding epoch 2 belongs to an attempt
+            // that has ended (its outcome was written) but was never released.
+            #expect(try await broker.redis(["SET", lockKey, "2", "EX", "600"]) == .status("OK"))
+            let accepted = try await broker.rollback(
+                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+            )
+            try broker.expectStatus(accepted, 200)
+            #expect(try await broker.redis(["GET", lockKey]) == .string("3"))
+
+            // A lock newer than the settled epoch is a live attempt: it is respected.
+            let other = try await broker.makeProject()
+            let otherKey = broker.keys.lock(project: other.id)
+            #expect(try await broker.redis(["SET", otherKey, "3", "EX", "600"]) == .status("OK"))
+            let refused = try await broker.rollback(
+                RollbackRequest(userId: other.user, projectId: other.id, targetVersionId: other.v1)
+            )
+            #expect(refused.status == 409)
+            #expect(try await broker.redis(["GET", otherKey]) == .string("3"))
+            #expect(try await broker.count("SELECT count(*) FROM jobs WHERE project_id = '\(other.id)'") == 0)
+        }
+    }
+
     @Test("Redis stopped: 503 redis_unavailable and no rows; served again once Redis is back")
     func redisStopped() async throws {
         let redis = try PrivateRedis()

@@ -26,6 +26,23 @@ public struct ProjectLock: Sendable {
         return try Self.check(reply) == .status("OK")
     }
 
+    /// Takes the lock; if it is held by an epoch no newer than `settledEpoch` (the project's
+    /// epoch in PostgreSQL, read while the project is settled), that holder has finished and
+    /// merely failed to release it: the stale lock is deleted (compare-and-delete) and taken
+    /// once more. A live attempt always holds a newer epoch than the settled one, so it is never
+    /// taken over.
+    public func acquireOrReplaceStale(
+        project: String,
+        epoch: Int64,
+        settledEpoch: Int64,
+        ttlSeconds: Int
+    ) async throws(RedisError) -> Bool {
+        if try await acquire(project: project, epoch: epoch, ttlSeconds: ttlSeconds) { return true }
+        guard let holder = try await holder(project: project), holder <= settledEpoch else { return false }
+        try await release(project: project, epoch: holder)
+        return try await acquire(project: project, epoch: epoch, ttlSeconds: ttlSeconds)
+    }
+
     /// Deletes the lock only if it still holds `epoch`. Returns whether it did.
     @discardableResult
     public func release(project: String, epoch: Int64) async throws(RedisError) -> Bool {

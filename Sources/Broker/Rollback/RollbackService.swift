@@ -66,9 +66,10 @@ struct RollbackService: Sendable {
             let newEpoch = project.epoch + 1
             let acquired: Bool
             do {
-                acquired = try await lock.acquire(
+                acquired = try await lock.acquireOrReplaceStale(
                     project: project.id,
                     epoch: newEpoch,
+                    settledEpoch: project.epoch,
                     ttlSeconds: settings.lockTTLSeconds
                 )
             } catch {
