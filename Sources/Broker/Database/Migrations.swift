@@ -7,7 +7,7 @@ enum Migrations {
         let statements: [String]
     }
 
-    static let all: [Step] = [initialSchema]
+    static let all: [Step] = [initialSchema, rollbackRecordFunction]
 
     static let initialSchema = Step(
         version: 1,
@@ -145,6 +145,91 @@ enum Migrations {
                 last_seen_at timestamptz
             )
             """,
+        ]
+    )
+
+    /// The write half of a rollback request as one server-side call: claim the Idempotency-Key
+    /// (advisory lock, then look: each statement in a PL/pgSQL function sees what committed
+    /// before it, so the look after the lock is never stale), then the compare-and-set with every
+    /// insert hanging off it. One round trip, one implicit transaction. The argument is a JSON
+    /// object made by `RollbackService.record`; see `spec/http-api.md`.
+    static let rollbackRecordFunction = Step(
+        version: 2,
+        name: "rollback_record(jsonb): claim the idempotency key and record a rollback in one call",
+        statements: [
+            """
+            CREATE OR REPLACE FUNCTION rollback_record(r jsonb)
+            RETURNS TABLE (outcome text, stored_status int, stored_body text, new_epoch bigint)
+            LANGUAGE plpgsql AS $fn$
+            #variable_conflict use_column
+            DECLARE
+                stored record;
+                written bigint;
+            BEGIN
+                IF r->>'key' IS NOT NULL THEN
+                    IF NOT pg_try_advisory_xact_lock((r->>'lockId')::bigint) THEN
+                        RETURN QUERY SELECT 'in_flight'::text, NULL::int, NULL::text, NULL::bigint;
+                        RETURN;
+                    END IF;
+                    SELECT k.fingerprint, k.response_status, k.response_body INTO stored FROM idempotency_keys k
+                    WHERE k.caller = r->>'caller' AND k.key = r->>'key' AND k.expires_at > now();
+                    IF FOUND THEN
+                        IF stored.fingerprint = r->>'fingerprint' THEN
+                            RETURN QUERY SELECT 'replay'::text, stored.response_status, stored.response_body, NULL::bigint;
+                        ELSE
+                            RETURN QUERY SELECT 'reused'::text, NULL::int, NULL::text, NULL::bigint;
+                        END IF;
+                        RETURN;
+                    END IF;
+                END IF;
+                WITH project AS (
+                    UPDATE projects p SET status = r->>'newStatus', epoch = p.epoch + 1,
+                        current_version_id = r->>'versionId', preview_url = r->>'previewUrl',
+                        active_job_id = (r->>'jobId')::uuid, updated_at = now()
+                    WHERE p.id = r->>'projectId' AND p.epoch = (r->>'expectedEpoch')::bigint
+                        AND p.status IN (SELECT jsonb_array_elements_text(r->'settled'))
+                    RETURNING p.epoch
+                ), version AS (
+                    INSERT INTO project_versions (id, project_id, parent_version_id, kind, status, artifact_url,
+                        artifact_sha256, artifact_size, preview_url, deployment_id)
+                    SELECT r->>'versionId', r->>'projectId', r->>'targetVersionId', 'rollback', r->>'versionStatus',
+                        r->>'artifactUrl', r->>'artifactSha256', (r->>'artifactSize')::bigint, r->>'previewUrl',
+                        r->>'deploymentId'
+                    FROM project
+                ), job AS (
+                    INSERT INTO jobs (id, project_id, version_id, target_version_id, host, state, epoch,
+                        previous_version_id, previous_preview_url, previous_status, requested_by, trace_parent)
+                    SELECT (r->>'jobId')::uuid, r->>'projectId', r->>'versionId', r->>'targetVersionId', r->>'host',
+                        'queued', project.epoch, r->>'previousVersionId', r->>'previousPreviewUrl',
+                        r->>'previousStatus', r->>'userId', r->>'traceParent'
+                    FROM project WHERE r->>'jobId' IS NOT NULL
+                ), event AS (
+                    INSERT INTO events (project_id, type, payload)
+                    SELECT r->>'projectId', 'rollbackStarted', r->'event' FROM project
+                ), audit AS (
+                    INSERT INTO audit_log (caller, actor, action, project_id, outcome, status_code, reason, details,
+                        request_id)
+                    SELECT r->>'caller', r->>'userId', r->>'auditAction', r->>'projectId', 'accepted', 200,
+                        r->>'reason', r->'auditDetails', r->>'requestId'
+                    FROM project
+                ), idempotency AS (
+                    INSERT INTO idempotency_keys (caller, key, fingerprint, response_status, response_body, expires_at)
+                    SELECT r->>'caller', r->>'key', r->>'fingerprint', 200, r->>'response',
+                        now() + make_interval(secs => (r->>'ttlSeconds')::int)
+                    FROM project WHERE r->>'key' IS NOT NULL
+                    ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+                        response_status = excluded.response_status, response_body = excluded.response_body,
+                        created_at = now(), expires_at = excluded.expires_at
+                )
+                SELECT project.epoch INTO written FROM project;
+                IF written IS NULL THEN
+                    RETURN QUERY SELECT 'busy'::text, NULL::int, NULL::text, NULL::bigint;
+                ELSE
+                    RETURN QUERY SELECT 'accepted'::text, 200, NULL::text, written;
+                END IF;
+            END
+            $fn$
+            """
         ]
     )
 }

@@ -5,13 +5,11 @@ import Logging
 import PostgresNIO
 import RollbackProtocol
 
-/// `Idempotency-Key` handling, inside the request's own transaction.
-///
-/// While a request holds a key, its transaction holds an advisory lock derived from
-/// (caller, key): a second request with the key cannot take it and gets 409 at once. Once the
-/// first commits, its stored answer is there and the second gets it back byte for byte (or 422
-/// if its body differs). Only successful answers are stored (by `RollbackService`, in the
-/// statement that records the rollback): a refused request may be retried with the same key.
+/// `Idempotency-Key` handling. A stored answer is looked up with the request's first read; the
+/// write (`rollback_record`, migration 2) claims the key with an advisory lock derived from
+/// (caller, key) and looks again, so a second request with the key gets 409 while the first
+/// runs, and the stored answer byte for byte (or 422 if its body differs) once it has committed.
+/// Only successful answers are stored: a refused request may be retried with the same key.
 struct Idempotency: Sendable {
     static let maxKeyLength = 255
 
@@ -52,47 +50,21 @@ struct Idempotency: Sendable {
         return digest.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
     }
 
-    /// Claims the key for this transaction. Returns the stored answer for a replay.
-    /// - Throws: 409 when another request holds the key, 422 when the key was used for a
-    ///   different request.
-    func claim(on connection: PostgresConnection, logger: Logger) async throws -> APIResponse? {
-        var locked = false
-        for try await value in try await connection.query(
-            "SELECT pg_try_advisory_xact_lock(\(lockID))",
-            logger: logger
-        ).decode(Bool.self) {
-            locked = value
-        }
-        guard locked else {
-            throw APIError(
-                .conflict,
-                "idempotency_key_in_flight",
-                "a request with this Idempotency-Key is still being processed; retry after it finishes",
-                details: ["idempotencyKey": key]
-            )
-        }
-        let rows = try await connection.query(
-            """
-            SELECT fingerprint, response_status, response_body FROM idempotency_keys
-            WHERE caller = \(caller) AND key = \(key) AND expires_at > now()
-            """,
-            logger: logger
+    static func inFlight(_ key: String) -> APIError {
+        APIError(
+            .conflict,
+            "idempotency_key_in_flight",
+            "a request with this Idempotency-Key is still being processed; retry after it finishes",
+            details: ["idempotencyKey": key]
         )
-        for try await (storedFingerprint, status, body) in rows.decode((String, Int, String).self) {
-            guard storedFingerprint == fingerprint else {
-                throw APIError(
-                    .unprocessableContent,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used for a different request; use a new key for a new request",
-                    details: ["idempotencyKey": key]
-                )
-            }
-            return APIResponse(
-                status: HTTPResponse.Status(code: status),
-                body: Array(body.utf8),
-                headers: [(.init("Idempotent-Replayed")!, "true")]
-            )
-        }
-        return nil
+    }
+
+    static func reused(_ key: String) -> APIError {
+        APIError(
+            .unprocessableContent,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+            details: ["idempotencyKey": key]
+        )
     }
 }

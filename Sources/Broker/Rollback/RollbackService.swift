@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import PostgresNIO
 import RollbackProtocol
@@ -21,13 +22,6 @@ struct RollbackService: Sendable {
         var traceParent: String?
     }
 
-    /// The outcome: the answer, plus what to do once the transaction has committed.
-    private struct Committed: Sendable {
-        var response: APIResponse
-        var accepted: RollbackAccepted?
-        var eventPayload: [UInt8]?
-    }
-
     func rollback(_ request: RollbackRequest, context: Context) async throws -> APIResponse {
         let skip = request.skipWorkingDirectory ?? false
         var requestLogger = self.logger
@@ -35,166 +29,249 @@ struct RollbackService: Sendable {
         requestLogger[metadataKey: "request.id"] = "\(context.requestID)"
         let logger = requestLogger
 
-        let committed = try await database.transaction { connection in
-            if let idempotency = context.idempotency,
-                let replay = try await idempotency.claim(on: connection, logger: logger)
-            {
-                try await AuditEntry(
-                    caller: context.caller,
-                    actor: request.userId,
-                    action: "rollback",
-                    projectID: request.projectId,
-                    outcome: "replayed",
-                    statusCode: Int(replay.status.code),
-                    reason: nil,
-                    details: ["idempotencyKey": idempotency.key],
-                    requestID: context.requestID
-                ).insert(on: connection, logger: logger)
-                return Committed(response: replay)
-            }
-            let found = try await ProjectRow.findWithVersion(
-                request.projectId,
-                versionID: request.targetVersionId,
+        // 1. One read: the project, the target version, and an answer stored for the key.
+        let read = try await database.connection { connection in
+            try await RollbackRead.load(
+                request,
+                idempotency: context.idempotency,
                 on: connection,
                 logger: logger
             )
-            let project = try checkedProject(request, found?.0)
-            let target = try checkedTarget(request, found?.1, skip: skip)
+        }
+        if let stored = read.stored, let idempotency = context.idempotency {
+            return try await replay(stored, idempotency: idempotency, request: request, context: context)
+        }
+        let project = try checkedProject(request, read.project)
+        let target = try checkedTarget(request, read.target, skip: skip)
 
-            // The fast guard, before any write: its value is the epoch this transaction will
-            // write, and the status compare-and-set below refuses if anyone moved the epoch.
-            let newEpoch = project.epoch + 1
-            let acquired: Bool
-            do {
-                acquired = try await lock.acquireOrReplaceStale(
-                    project: project.id,
-                    epoch: newEpoch,
-                    settledEpoch: project.epoch,
-                    ttlSeconds: settings.lockTTLSeconds
+        // 2. The fast guard, before any write: its value is the epoch the write will produce, and
+        // the write's compare-and-set refuses if anyone moved the epoch meanwhile.
+        let newEpoch = project.epoch + 1
+        let acquired: Bool
+        do {
+            acquired = try await lock.acquireOrReplaceStale(
+                project: project.id,
+                epoch: newEpoch,
+                settledEpoch: project.epoch,
+                ttlSeconds: settings.lockTTLSeconds
+            )
+        } catch {
+            throw APIError.redisUnavailable("\(error)")
+        }
+        guard acquired else { throw Self.busy(project.id, because: "its rollback lock is held") }
+
+        // 3. The write: one call, one implicit transaction.
+        let written: Written
+        do {
+            written = try await record(
+                request,
+                skip: skip,
+                project: project,
+                target: target,
+                newEpoch: newEpoch,
+                context: context
+            )
+        } catch {
+            _ = try? await lock.release(project: project.id, epoch: newEpoch)
+            throw error
+        }
+        guard case .accepted(let accepted, let response, let event) = written.outcome else {
+            _ = try? await lock.release(project: project.id, epoch: newEpoch)
+            switch written.outcome {
+            case .replay(let stored):
+                return try await replay(
+                    stored,
+                    idempotency: context.idempotency!,
+                    request: request,
+                    context: context
                 )
-            } catch {
-                throw APIError.redisUnavailable("\(error)")
-            }
-            guard acquired else { throw Self.busy(project.id, because: "its rollback lock is held") }
-            do {
-                return try await record(
-                    request,
-                    skip: skip,
-                    project: project,
-                    target: target,
-                    newEpoch: newEpoch,
-                    context: context,
-                    on: connection,
-                    logger: logger
-                )
-            } catch {
-                // Whatever failed, the transaction rolls back: give the lock back too.
-                _ = try? await lock.release(project: project.id, epoch: newEpoch)
-                throw error
+            case .reused:
+                throw Idempotency.reused(context.idempotency?.key ?? "")
+            case .inFlight:
+                throw Idempotency.inFlight(context.idempotency?.key ?? "")
+            case .busy, .accepted:
+                throw Self.busy(project.id, because: "another request changed it a moment ago")
             }
         }
-        if let accepted = committed.accepted {
-            await afterCommit(accepted, skip: skip, event: committed.eventPayload)
-        }
-        return committed.response
+        await afterCommit(accepted, skip: skip, event: event)
+        return response
     }
 
-    /// Writes the whole rollback in ONE statement (data-modifying CTEs): the version, the
-    /// project's compare-and-set, the job, the event, the audit row and the idempotency key. Every
-    /// insert hangs off the compare-and-set's row, so if it matched nothing, nothing else is
-    /// written; and one round trip instead of six keeps the request short.
+    /// Answers with the stored answer of an earlier request with the same key (422 if that
+    /// request was a different one), and audits the replay.
+    private func replay(
+        _ stored: RollbackRead.Stored,
+        idempotency: Idempotency,
+        request: RollbackRequest,
+        context: Context
+    ) async throws -> APIResponse {
+        guard stored.fingerprint == idempotency.fingerprint else { throw Idempotency.reused(idempotency.key) }
+        let logger = self.logger
+        let entry = AuditEntry(
+            caller: context.caller,
+            actor: request.userId,
+            action: "rollback",
+            projectID: request.projectId,
+            outcome: "replayed",
+            statusCode: stored.status,
+            reason: nil,
+            details: ["idempotencyKey": idempotency.key],
+            requestID: context.requestID
+        )
+        try await database.connection { connection in try await entry.insert(on: connection, logger: logger) }
+        return APIResponse(
+            status: HTTPResponse.Status(code: stored.status),
+            body: Array(stored.body.utf8),
+            headers: [(.init("Idempotent-Replayed")!, "true")]
+        )
+    }
+
+    /// What the write call reported.
+    private struct Written: Sendable {
+        enum Outcome: Sendable {
+            case accepted(RollbackAccepted, APIResponse, event: [UInt8])
+            case busy
+            case inFlight
+            case replay(RollbackRead.Stored)
+            case reused
+        }
+
+        var outcome: Outcome
+    }
+
+    /// The arguments of `rollback_record` (migration 2), as one JSON object.
+    private struct RecordArguments: Encodable {
+        var caller: String
+        var key: String?
+        var fingerprint: String?
+        var lockId: String?
+        var versionId: String
+        var projectId: String
+        var targetVersionId: String
+        var versionStatus: String
+        var artifactUrl: String?
+        var artifactSha256: String?
+        var artifactSize: Int64?
+        var previewUrl: String
+        var deploymentId: String?
+        var newStatus: String
+        var expectedEpoch: Int64
+        var settled: [String]
+        var jobId: String?
+        var host: String
+        var previousVersionId: String?
+        var previousPreviewUrl: String?
+        var previousStatus: String
+        var userId: String
+        var traceParent: String?
+        var event: RollbackStartedEvent
+        var auditAction: String
+        var reason: String?
+        var auditDetails: [String: String]
+        var requestId: String
+        var response: String
+        var ttlSeconds: Int
+    }
+
+    /// Writes the whole rollback with one call of `rollback_record`: the key's claim, the
+    /// version, the project's compare-and-set, the job, the event, the audit row and the stored
+    /// answer. Every insert hangs off the compare-and-set's row, so a lost race writes nothing.
     private func record(
         _ request: RollbackRequest,
         skip: Bool,
         project: ProjectRow,
         target: VersionRow,
         newEpoch: Int64,
-        context: Context,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> Committed {
+        context: Context
+    ) async throws -> Written {
         let versionID = UUID().uuidString.lowercased()
-        let jobID: UUID? = skip ? nil : UUID()
+        let jobID = skip ? nil : UUID().uuidString.lowercased()
         let previewURL = target.previewURL ?? ""
         let newStatus = skip ? project.status : .rollingBack
-        let settled = ProjectStatus.allCases.filter(\.isSettled).map(\.rawValue)
         let accepted = RollbackAccepted(
             rollbackVersionId: versionID,
             targetVersionId: target.id,
             projectId: project.id,
             previewUrl: previewURL,
             status: newStatus,
-            jobId: jobID.map { $0.uuidString.lowercased() },
+            jobId: jobID,
             epoch: newEpoch,
             publishUrl: "/v1/versions/\(versionID)/publish"
         )
         let response = APIResponse(json: accepted)
-        let event = BrokerJSON.encode(
-            RollbackStartedEvent(
-                type: "rollbackStarted",
-                projectId: project.id,
-                rollbackVersionId: versionID,
-                targetVersionId: target.id,
-                jobId: accepted.jobId,
-                epoch: newEpoch,
-                previewUrl: previewURL,
-                skipWorkingDirectory: skip
-            )
+        let event = RollbackStartedEvent(
+            type: "rollbackStarted",
+            projectId: project.id,
+            rollbackVersionId: versionID,
+            targetVersionId: target.id,
+            jobId: jobID,
+            epoch: newEpoch,
+            previewUrl: previewURL,
+            skipWorkingDirectory: skip
         )
-        let auditDetails = BrokerJSON.encode([
-            "targetVersionId": target.id, "rollbackVersionId": versionID, "epoch": String(newEpoch),
-            "jobId": accepted.jobId ?? "",
-        ])
-        let idempotency = context.idempotency
-        let rows = try await connection.query(
-            """
-            WITH version AS (
-                INSERT INTO project_versions (id, project_id, parent_version_id, kind, status, artifact_url,
-                    artifact_sha256, artifact_size, preview_url, deployment_id)
-                VALUES (\(versionID), \(project.id), \(target.id), 'rollback', \(skip ? "ready" : "syncing"),
-                    \(target.artifactURL), \(target.artifactSHA256), \(target.artifactSize), \(target.previewURL),
-                    \(target.deploymentID))
-            ), project AS (
-                UPDATE projects SET status = \(newStatus.rawValue), epoch = epoch + 1, current_version_id = \(versionID),
-                    preview_url = \(previewURL), active_job_id = \(jobID), updated_at = now()
-                WHERE id = \(project.id) AND epoch = \(project.epoch) AND status = ANY(\(settled))
-                RETURNING epoch
-            ), job AS (
-                INSERT INTO jobs (id, project_id, version_id, target_version_id, host, state, epoch,
-                    previous_version_id, previous_preview_url, previous_status, requested_by, trace_parent)
-                SELECT \(jobID), \(project.id), \(versionID), \(target.id), \(project.host), 'queued', project.epoch,
-                    \(project.currentVersionID), \(project.previewURL), \(project.status.rawValue), \(request.userId),
-                    \(context.traceParent)
-                FROM project WHERE \(!skip)
-            ), event AS (
-                INSERT INTO events (project_id, type, payload)
-                SELECT \(project.id), 'rollbackStarted', \(String(decoding: event, as: UTF8.self))::jsonb FROM project
-            ), audit AS (
-                INSERT INTO audit_log (caller, actor, action, project_id, outcome, status_code, reason, details, request_id)
-                SELECT \(context.caller), \(request.userId), \(skip ? "rollback.previewOnly" : "rollback"), \(project.id),
-                    'accepted', 200, \(request.reason), \(String(decoding: auditDetails, as: UTF8.self))::jsonb,
-                    \(context.requestID)
-                FROM project
-            ), idempotency AS (
-                INSERT INTO idempotency_keys (caller, key, fingerprint, response_status, response_body, expires_at)
-                SELECT \(context.caller), \(idempotency?.key), \(idempotency?.fingerprint), 200,
-                    \(String(decoding: response.body, as: UTF8.self)),
-                    now() + make_interval(secs => \(settings.idempotencyTTLSeconds))
-                FROM project WHERE \(idempotency != nil)
-                -- An expired row for the same key is replaced; a live one cannot exist (the
-                -- request holds the key's advisory lock and looked).
-                ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-                    response_status = excluded.response_status, response_body = excluded.response_body,
-                    created_at = now(), expires_at = excluded.expires_at
-            )
-            SELECT epoch FROM project
-            """,
-            logger: logger
+        let arguments = RecordArguments(
+            caller: context.caller,
+            key: context.idempotency?.key,
+            fingerprint: context.idempotency?.fingerprint,
+            lockId: context.idempotency.map { String($0.lockID) },
+            versionId: versionID,
+            projectId: project.id,
+            targetVersionId: target.id,
+            versionStatus: skip ? "ready" : "syncing",
+            artifactUrl: target.artifactURL,
+            artifactSha256: target.artifactSHA256,
+            artifactSize: target.artifactSize,
+            previewUrl: previewURL,
+            deploymentId: target.deploymentID,
+            newStatus: newStatus.rawValue,
+            expectedEpoch: project.epoch,
+            settled: ProjectStatus.allCases.filter(\.isSettled).map(\.rawValue),
+            jobId: jobID,
+            host: project.host,
+            previousVersionId: project.currentVersionID,
+            previousPreviewUrl: project.previewURL,
+            previousStatus: project.status.rawValue,
+            userId: request.userId,
+            traceParent: context.traceParent,
+            event: event,
+            auditAction: skip ? "rollback.previewOnly" : "rollback",
+            reason: request.reason,
+            auditDetails: [
+                "targetVersionId": target.id, "rollbackVersionId": versionID, "epoch": String(newEpoch),
+                "jobId": jobID ?? "",
+            ],
+            requestId: context.requestID,
+            response: String(decoding: response.body, as: UTF8.self),
+            ttlSeconds: settings.idempotencyTTLSeconds
         )
-        var updated = false
-        for try await _ in rows.decode(Int64.self) { updated = true }
-        guard updated else { throw Self.busy(project.id, because: "another request changed it a moment ago") }
-        return Committed(response: response, accepted: accepted, eventPayload: event)
+        let json = String(decoding: BrokerJSON.encode(arguments), as: UTF8.self)
+        let logger = self.logger
+        let row = try await database.connection { connection in
+            let rows = try await connection.query(
+                "SELECT outcome, stored_status, stored_body, new_epoch FROM rollback_record(\(json)::jsonb)",
+                logger: logger
+            )
+            for try await row in rows.decode((String, Int?, String?, Int64?).self) { return Optional(row) }
+            return nil
+        }
+        guard let (outcome, status, body, _) = row else { return Written(outcome: .busy) }
+        switch outcome {
+        case "accepted":
+            return Written(outcome: .accepted(accepted, response, event: BrokerJSON.encode(event)))
+        case "in_flight": return Written(outcome: .inFlight)
+        case "reused": return Written(outcome: .reused)
+        case "replay":
+            return Written(
+                outcome: .replay(
+                    RollbackRead.Stored(
+                        fingerprint: context.idempotency?.fingerprint ?? "",
+                        status: status ?? 200,
+                        body: body ?? ""
+                    )
+                )
+            )
+        default: return Written(outcome: .busy)
+        }
     }
 
     private func checkedProject(_ request: RollbackRequest, _ found: ProjectRow?) throws -> ProjectRow {
@@ -292,15 +369,11 @@ struct RollbackService: Sendable {
 
     /// Redis only holds what may be lost: a failure here is logged, never turned into an error
     /// for a rollback that has committed.
-    private func afterCommit(_ accepted: RollbackAccepted, skip: Bool, event: [UInt8]?) async {
-        var commands: [[String]] = [
-            ["SET", keys.latestVersion(project: accepted.projectId), accepted.rollbackVersionId]
+    private func afterCommit(_ accepted: RollbackAccepted, skip: Bool, event: [UInt8]) async {
+        let commands: [[String]] = [
+            ["SET", keys.latestVersion(project: accepted.projectId), accepted.rollbackVersionId],
+            ["PUBLISH", keys.events(project: accepted.projectId), String(decoding: event, as: UTF8.self)],
         ]
-        if let event {
-            commands.append([
-                "PUBLISH", keys.events(project: accepted.projectId), String(decoding: event, as: UTF8.self),
-            ])
-        }
         do {
             _ = try await redis.commands(commands)
             // No job will end this lock: a preview-only rollback is over once committed.
@@ -315,7 +388,7 @@ struct RollbackService: Sendable {
 }
 
 /// The `rollbackStarted` event's payload.
-struct RollbackStartedEvent: Codable, Sendable {
+struct RollbackStartedEvent: Codable, Sendable, Hashable {
     var type: String
     var projectId: String
     var rollbackVersionId: String

@@ -40,31 +40,6 @@ struct ProjectRow: Sendable {
             .joined(separator: ", ")
     }
 
-    /// The project and a version (of any project) in one round trip: nil when the project does
-    /// not exist; the version is nil when it does not exist.
-    static func findWithVersion(
-        _ id: String,
-        versionID: String,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> (ProjectRow, VersionRow?)? {
-        let rows = try await connection.query(
-            """
-            SELECT \(unescaped: qualifiedColumns("p", columns)), \(unescaped: qualifiedColumns("v", VersionRow.columns))
-            FROM projects p LEFT JOIN project_versions v ON v.id = \(versionID)
-            WHERE p.id = \(id)
-            """,
-            logger: logger
-        )
-        for try await row in rows {
-            let columns = row.makeRandomAccess()
-            let project = try ProjectRow(columns)
-            let version = try columns[9].decode(String?.self) == nil ? nil : try VersionRow(columns, at: 9)
-            return (project, version)
-        }
-        return nil
-    }
-
     var view: ProjectView {
         ProjectView(
             projectId: id,

@@ -1,0 +1,53 @@
+import Logging
+import PostgresNIO
+import RollbackProtocol
+
+/// The read half of a rollback request, in one round trip: the project, the target version (of
+/// any project), and the answer stored for the request's Idempotency-Key if there is one.
+struct RollbackRead: Sendable {
+    struct Stored: Sendable {
+        var fingerprint: String
+        var status: Int
+        var body: String
+    }
+
+    var project: ProjectRow?
+    var target: VersionRow?
+    var stored: Stored?
+
+    static func load(
+        _ request: RollbackRequest,
+        idempotency: Idempotency?,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> RollbackRead {
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: ProjectRow.qualifiedColumns("p", ProjectRow.columns)),
+                \(unescaped: ProjectRow.qualifiedColumns("v", VersionRow.columns)),
+                k.fingerprint, k.response_status, k.response_body
+            FROM projects p
+            LEFT JOIN project_versions v ON v.id = \(request.targetVersionId)
+            LEFT JOIN idempotency_keys k ON k.caller = \(idempotency?.caller) AND k.key = \(idempotency?.key)
+                AND k.expires_at > now()
+            WHERE p.id = \(request.projectId)
+            """,
+            logger: logger
+        )
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            let project = try ProjectRow(columns)
+            let target = try columns[9].decode(String?.self) == nil ? nil : try VersionRow(columns, at: 9)
+            var stored: Stored?
+            if let fingerprint = try columns[22].decode(String?.self) {
+                stored = Stored(
+                    fingerprint: fingerprint,
+                    status: try columns[23].decode(Int.self),
+                    body: try columns[24].decode(String.self)
+                )
+            }
+            return RollbackRead(project: project, target: target, stored: stored)
+        }
+        return RollbackRead()
+    }
+}
