@@ -109,8 +109,3 @@ public struct Database: Sendable {
         }
     }
 }
-
-extension PSQLError {
-    /// The server's SQLSTATE, when the error came from the server.
-    var sqlState: String? { serverInfo?[.sqlState] }
-}

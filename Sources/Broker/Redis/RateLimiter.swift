@@ -20,11 +20,8 @@ public struct RateLimiter: Sendable {
         case limited(retryAfterSeconds: Int64)
     }
 
+    /// Counts one request of `user` at `now` (Unix seconds) and says whether it may go ahead.
     public func admit(user: String, now: Int64) async throws(RedisError) -> Decision {
-        try await admitAt(user: user, now: now)
-    }
-
-    private func admitAt(user: String, now: Int64) async throws(RedisError) -> Decision {
         let window = now / windowSeconds
         let key = keys.rateLimit(user: user, window: window)
         let replies = try await redis.commands([

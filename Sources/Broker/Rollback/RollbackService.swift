@@ -4,8 +4,8 @@ import Logging
 import PostgresNIO
 import RollbackProtocol
 
-/// Steps 1–3 of a rollback (see `ARCHITECTURE.md`): check, lock, and record everything in one
-/// PostgreSQL transaction, then answer.
+/// Steps 1–3 of a rollback (see `ARCHITECTURE.md` and `spec/http-api.md`): one read, the Redis
+/// lock, one write call that records everything in one implicit transaction, then the answer.
 struct RollbackService: Sendable {
     let database: Database
     let lock: ProjectLock
@@ -61,9 +61,9 @@ struct RollbackService: Sendable {
         guard acquired else { throw Self.busy(project.id, because: "its rollback lock is held") }
 
         // 3. The write: one call, one implicit transaction.
-        let written: Written
+        let outcome: Outcome
         do {
-            written = try await record(
+            outcome = try await record(
                 request,
                 skip: skip,
                 project: project,
@@ -75,23 +75,29 @@ struct RollbackService: Sendable {
             _ = try? await lock.release(project: project.id, epoch: newEpoch)
             throw error
         }
-        guard case .accepted(let accepted, let response, let event) = written.outcome else {
+        let accepted: RollbackAccepted
+        let response: APIResponse
+        let event: [UInt8]
+        switch outcome {
+        case .accepted(let written, let answer, let payload):
+            (accepted, response, event) = (written, answer, payload)
+        case .replay(let stored):
             _ = try? await lock.release(project: project.id, epoch: newEpoch)
-            switch written.outcome {
-            case .replay(let stored):
-                return try await replay(
-                    stored,
-                    idempotency: context.idempotency!,
-                    request: request,
-                    context: context
-                )
-            case .reused:
-                throw Idempotency.reused(context.idempotency?.key ?? "")
-            case .inFlight:
-                throw Idempotency.inFlight(context.idempotency?.key ?? "")
-            case .busy, .accepted:
-                throw Self.busy(project.id, because: "another request changed it a moment ago")
-            }
+            return try await replay(
+                stored,
+                idempotency: context.idempotency!,
+                request: request,
+                context: context
+            )
+        case .reused:
+            _ = try? await lock.release(project: project.id, epoch: newEpoch)
+            throw Idempotency.reused(context.idempotency?.key ?? "")
+        case .inFlight:
+            _ = try? await lock.release(project: project.id, epoch: newEpoch)
+            throw Idempotency.inFlight(context.idempotency?.key ?? "")
+        case .busy:
+            _ = try? await lock.release(project: project.id, epoch: newEpoch)
+            throw Self.busy(project.id, because: "another request changed it a moment ago")
         }
         await afterCommit(accepted, skip: skip, event: event)
         return response
@@ -127,16 +133,12 @@ struct RollbackService: Sendable {
     }
 
     /// What the write call reported.
-    private struct Written: Sendable {
-        enum Outcome: Sendable {
-            case accepted(RollbackAccepted, APIResponse, event: [UInt8])
-            case busy
-            case inFlight
-            case replay(RollbackRead.Stored)
-            case reused
-        }
-
-        var outcome: Outcome
+    private enum Outcome: Sendable {
+        case accepted(RollbackAccepted, APIResponse, event: [UInt8])
+        case busy
+        case inFlight
+        case replay(RollbackRead.Stored)
+        case reused
     }
 
     /// The arguments of `rollback_record` (migration 2), as one JSON object.
@@ -183,7 +185,7 @@ struct RollbackService: Sendable {
         target: VersionRow,
         newEpoch: Int64,
         context: Context
-    ) async throws -> Written {
+    ) async throws -> Outcome {
         let versionID = UUID().uuidString.lowercased()
         let jobID = skip ? nil : UUID().uuidString.lowercased()
         let previewURL = target.previewURL ?? ""
@@ -254,23 +256,19 @@ struct RollbackService: Sendable {
             for try await row in rows.decode((String, Int?, String?, Int64?).self) { return Optional(row) }
             return nil
         }
-        guard let (outcome, status, body, _) = row else { return Written(outcome: .busy) }
+        guard let (outcome, status, body, _) = row else { return .busy }
         switch outcome {
-        case "accepted":
-            return Written(outcome: .accepted(accepted, response, event: BrokerJSON.encode(event)))
-        case "in_flight": return Written(outcome: .inFlight)
-        case "reused": return Written(outcome: .reused)
+        case "accepted": return .accepted(accepted, response, event: BrokerJSON.encode(event))
+        case "in_flight": return .inFlight
+        case "reused": return .reused
         case "replay":
-            return Written(
-                outcome: .replay(
-                    RollbackRead.Stored(
-                        fingerprint: context.idempotency?.fingerprint ?? "",
-                        status: status ?? 200,
-                        body: body ?? ""
-                    )
-                )
+            let stored = RollbackRead.Stored(
+                fingerprint: context.idempotency?.fingerprint ?? "",
+                status: status ?? 200,
+                body: body ?? ""
             )
-        default: return Written(outcome: .busy)
+            return .replay(stored)
+        default: return .busy
         }
     }
 

@@ -31,31 +31,23 @@ struct JobRow: Sendable {
             logger: logger
         )
         for try await row in rows {
-            let (id, project, version, target, host, state, epoch, attempts, percent, phase, code, message) =
-                try row.decode(
-                    (UUID, String, String, String, String, String, Int64, Int, Int, String?, String?, String?)
-                        .self
-                )
             let columns = row.makeRandomAccess()
-            let (created, started, finished) = try (
-                columns[12].decode(Date.self), columns[13].decode(Date?.self), columns[14].decode(Date?.self)
-            )
             return JobRow(
-                id: id,
-                projectID: project,
-                versionID: version,
-                targetVersionID: target,
-                host: host,
-                state: QueueJobState(rawValue: state) ?? .failed,
-                epoch: epoch,
-                attempts: attempts,
-                progressPercent: percent,
-                phase: phase,
-                errorCode: code,
-                errorMessage: message,
-                createdAt: created,
-                startedAt: started,
-                finishedAt: finished
+                id: try columns[0].decode(UUID.self),
+                projectID: try columns[1].decode(String.self),
+                versionID: try columns[2].decode(String.self),
+                targetVersionID: try columns[3].decode(String.self),
+                host: try columns[4].decode(String.self),
+                state: QueueJobState(rawValue: try columns[5].decode(String.self)) ?? .failed,
+                epoch: try columns[6].decode(Int64.self),
+                attempts: try columns[7].decode(Int.self),
+                progressPercent: try columns[8].decode(Int.self),
+                phase: try columns[9].decode(String?.self),
+                errorCode: try columns[10].decode(String?.self),
+                errorMessage: try columns[11].decode(String?.self),
+                createdAt: try columns[12].decode(Date.self),
+                startedAt: try columns[13].decode(Date?.self),
+                finishedAt: try columns[14].decode(Date?.self)
             )
         }
         return nil

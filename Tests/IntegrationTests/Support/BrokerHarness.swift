@@ -178,11 +178,7 @@ final class BrokerHarness: Sendable {
         return project
     }
 
-    func expectStatus(
-        _ response: HTTP1Response,
-        _ status: Int,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    func expectStatus(_ response: HTTP1Response, _ status: Int) throws {
         guard response.status == status else {
             throw HarnessError(
                 "expected \(status), got \(response.status): \(String(decoding: response.body, as: UTF8.self))"

@@ -33,7 +33,7 @@ final class PrivateRedis: @unchecked Sendable {
         guard ready else { throw HarnessError("private redis on \(port) did not start") }
     }
 
-    /// Stops the server and waits until the port no longer answers.
+    /// Kills the server and waits for the process to exit.
     func stop() async throws {
         guard let process else { return }
         // SIGKILL: the test runner may have SIGTERM ignored, which children inherit.
