@@ -4,6 +4,7 @@ and small HTTP servers on loopback. Used by the Swift integration tests.
 
   fixtures.py hostile KIND OUT.zip      write a hostile archive of the given kind
   fixtures.py serve DIR PORTFILE        serve DIR over HTTP on a free loopback port
+  fixtures.py serve-held DIR PORTFILE   like serve, but while FILE.hold exists send half of FILE and wait
   fixtures.py stall PORTFILE            answer every request with headers and 10 bytes, then stall
 """
 import http.server
@@ -73,6 +74,22 @@ class Stall(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class Held(Quiet):
+    """Serves files; while FILE.hold exists, sends half of FILE and waits for the hold to go.
+    Every request leaves FILE.requested behind, so a test knows the download has begun."""
+
+    def copyfile(self, source, outputfile):
+        path = self.translate_path(self.path)
+        data = source.read()
+        half = len(data) // 2
+        outputfile.write(data[:half])
+        outputfile.flush()
+        open(path + ".requested", "a").close()
+        while os.path.exists(path + ".hold"):
+            time.sleep(0.02)
+        outputfile.write(data[half:])
+
+
 def serve(handler, portfile):
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
@@ -90,6 +107,9 @@ if __name__ == "__main__":
     elif command == "serve":
         os.chdir(sys.argv[2])
         serve(Quiet, sys.argv[3])
+    elif command == "serve-held":
+        os.chdir(sys.argv[2])
+        serve(Held, sys.argv[3])
     elif command == "stall":
         serve(Stall, sys.argv[2])
     else:

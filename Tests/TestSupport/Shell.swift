@@ -1,16 +1,24 @@
 import Foundation
 
-/// Runs command-line tools (git, zip, python3) for the tests and returns their output.
-enum Shell {
-    struct Failure: Error, CustomStringConvertible {
-        let command: String
-        let status: Int32
-        let output: String
-        var description: String { "`\(command)` exited \(status): \(output)" }
+/// Runs command-line tools (git, zip, python3) for the tests and returns their output. Shared by
+/// the agent and the integration tests.
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public let command: String
+        public let status: Int32
+        public let output: String
+
+        public init(command: String, status: Int32, output: String) {
+            self.command = command
+            self.status = status
+            self.output = output
+        }
+
+        public var description: String { "`\(command)` exited \(status): \(output)" }
     }
 
     @discardableResult
-    static func run(
+    public static func run(
         _ arguments: [String],
         in directory: String? = nil,
         environment: [String: String] = [:]
@@ -40,7 +48,7 @@ enum Shell {
     }
 
     @discardableResult
-    static func git(_ arguments: String..., in directory: String) throws -> String {
+    public static func git(_ arguments: String..., in directory: String) throws -> String {
         try run(
             ["git", "-c", "safe.directory=*"] + arguments,
             in: directory,
@@ -52,13 +60,13 @@ enum Shell {
     }
 
     /// `Tests/Fixtures/fixtures.py`.
-    static let fixtures = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let fixtures = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/fixtures.py").path
 }
 
 /// Polls `condition` until it holds or `timeout` passes (never a fixed sleep).
-func waitUntil(
+public func waitUntil(
     timeout: Duration = .seconds(20),
     _ what: String,
     _ condition: () async throws -> Bool

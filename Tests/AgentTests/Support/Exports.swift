@@ -1,0 +1,2 @@
+// Every agent test uses the shared shell and polling helpers.
+@_exported import TestSupport
