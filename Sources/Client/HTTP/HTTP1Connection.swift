@@ -54,6 +54,38 @@ public final class HTTP1Connection {
         }
     }
 
+    /// Sends one request and hands the response over as it arrives: first the head (with an
+    /// empty body), then each body chunk, until `receive` returns false or the response ends.
+    /// For endless responses such as Server-Sent Events; close the connection afterwards.
+    public func stream(
+        method: String,
+        target: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [],
+        receive: (HTTP1StreamPart) async throws -> Bool
+    ) async throws {
+        try await writeRequest(method: method, target: target, headers: headers, body: body)
+        while let part = try await inbound.next() {
+            switch part {
+            case .head(let head):
+                let response = HTTP1Response(
+                    status: Int(head.status.code),
+                    headers: head.headers.map { ($0.name, $0.value) },
+                    body: []
+                )
+                guard try await receive(.head(response)) else { return }
+            case .body(var buffer):
+                guard try await receive(.body(buffer.readBytes(length: buffer.readableBytes) ?? [])) else {
+                    return
+                }
+            case .end:
+                _ = try await receive(.end)
+                return
+            }
+        }
+        throw HTTP1ClientError.connectionClosed
+    }
+
     /// Sends one request and reads its whole response.
     public func send(
         method: String,
@@ -61,15 +93,7 @@ public final class HTTP1Connection {
         headers: [(name: String, value: String)] = [],
         body: [UInt8] = []
     ) async throws -> HTTP1Response {
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
-        head.headers.add(name: "Host", value: host)
-        head.headers.add(name: "Content-Length", value: String(body.count))
-        if !body.isEmpty { head.headers.add(name: "Content-Type", value: "application/json") }
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        try await outbound.write(.head(head))
-        if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-        try await outbound.write(.end(nil))
-
+        try await writeRequest(method: method, target: target, headers: headers, body: body)
         var response: HTTP1Response?
         while let part = try await inbound.next() {
             switch part {
@@ -92,6 +116,29 @@ public final class HTTP1Connection {
         }
         throw HTTP1ClientError.connectionClosed
     }
+
+    private func writeRequest(
+        method: String,
+        target: String,
+        headers: [(name: String, value: String)],
+        body: [UInt8]
+    ) async throws {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Length", value: String(body.count))
+        if !body.isEmpty { head.headers.add(name: "Content-Type", value: "application/json") }
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        try await outbound.write(.head(head))
+        if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        try await outbound.write(.end(nil))
+    }
+}
+
+/// One piece of a streamed response.
+public enum HTTP1StreamPart: Sendable {
+    case head(HTTP1Response)
+    case body([UInt8])
+    case end
 }
 
 /// A whole HTTP response.
