@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        // Already built for Hummingbird; named here so the broker can open its own spans.
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Traits off: the broker needs neither swift-configuration nor the full-Foundation extras,
@@ -110,6 +113,9 @@ let package = Package(
                 "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -192,6 +198,11 @@ let package = Package(
         ),
 
         // MARK: Tests.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ProtocolTests",
             dependencies: ["RollbackProtocol"],
@@ -213,6 +224,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "RollbackAgent",
+                "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "RollbackProtocol",
                 "RollbackTransport",
@@ -228,6 +240,9 @@ let package = Package(
                 "RollbackBroker",
                 "RollbackClient",
                 "RollbackProtocol",
+                "RollbackTransport",
+                "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "RollbackAgent",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

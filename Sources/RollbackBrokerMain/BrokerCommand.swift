@@ -12,7 +12,11 @@ struct BrokerCommand: AsyncParsableCommand {
         discussion: """
             The web tier asks the broker to roll a project back (POST /v1/versions/rollback); the \
             broker switches the preview at once, records the rollback and its sync job in one \
-            PostgreSQL transaction, and answers. The API is described in spec/openapi.yaml.
+            PostgreSQL transaction, and answers. The API is described in spec/openapi.yaml. A \
+            dispatcher on each build host then runs the job through that host's agent.
+
+            Roles: `serve` (HTTP API), `dispatch` (job runner for the agents it is given), `run` \
+            (both, for a single host).
 
             Configuration comes from a JSON file (--config), then from ROLLBACK_BROKER_* \
             environment variables (ROLLBACK_BROKER_POSTGRES_URL, ROLLBACK_BROKER_REDIS_URL, \
@@ -20,7 +24,7 @@ struct BrokerCommand: AsyncParsableCommand {
 
             Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on a configuration error.
             """,
-        subcommands: [Serve.self, Migrate.self, PrintConfig.self],
+        subcommands: [Serve.self, Dispatch.self, Run.self, Migrate.self, PrintConfig.self],
         defaultSubcommand: nil
     )
 }
@@ -102,24 +106,128 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
-        let configuration: BrokerConfiguration
-        let keyring: Keyring
-        do {
-            var base = try options.effectiveConfiguration()
-            if let host { try base.set("listenHost", to: host) }
-            if let port { try base.set("listenPort", to: String(port)) }
-            configuration = base
-            keyring = try BrokerKeyring.load(configuration.keyringFile)
-        } catch {
-            throw fail("\(error)", code: 2)
+        try await runBroker(roles: [.api], options: options, dispatch: nil, host: host, port: port)
+    }
+}
+
+/// Options of the roles that run jobs.
+struct DispatchOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help:
+            "An agent to dispatch to, as host=socket or host=agentID@socket (repeatable; or config `agents`)."
+    )
+    var agent: [String] = []
+
+    @Option(name: .long, help: "Keyring file with a key the agents accept (JSON; mode 600).")
+    var agentKeyring: String?
+
+    func apply(to configuration: inout BrokerConfiguration) throws {
+        if !agent.isEmpty { try configuration.set("agents", to: agent.joined(separator: ",")) }
+        if let agentKeyring { try configuration.set("agentKeyringFile", to: agentKeyring) }
+        guard !configuration.agents.isEmpty else {
+            throw BrokerConfigurationError(field: "agents", message: "give at least one --agent host=socket")
         }
-        let logger = options.logger(configuration)
-        do {
-            let server = try BrokerServer(configuration: configuration, keyring: keyring, logger: logger)
-            try await server.run(gracefulShutdownSignals: [.sigterm, .sigint])
-        } catch {
-            throw fail("stopped: \(error)", code: 1)
+    }
+}
+
+/// Loads everything a role needs, runs it, and maps failures to the documented exit codes.
+func runBroker(
+    roles: Set<BrokerServer.Role>,
+    options: CommonOptions,
+    dispatch: DispatchOptions?,
+    host: String?,
+    port: Int?
+) async throws {
+    let configuration: BrokerConfiguration
+    let keyring: Keyring
+    var agentKeyring: Keyring?
+    do {
+        var base = try options.effectiveConfiguration()
+        if let host { try base.set("listenHost", to: host) }
+        if let port { try base.set("listenPort", to: String(port)) }
+        try dispatch?.apply(to: &base)
+        configuration = base
+        keyring = try BrokerKeyring.load(configuration.keyringFile)
+        if dispatch != nil {
+            agentKeyring = try BrokerKeyring.load(configuration.agentKeyringFile, field: "agentKeyringFile")
         }
+    } catch {
+        throw fail("\(error)", code: 2)
+    }
+    let logger = options.logger(configuration)
+    do {
+        let server = try BrokerServer(
+            configuration: configuration,
+            keyring: keyring,
+            agentKeyring: agentKeyring,
+            logger: logger
+        )
+        try await server.run(roles: roles, gracefulShutdownSignals: [.sigterm, .sigint])
+    } catch let error as BrokerConfigurationError {
+        throw fail("\(error)", code: 2)
+    } catch {
+        throw fail("stopped: \(error)", code: 1)
+    }
+}
+
+struct Dispatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run rollback jobs on this host's agent(s) until SIGTERM (jobs in flight are finished).",
+        discussion: """
+            Claims the jobs of the given hosts from PostgreSQL (several dispatchers may share \
+            hosts: each job runs once at a time), sends each as a signed workdir.sync to the \
+            host's agent, records progress, and writes the outcome. A job whose dispatcher died \
+            is rescued once its lease (jobLeaseSeconds) runs out. Serves /healthz, /readyz and \
+            /metrics on --port.
+
+            Example:
+              rollback-broker dispatch --agent build-1=/run/rollback/agent.sock \\
+                --agent-keyring /etc/rollback/agent-keyring.json --port 9090
+            """
+    )
+
+    @OptionGroup var options: CommonOptions
+    @OptionGroup var dispatch: DispatchOptions
+
+    @Option(name: .long, help: "Address for health and metrics (default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Port for health and metrics (default 8080; 0 picks a free one).")
+    var port: Int?
+
+    func run() async throws {
+        try await runBroker(roles: [.dispatch], options: options, dispatch: dispatch, host: host, port: port)
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API and dispatch jobs in one process (for a single build host).",
+        discussion: """
+            Example:
+              rollback-broker run --keyring broker-keyring.json --agent build-1=/run/rollback/agent.sock \\
+                --agent-keyring agent-keyring.json --port 8080
+            """
+    )
+
+    @OptionGroup var options: CommonOptions
+    @OptionGroup var dispatch: DispatchOptions
+
+    @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free one).")
+    var port: Int?
+
+    func run() async throws {
+        try await runBroker(
+            roles: [.api, .dispatch],
+            options: options,
+            dispatch: dispatch,
+            host: host,
+            port: port
+        )
     }
 }
 

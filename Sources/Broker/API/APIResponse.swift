@@ -8,6 +8,9 @@ struct APIResponse: Sendable {
     var status: HTTPResponse.Status
     var body: [UInt8]
     var headers: [(HTTPField.Name, String)] = []
+    var contentType = "application/json"
+    /// A body written as it is produced (Server-Sent Events); `body` is then unused.
+    var stream: ResponseBody?
 
     init(status: HTTPResponse.Status, body: [UInt8], headers: [(HTTPField.Name, String)] = []) {
         self.status = status
@@ -25,12 +28,12 @@ struct APIResponse: Sendable {
 
     var response: Response {
         var fields = HTTPFields()
-        fields[.contentType] = "application/json"
+        fields[.contentType] = contentType
         for (name, value) in headers { fields[name] = value }
         return Response(
             status: status,
             headers: fields,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+            body: stream ?? ResponseBody(byteBuffer: ByteBuffer(bytes: body))
         )
     }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 public import Hummingbird
 public import Logging
 public import RollbackProtocol
@@ -14,6 +15,7 @@ public struct BrokerAPI: Sendable {
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
+    let metrics: BrokerMetrics
     let logger: Logger
 
     public init(
@@ -23,8 +25,10 @@ public struct BrokerAPI: Sendable {
         keyring: Keyring,
         settings: BrokerSettings,
         buildSink: (any BuildSink)? = nil,
+        metrics: BrokerMetrics = BrokerMetrics(prefix: "rollback"),
         logger: Logger
     ) {
+        self.metrics = metrics
         self.database = database
         self.redis = redis
         self.keys = keys
@@ -71,6 +75,7 @@ public struct BrokerAPI: Sendable {
     static let routes: [Route] = [
         Route(method: .get, path: "/healthz") { api, _, _ in api.health() },
         Route(method: .get, path: "/readyz") { api, _, _ in await api.readiness() },
+        Route(method: .get, path: "/metrics") { api, _, _ in api.metricsExposition() },
         Route(method: .post, path: "/v1/versions/rollback") { try await $0.rollback($1, $2) },
         Route(method: .post, path: "/v1/versions/{versionId}/publish") { try await $0.publish($1, $2) },
         Route(method: .post, path: "/v1/projects") { try await $0.registerProject($1, $2) },
@@ -81,13 +86,21 @@ public struct BrokerAPI: Sendable {
         },
         Route(method: .post, path: "/v1/builds") { try await $0.admitBuild($1, $2) },
         Route(method: .get, path: "/v1/jobs/{jobId}") { try await $0.job($1, $2) },
+        Route(method: .get, path: "/v1/projects/{projectId}/events") { try await $0.events($1, $2) },
     ]
 
-    /// A router with every route and the error middleware.
-    public func router() -> Router<BasicRequestContext> {
+    /// Routes a dispatcher-only process serves: health and metrics, nothing that changes state.
+    static let operationsPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+
+    /// A router with every route (or only the operations routes) and the middleware.
+    public func router(operationsOnly: Bool = false) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        // A span per request (extracting an incoming `traceparent` needs a bootstrapped tracer;
+        // without one this costs nothing).
+        router.add(middleware: TracingMiddleware(recordingHeaders: [HTTPField.Name("X-Request-Id")!]))
         router.add(middleware: ErrorMiddleware())
-        for route in Self.routes {
+        for route in Self.routes where !operationsOnly || Self.operationsPaths.contains(route.path) {
             // Hummingbird writes path parameters as `:name`.
             let path = route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(
                 of: "}",

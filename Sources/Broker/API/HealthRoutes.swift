@@ -41,4 +41,11 @@ extension BrokerAPI {
             json: Health(status: ready ? "ready" : "unavailable", checks: checks)
         )
     }
+
+    /// `GET /metrics`: Prometheus text exposition.
+    func metricsExposition() -> APIResponse {
+        var response = APIResponse(status: .ok, body: metrics.exposition())
+        response.contentType = "text/plain; version=0.0.4; charset=utf-8"
+        return response
+    }
 }

@@ -24,6 +24,25 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
     /// Apply missing migrations when `serve` starts (otherwise run `rollback-broker migrate`).
     public var migrateOnStart: Bool = true
     public var logLevel: String = "info"
+    /// Prefix of every Prometheus metric name (`<prefix>_rollback_duration_seconds`).
+    public var metricsPrefix: String = "rollback"
+    /// How often an open event stream looks for new events.
+    public var eventPollMilliseconds: Int = 250
+
+    // MARK: Dispatcher (`dispatch` and `run`)
+
+    /// The agents this dispatcher serves: `host=socket` or `host=agentID@socket`, comma-separated.
+    public var agents: String = ""
+    /// Keyring with a key the agents accept (JSON; mode 600).
+    public var agentKeyringFile: String = "/etc/rollback/agent-keyring.json"
+    /// Jobs one dispatcher runs at once.
+    public var dispatchConcurrency: Int = 4
+    /// A claimed job's lease; renewed every third of it. A dead dispatcher's job is rescued
+    /// after at most this long.
+    public var jobLeaseSeconds: Int = 30
+    public var dispatchPollMilliseconds: Int = 250
+    /// First retry delay of a retryable failure; doubled per attempt, at most 30 s.
+    public var retryBackoffMilliseconds: Int = 1000
 
     public init() {}
 
@@ -32,7 +51,9 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         "listenHost", "listenPort", "postgresURL", "postgresMaxConnections", "redisURL", "redisKeyPrefix",
         "keyringFile", "maxRollbackDurationSeconds", "idempotencyTTLSeconds", "rateLimitPerUser",
         "rateLimitWindowSeconds", "signatureWindowSeconds", "databaseTimeoutMilliseconds", "migrateOnStart",
-        "logLevel",
+        "logLevel", "metricsPrefix", "eventPollMilliseconds", "agents", "agentKeyringFile",
+        "dispatchConcurrency",
+        "jobLeaseSeconds", "dispatchPollMilliseconds", "retryBackoffMilliseconds",
     ]
 
     /// `postgresURL` → `ROLLBACK_BROKER_POSTGRES_URL`, `listenPort` → `ROLLBACK_BROKER_LISTEN_PORT`.
@@ -136,6 +157,31 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
                 )
             }
             logLevel = text
+        case "metricsPrefix":
+            guard text.range(of: "^[a-zA-Z_][a-zA-Z0-9_]*$", options: .regularExpression) != nil else {
+                throw BrokerConfigurationError(
+                    field: field,
+                    message: "must be a Prometheus name: letters, digits and _, not starting with a digit"
+                )
+            }
+            metricsPrefix = text
+        case "eventPollMilliseconds": eventPollMilliseconds = try positive()
+        case "agents":
+            _ = try AgentDirectory(parsing: text)
+            agents = text
+        case "agentKeyringFile": agentKeyringFile = text
+        case "dispatchConcurrency": dispatchConcurrency = try positive()
+        case "jobLeaseSeconds":
+            let seconds = try positive()
+            guard seconds >= 3 else {
+                throw BrokerConfigurationError(
+                    field: field,
+                    message: "must be at least 3 (renewed every third)"
+                )
+            }
+            jobLeaseSeconds = seconds
+        case "dispatchPollMilliseconds": dispatchPollMilliseconds = try positive()
+        case "retryBackoffMilliseconds": retryBackoffMilliseconds = try positive()
         default: throw BrokerConfigurationError(field: field, message: "unknown field")
         }
     }
@@ -168,6 +214,18 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         settings.rateLimitPerUser = rateLimitPerUser
         settings.rateLimitWindowSeconds = Int64(rateLimitWindowSeconds)
         settings.signatureWindowSeconds = Int64(signatureWindowSeconds)
+        settings.eventPollInterval = .milliseconds(eventPollMilliseconds)
+        return settings
+    }
+
+    /// The dispatcher's knobs; `owner` names this dispatcher in the leases it takes.
+    public func dispatchSettings(owner: String) -> DispatchSettings {
+        var settings = DispatchSettings(owner: owner)
+        settings.leaseSeconds = jobLeaseSeconds
+        settings.pollInterval = .milliseconds(dispatchPollMilliseconds)
+        settings.concurrency = dispatchConcurrency
+        settings.retryBackoff = .milliseconds(retryBackoffMilliseconds)
+        settings.lockTTLSeconds = maxRollbackDurationSeconds + 60
         return settings
     }
 }

@@ -1,5 +1,6 @@
 public import Logging
 public import PostgresNIO
+import Tracing
 
 /// The broker's PostgreSQL: a `PostgresClient` (run it as a `Service`) plus a deadline on every
 /// use, so that a database that does not answer becomes a clear 503 instead of a hung request.
@@ -43,10 +44,12 @@ public struct Database: Sendable {
     public func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await withDeadline {
+        try await withDeadline { [logger, client] in
             do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    try await body(connection)
+                return try await withSpan("db.transaction", ofKind: .client) { _ in
+                    try await client.withTransaction(logger: logger) { connection in
+                        try await body(connection)
+                    }
                 }
             } catch let error as PostgresTransactionError {
                 // The closure's own error (a refusal) is what the caller needs; a failed BEGIN,

@@ -7,7 +7,7 @@ enum Migrations {
         let statements: [String]
     }
 
-    static let all: [Step] = [initialSchema, rollbackRecordFunction]
+    static let all: [Step] = [initialSchema, rollbackRecordFunction, heldBuildDelivery]
 
     static let initialSchema = Step(
         version: 1,
@@ -230,6 +230,23 @@ enum Migrations {
             END
             $fn$
             """
+        ]
+    )
+}
+
+extension Migrations {
+    /// Released builds are handed to the build sink after the outcome commits; `delivered_at`
+    /// makes that hand-over an outbox that survives a crash in between.
+    static let heldBuildDelivery = Step(
+        version: 3,
+        name: "held_builds.delivered_at: released builds are an outbox for the build sink",
+        statements: [
+            "ALTER TABLE held_builds ADD COLUMN delivered_at timestamptz",
+            """
+            CREATE INDEX held_builds_undelivered ON held_builds (id)
+                WHERE state = 'released' AND delivered_at IS NULL
+            """,
+            "CREATE INDEX events_by_age ON events (created_at)",
         ]
     )
 }

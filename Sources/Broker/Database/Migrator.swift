@@ -11,7 +11,13 @@ public struct Migrator: Sendable {
     let database: Database
 
     public init(database: Database) {
-        self.database = database
+        // A migration may wait for another broker's (the advisory lock) and may rewrite tables:
+        // the request deadline is far too short for it.
+        self.database = Database(
+            client: database.client,
+            timeout: max(database.timeout, .seconds(120)),
+            logger: database.logger
+        )
     }
 
     /// The newest version the code knows.

@@ -11,6 +11,8 @@ public struct BrokerSettings: Sendable {
     public var signatureWindowSeconds: Int64 = 300
     /// Largest request body read.
     public var maxBodyBytes: Int = 64 * 1024
+    /// How often an open event stream looks for new events.
+    public var eventPollInterval: Duration = .milliseconds(250)
 
     public init() {}
 

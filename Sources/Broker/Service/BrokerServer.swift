@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 public import Logging
 import NIOCore
@@ -6,17 +7,34 @@ public import RollbackProtocol
 import ServiceLifecycle
 public import UnixSignals
 
-/// The `serve` role assembled: PostgreSQL client, Redis client, HTTP API. `run()` serves until
-/// cancelled or (with `gracefulShutdownSignals`) until SIGTERM, finishing requests in flight.
+/// The broker assembled: PostgreSQL client, Redis client, HTTP API, and (for the `dispatch` and
+/// `run` roles) the dispatcher. `run()` serves until cancelled or (with
+/// `gracefulShutdownSignals`) until SIGTERM, finishing requests and jobs in flight.
 public struct BrokerServer: Sendable {
+    /// What one process does: the HTTP API, the dispatcher, or both.
+    public enum Role: String, Sendable, CaseIterable {
+        /// The whole HTTP API.
+        case api
+        /// Runs jobs on the configured agents; serves only `/healthz`, `/readyz` and `/metrics`.
+        case dispatch
+    }
+
     public let configuration: BrokerConfiguration
     public let postgres: PostgresClient
     public let database: Database
     public let redis: RedisClient
     public let api: BrokerAPI
+    public let metrics: BrokerMetrics
+    let agentKeyring: Keyring?
     let logger: Logger
 
-    public init(configuration: BrokerConfiguration, keyring: Keyring, logger: Logger) throws {
+    /// - Parameter agentKeyring: keys the agents accept; needed by the `dispatch` role.
+    public init(
+        configuration: BrokerConfiguration,
+        keyring: Keyring,
+        agentKeyring: Keyring? = nil,
+        logger: Logger
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
@@ -33,24 +51,67 @@ public struct BrokerServer: Sendable {
             logger: logger
         )
         redis = RedisClient(endpoint: redisEndpoint, concurrency: 16)
+        self.agentKeyring = agentKeyring
+        metrics = BrokerMetrics(prefix: configuration.metricsPrefix)
         api = BrokerAPI(
             database: database,
             redis: redis,
             keys: RedisKeys(prefix: configuration.redisKeyPrefix),
             keyring: keyring,
             settings: configuration.settings,
+            metrics: metrics,
             logger: logger
         )
     }
 
+    /// A dispatcher for the configured agents, named `owner` in the leases it takes.
+    public func makeDispatcher(owner: String) throws -> Dispatcher {
+        guard let agentKeyring else {
+            throw BrokerConfigurationError(
+                field: "agentKeyringFile",
+                message: "the dispatcher needs the agents' keyring"
+            )
+        }
+        let agents = try AgentDirectory(parsing: configuration.agents)
+        guard !agents.byHost.isEmpty else {
+            throw BrokerConfigurationError(
+                field: "agents",
+                message: "the dispatcher needs at least one host=socket"
+            )
+        }
+        let keys = RedisKeys(prefix: configuration.redisKeyPrefix)
+        return Dispatcher(
+            database: database,
+            redis: redis,
+            keys: keys,
+            sink: RedisStreamBuildSink(redis: redis, stream: keys.buildStream),
+            metrics: metrics,
+            agents: agents,
+            agentKeyring: agentKeyring,
+            settings: configuration.dispatchSettings(owner: owner),
+            logger: logger
+        )
+    }
+
+    /// A lease owner name unique to this process.
+    public static func defaultOwner() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+    }
+
     /// Serves HTTP; `onListening` gets the bound port (useful with port 0).
     public func run(
+        roles: Set<Role> = [.api],
+        dispatcherOwner: String = BrokerServer.defaultOwner(),
         gracefulShutdownSignals: [UnixSignal] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let logger = self.logger
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if roles.contains(.dispatch) {
+            services.append(.init(service: try makeDispatcher(owner: dispatcherOwner)))
+        }
         var application = Application(
-            router: api.router(),
+            router: api.router(operationsOnly: !roles.contains(.api)),
             configuration: .init(
                 address: .hostname(configuration.listenHost, port: configuration.listenPort),
                 serverName: "rollback-broker"
@@ -72,7 +133,7 @@ public struct BrokerServer: Sendable {
         let janitor = ExpiredRowsJanitor(database: database, interval: .seconds(600), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application), .init(service: janitor)],
+                services: [.init(service: application), .init(service: janitor)] + services,
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )

@@ -26,6 +26,11 @@ struct ExpiredRowsJanitor: Service {
                     ).decode(Int.self) {
                         count += 1
                     }
+                    // Events are kept a week for SSE resumption (`Last-Event-ID`); see spec/http-api.md.
+                    try await connection.query(
+                        "DELETE FROM events WHERE created_at < now() - interval '7 days'",
+                        logger: logger
+                    )
                     return count
                 }
                 if deleted > 0 {

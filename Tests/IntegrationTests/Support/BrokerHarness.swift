@@ -42,6 +42,8 @@ final class BrokerHarness: Sendable {
     /// Starts a broker, runs `body`, and stops the broker whatever happens.
     static func with<Result>(
         redisURL: String? = nil,
+        roles: Set<BrokerServer.Role> = [.api],
+        agents: [AgentHost] = [],
         configure: (inout BrokerConfiguration) -> Void = { _ in },
         _ body: (BrokerHarness) async throws -> Result
     ) async throws -> Result {
@@ -52,14 +54,24 @@ final class BrokerHarness: Sendable {
         configuration.redisKeyPrefix = "test-\(UInt32.random(in: 0...UInt32.max))"
         configuration.rateLimitPerUser = 10_000
         configuration.postgresMaxConnections = 8
+        configuration.agents = agents.map { "\($0.name)=\($0.socketPath)" }.joined(separator: ",")
+        configuration.jobLeaseSeconds = 3
+        configuration.retryBackoffMilliseconds = 100
+        configuration.dispatchPollMilliseconds = 50
+        configuration.eventPollMilliseconds = 50
         configure(&configuration)
         var logger = Logger(label: "test.broker")
         logger.logLevel = .warning
-        let server = try BrokerServer(configuration: configuration, keyring: keyring, logger: logger)
+        let server = try BrokerServer(
+            configuration: configuration,
+            keyring: keyring,
+            agentKeyring: AgentHost.keyring,
+            logger: logger
+        )
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
             defer { continuation.finish() }
-            try await server.run { port in continuation.yield(port) }
+            try await server.run(roles: roles) { port in continuation.yield(port) }
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else {
@@ -176,6 +188,98 @@ final class BrokerHarness: Sendable {
             try expectStatus(response, 201)
         }
         return project
+    }
+
+    /// A project on `host` whose versions carry real artifacts (id → artifact), the last one current.
+    func makeProject(
+        host: String,
+        versions: [(id: String, artifact: AgentHost.Artifact)]
+    ) async throws -> String {
+        let project = "p-\(UUID().uuidString.prefix(8).lowercased())"
+        try expectStatus(
+            try await post(
+                "/v1/projects",
+                json: RegisterProjectRequest(projectId: project, userId: "u-\(project)", host: host)
+            ),
+            201
+        )
+        for (id, artifact) in versions {
+            try expectStatus(
+                try await post(
+                    "/v1/projects/\(project)/versions",
+                    json: RegisterVersionRequest(
+                        versionId: id,
+                        artifactUrl: artifact.url,
+                        artifactSha256: artifact.sha256,
+                        artifactSize: artifact.size,
+                        previewUrl: "https://\(id).preview.example.com",
+                        deploymentId: "dep-\(id)"
+                    )
+                ),
+                201
+            )
+        }
+        return project
+    }
+
+    /// Reads the project's event stream (from after `lastEventID`) until `enough` says so.
+    func events(
+        project: String,
+        lastEventID: String? = nil,
+        timeout: Duration = .seconds(30),
+        until enough: @escaping @Sendable ([ServerSentEvent]) -> Bool
+    ) async throws -> [ServerSentEvent] {
+        let target = "/v1/projects/\(project)/events"
+        var headers = signer.headers(method: "GET", target: target, body: [], timestamp: UnixTime.now())
+        if let lastEventID { headers.append(("Last-Event-ID", lastEventID)) }
+        let requestHeaders = headers
+        let port = self.port
+        return try await withThrowingTaskGroup(of: [ServerSentEvent]?.self) { group in
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            group.addTask {
+                var parser = ServerSentEventParser()
+                var events: [ServerSentEvent] = []
+                try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
+                    try await connection.stream(method: "GET", target: target, headers: requestHeaders) {
+                        part in
+                        switch part {
+                        case .head(let head):
+                            guard head.status == 200 else {
+                                throw HarnessError("event stream answered \(head.status)")
+                            }
+                            return true
+                        case .body(let bytes):
+                            events += parser.feed(bytes)
+                            return !enough(events)
+                        case .end:
+                            return false
+                        }
+                    }
+                }
+                return events
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let events = first else {
+                throw HarnessError("the event stream did not deliver what was expected within \(timeout)")
+            }
+            return events
+        }
+    }
+
+    /// One column of one row, as text (NULL → nil).
+    func value(_ sql: String) async throws -> String? {
+        try await server.database.connection { connection in
+            for try await value in try await connection.query(
+                PostgresQuery(unsafeSQL: sql),
+                logger: Self.logger
+            ).decode(String?.self) {
+                return value
+            }
+            return nil
+        }
     }
 
     func expectStatus(_ response: HTTP1Response, _ status: Int) throws {

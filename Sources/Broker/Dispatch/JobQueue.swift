@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RollbackProtocol
+
+/// The dispatcher's side of the `jobs` table: claim with `FOR UPDATE SKIP LOCKED` and a lease,
+/// renew the lease, record progress, and put a job back for a retry. Every write after the claim
+/// is guarded by the lease owner, so a dispatcher that lost its lease changes nothing.
+struct JobQueue: Sendable {
+    let database: Database
+    let logger: Logger
+
+    /// Claims the oldest claimable job of `hosts`: queued and due, or running with an expired
+    /// lease (a rescue). A fresh claim starts a new attempt; a rescue continues the current one.
+    func claim(hosts: [String], owner: String, leaseSeconds: Int) async throws -> ClaimedJob? {
+        let logger = self.logger
+        return try await database.connection { connection in
+            let rows = try await connection.query(
+                """
+                WITH candidate AS (
+                    SELECT id, state AS previous_state FROM jobs
+                    WHERE host = ANY(\(hosts))
+                        AND ((state = 'queued' AND run_after <= now())
+                            OR (state = 'running' AND lease_expires_at < now()))
+                    ORDER BY run_after, created_at
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE jobs j SET state = 'running', lease_owner = \(owner),
+                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
+                    attempts = CASE WHEN c.previous_state = 'queued' THEN j.attempts + 1 ELSE j.attempts END,
+                    started_at = coalesce(j.started_at, now()), updated_at = now()
+                FROM candidate c, project_versions v
+                WHERE j.id = c.id AND v.id = j.version_id
+                RETURNING j.id, j.project_id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts,
+                    j.max_attempts, v.artifact_url, v.artifact_sha256, v.artifact_size, j.trace_parent,
+                    j.created_at, c.previous_state
+                """,
+                logger: logger
+            )
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
+                return ClaimedJob(
+                    id: try columns[0].decode(UUID.self),
+                    projectID: try columns[1].decode(String.self),
+                    versionID: try columns[2].decode(String.self),
+                    targetVersionID: try columns[3].decode(String.self),
+                    host: try columns[4].decode(String.self),
+                    epoch: try columns[5].decode(Int64.self),
+                    attempts: try columns[6].decode(Int.self),
+                    maxAttempts: try columns[7].decode(Int.self),
+                    artifact: WorkdirSync.Artifact(
+                        url: try columns[8].decode(String?.self) ?? "",
+                        sha256: try columns[9].decode(String?.self) ?? "",
+                        sizeBytes: try columns[10].decode(Int64?.self) ?? 0
+                    ),
+                    traceParent: try columns[11].decode(String?.self),
+                    createdAt: try columns[12].decode(Date.self),
+                    rescued: try columns[13].decode(String.self) == "running"
+                )
+            }
+            return nil
+        }
+    }
+
+    /// Extends the lease. False when this dispatcher no longer holds it.
+    func renew(_ job: ClaimedJob, owner: String, leaseSeconds: Int) async throws -> Bool {
+        try await updated(
+            """
+            UPDATE jobs SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
+            WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
+            RETURNING 1
+            """
+        )
+    }
+
+    /// Stores progress on the job and appends a `rollbackProgress` event; returns the event (for
+    /// publishing), or nil when the lease is gone.
+    func recordProgress(
+        _ job: ClaimedJob,
+        owner: String,
+        percent: Int,
+        phase: String,
+        payload: String
+    ) async throws -> StoredEvent? {
+        let logger = self.logger
+        return try await database.connection { connection in
+            let rows = try await connection.query(
+                """
+                WITH job AS (
+                    UPDATE jobs SET progress_percent = greatest(progress_percent, \(percent)), phase = \(phase),
+                        updated_at = now()
+                    WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
+                    RETURNING project_id
+                )
+                INSERT INTO events (project_id, type, payload)
+                SELECT project_id, 'rollbackProgress', \(payload)::jsonb FROM job
+                RETURNING id
+                """,
+                logger: logger
+            )
+            for try await id in rows.decode(Int64.self) {
+                return StoredEvent(
+                    id: id,
+                    projectID: job.projectID,
+                    type: "rollbackProgress",
+                    payload: payload
+                )
+            }
+            return nil
+        }
+    }
+
+    /// Puts the job back in the queue to run after `delay`, keeping the error that caused it.
+    func requeue(
+        _ job: ClaimedJob,
+        owner: String,
+        after delay: Duration,
+        error: DispatchFailure
+    ) async throws -> Bool {
+        let milliseconds = Int(
+            delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+        )
+        return try await updated(
+            """
+            UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                run_after = now() + make_interval(secs => \(Double(milliseconds) / 1000)),
+                error_code = \(error.code), error_message = \(error.message), updated_at = now()
+            WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
+            RETURNING 1
+            """
+        )
+    }
+
+    /// How many jobs are waiting and how many rollbacks are unfinished (for the gauges).
+    func depth() async throws -> (queued: Int, unfinished: Int) {
+        let logger = self.logger
+        return try await database.connection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT count(*) FILTER (WHERE state = 'queued')::int, count(*)::int
+                FROM jobs WHERE state IN ('queued', 'running')
+                """,
+                logger: logger
+            )
+            for try await (queued, unfinished) in rows.decode((Int, Int).self) { return (queued, unfinished) }
+            return (0, 0)
+        }
+    }
+
+    private func updated(_ query: PostgresQuery) async throws -> Bool {
+        let logger = self.logger
+        return try await database.connection { connection in
+            for try await _ in try await connection.query(query, logger: logger) { return true }
+            return false
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import Logging
+import RollbackProtocol
+import RollbackTransport
+import Synchronization
+import Tracing
+
+/// Runs one claimed job to its outcome: a signed `workdir.sync` to the host's agent (resuming an
+/// earlier attempt when there is one), throttled progress stored and published, a heartbeat
+/// that renews the lease and the project lock, and then success, a retry, or failure with
+/// recovery.
+struct JobRunner: Sendable {
+    let queue: JobQueue
+    let outcomes: OutcomeRecorder
+    let relay: HeldBuildRelay
+    let publisher: EventPublisher
+    let lock: ProjectLock
+    let metrics: BrokerMetrics
+    let keyring: Keyring
+    let settings: DispatchSettings
+    let logger: Logger
+
+    func run(_ job: ClaimedJob, agent: AgentAddress) async {
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(job.idText)"
+        logger[metadataKey: "project.id"] = "\(job.projectID)"
+        logger[metadataKey: "job.attempt"] = "\(job.attempts)"
+        logger.info(
+            job.rescued ? "rescuing job" : "dispatching job",
+            metadata: ["agent.host": "\(agent.host)"]
+        )
+        let attempt = await withSpan("rollback.dispatch", ofKind: .client) { span in
+            span.attributes["rollback.job.id"] = job.idText
+            span.attributes["rollback.project.id"] = job.projectID
+            span.attributes["rollback.job.attempt"] = job.attempts
+            span.attributes["rollback.trace.parent"] = job.traceParent ?? ""
+            let attempt = await withHeartbeat(job) { await sync(job, agent: agent, logger: logger) }
+            switch attempt {
+            case .success(let result):
+                // The agent's own phases, so one trace shows where the time went on the host.
+                for (phase, milliseconds) in result.phaseMilliseconds.sorted(by: { $0.key < $1.key }) {
+                    span.attributes["rollback.agent.phase.\(phase).ms"] = milliseconds
+                }
+            case .failure(let failure):
+                span.setStatus(SpanStatus(code: .error, message: failure.code))
+            }
+            return attempt
+        }
+        do {
+            switch attempt {
+            case .success(let result):
+                try await finish(
+                    job,
+                    written: try await outcomes.succeed(job, owner: settings.owner, result: result),
+                    failure: nil,
+                    logger: logger
+                )
+            case .failure(let failure) where failure.retryable && job.attempts < job.maxAttempts:
+                let delay = settings.backoff(afterAttempt: job.attempts)
+                let kept = try await queue.requeue(job, owner: settings.owner, after: delay, error: failure)
+                logger.warning(
+                    kept ? "sync attempt failed; retrying" : "sync attempt failed and the lease was lost",
+                    metadata: ["error": "\(failure)", "retry.after": "\(delay)"]
+                )
+            case .failure(let failure):
+                try await finish(
+                    job,
+                    written: try await outcomes.fail(job, owner: settings.owner, failure: failure),
+                    failure: failure,
+                    logger: logger
+                )
+            }
+        } catch {
+            // The outcome could not be written (PostgreSQL away): the lease runs out and a
+            // dispatcher rescues the job, asking the agent again. Nothing is half-written.
+            logger.error(
+                "cannot record the job's outcome; it will be rescued",
+                metadata: ["error": "\(error)"]
+            )
+        }
+    }
+
+    /// After a committed outcome: builds to the build system, events out, lock ended, metrics.
+    private func finish(
+        _ job: ClaimedJob,
+        written: OutcomeRecorder.Written?,
+        failure: DispatchFailure?,
+        logger: Logger
+    ) async throws {
+        guard let written else {
+            logger.warning("outcome not written: another dispatcher or a newer rollback owns the project now")
+            return
+        }
+        await relay.deliver(written.releasedBuilds)
+        await publisher.publish(written.events)
+        do {
+            if let version = written.currentVersionID {
+                _ = try await publisher.redis.command([
+                    "SET", publisher.keys.latestVersion(project: job.projectID), version,
+                ])
+            }
+            try await lock.release(project: job.projectID, epoch: job.epoch)
+        } catch {
+            logger.warning(
+                "redis update after the outcome failed; the lock expires by its TTL",
+                metadata: ["error": "\(error)"]
+            )
+        }
+        metrics.rollbackFinished(
+            succeeded: failure == nil,
+            after: .milliseconds(Int64(Date().timeIntervalSince(job.createdAt) * 1000)),
+            failureReason: failure?.code
+        )
+        if let failure {
+            logger.warning("rollback failed; project restored", metadata: ["error": "\(failure)"])
+        } else {
+            logger.info(
+                "rollback completed",
+                metadata: ["released.builds": "\(written.releasedBuilds.count)"]
+            )
+        }
+    }
+
+    /// Talks to the agent. Where an earlier attempt may have got somewhere (a rescue, or a retry
+    /// after a broken connection), asks `job.status` first: a finished sync is taken as is, a
+    /// running one is joined (the same params attach to it), anything else starts afresh.
+    private func sync(
+        _ job: ClaimedJob,
+        agent: AgentAddress,
+        logger: Logger
+    ) async -> Result<WorkdirSync.Result, DispatchFailure> {
+        let signer = RequestSigner(agentID: agent.agentID, keyring: keyring)
+        let trace = job.traceParent.flatMap { TraceContext(traceparent: $0) } ?? TraceContext.random()
+        let progress = ProgressRecorder(job: job, runner: self, logger: logger)
+        defer { progress.finish() }
+        do {
+            let result = try await RPCConnection.withConnection(
+                socketPath: agent.socketPath,
+                signer: signer,
+                logger: logger
+            ) {
+                connection in
+                var params = job.syncParams(attempt: job.attempts)
+                let earlier = job.rescued ? job.attempts : job.attempts - 1
+                if earlier >= 1,
+                    let status = try? await connection.call(
+                        JobStatus.self,
+                        JobStatus.Params(jobID: job.agentJobID(attempt: earlier))
+                    )
+                {
+                    logger.info(
+                        "earlier attempt found on the agent",
+                        metadata: ["agent.job.state": "\(status.state)"]
+                    )
+                    switch status.state {
+                    case .succeeded: if let result = status.result { return result }
+                    case .accepted, .running: params = job.syncParams(attempt: earlier)
+                    case .failed, .cancelled, .interrupted: break
+                    }
+                }
+                return try await connection.call(WorkdirSync.self, params, trace: trace) { update in
+                    progress.note(update)
+                }
+            }
+            await progress.drain()
+            return .success(result)
+        } catch let error as RPCError {
+            await progress.drain()
+            return .failure(DispatchFailure(error))
+        } catch {
+            await progress.drain()
+            return .failure(.agentUnreachable(error, socket: agent.socketPath))
+        }
+    }
+
+    /// Renews the lease and extends the project lock every third of the lease while `body` runs.
+    private func withHeartbeat<T: Sendable>(_ job: ClaimedJob, _ body: () async -> T) async -> T {
+        let heartbeat = Task {
+            let period = Duration.seconds(settings.leaseSeconds) / 3
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                if Task.isCancelled { return }
+                do {
+                    let held = try await queue.renew(
+                        job,
+                        owner: settings.owner,
+                        leaseSeconds: settings.leaseSeconds
+                    )
+                    if !held {
+                        logger.warning("lease lost; the outcome will not be written by this dispatcher")
+                    }
+                    _ = try await lock.extend(
+                        project: job.projectID,
+                        epoch: job.epoch,
+                        ttlSeconds: settings.lockTTLSeconds
+                    )
+                } catch {
+                    logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
+        return await body()
+    }
+
+    /// Stores a progress update and publishes its event.
+    fileprivate func store(_ update: JobProgress.Params, job: ClaimedJob) async {
+        let payload = RollbackProgressEvent(
+            projectId: job.projectID,
+            jobId: job.idText,
+            rollbackVersionId: job.versionID,
+            percent: update.percent,
+            phase: update.phase.rawValue,
+            bytesDone: update.bytesDone,
+            bytesTotal: update.bytesTotal
+        )
+        do {
+            if let event = try await queue.recordProgress(
+                job,
+                owner: settings.owner,
+                percent: update.percent,
+                phase: update.phase.rawValue,
+                payload: String(decoding: BrokerJSON.encode(payload), as: UTF8.self)
+            ) {
+                await publisher.publish([event])
+            }
+        } catch {
+            logger.debug("progress not stored", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Takes the agent's progress notifications (delivered synchronously on the connection's read
+/// loop) and stores them in order from one task, at most every `progressInterval` and on each
+/// phase change; the last one is always stored before the outcome.
+private final class ProgressRecorder: Sendable {
+    private let continuation: AsyncStream<JobProgress.Params>.Continuation
+    private let task: Task<Void, Never>
+
+    init(job: ClaimedJob, runner: JobRunner, logger: Logger) {
+        let (stream, continuation) = AsyncStream.makeStream(of: JobProgress.Params.self)
+        self.continuation = continuation
+        let interval = runner.settings.progressInterval
+        task = Task {
+            var lastStored: (at: ContinuousClock.Instant, phase: SyncPhase)?
+            var pending: JobProgress.Params?
+            for await update in stream {
+                let now = ContinuousClock.now
+                if let last = lastStored, last.phase == update.phase, now - last.at < interval,
+                    update.percent < 100
+                {
+                    pending = update
+                    continue
+                }
+                await runner.store(update, job: job)
+                lastStored = (now, update.phase)
+                pending = nil
+            }
+            if let pending { await runner.store(pending, job: job) }
+        }
+    }
+
+    func note(_ update: JobProgress.Params) { continuation.yield(update) }
+
+    /// Waits until every update noted so far is stored.
+    func drain() async {
+        continuation.finish()
+        await task.value
+    }
+
+    func finish() { continuation.finish() }
+}

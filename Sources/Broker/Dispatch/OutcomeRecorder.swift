@@ -1,0 +1,296 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RollbackProtocol
+
+/// Writes a job's outcome, each in one transaction guarded by the lease and the epoch: the job
+/// row must still be this dispatcher's and running, and the project must still be `rollingBack`
+/// at the job's epoch. A stale dispatcher's outcome writes nothing and returns nil.
+struct OutcomeRecorder: Sendable {
+    let database: Database
+    let logger: Logger
+
+    /// What a written outcome asks for after commit.
+    struct Written: Sendable {
+        /// In id order: the outcome event first, then one event per held build.
+        var events: [StoredEvent]
+        /// Builds released to the build system, in arrival order (success only).
+        var releasedBuilds: [HeldBuild]
+        /// The project's current version after the outcome (for the latest-version key).
+        var currentVersionID: String?
+    }
+
+    /// Thrown inside the transaction to roll it back when a guard finds the write stale.
+    private struct Stale: Error {}
+
+    /// Success: project `deployed`, version `ready`, job `succeeded`, held builds released in
+    /// arrival order, `rollbackCompleted` and `buildReleased` events, an audit row.
+    func succeed(_ job: ClaimedJob, owner: String, result: WorkdirSync.Result) async throws -> Written? {
+        let logger = self.logger
+        let durationMilliseconds = Int64(Date().timeIntervalSince(job.createdAt) * 1000)
+        do {
+            return try await database.transaction { connection in
+                try await Self.finishJob(
+                    job,
+                    owner: owner,
+                    state: "succeeded",
+                    error: nil,
+                    on: connection,
+                    logger: logger
+                )
+                try await Self.expectRow(
+                    try await connection.query(
+                        """
+                        UPDATE projects SET status = 'deployed', active_job_id = NULL, updated_at = now()
+                        WHERE id = \(job.projectID) AND epoch = \(job.epoch) AND status = 'rollingBack'
+                        RETURNING 1
+                        """,
+                        logger: logger
+                    )
+                )
+                try await connection.query(
+                    "UPDATE project_versions SET status = 'ready' WHERE id = \(job.versionID)",
+                    logger: logger
+                )
+                let builds = try await Self.settleHeldBuilds(
+                    job,
+                    state: "released",
+                    reason: "rollback \(job.versionID) completed",
+                    on: connection,
+                    logger: logger
+                )
+                var events = [
+                    try await Self.appendEvent(
+                        RollbackCompletedEvent(
+                            projectId: job.projectID,
+                            jobId: job.idText,
+                            rollbackVersionId: job.versionID,
+                            epoch: job.epoch,
+                            commitId: result.commitID,
+                            tag: result.tag,
+                            durationMilliseconds: durationMilliseconds,
+                            releasedBuilds: builds.count
+                        ),
+                        type: .rollbackCompleted,
+                        project: job.projectID,
+                        on: connection,
+                        logger: logger
+                    )
+                ]
+                for build in builds {
+                    events.append(
+                        try await Self.appendEvent(
+                            HeldBuildEvent(
+                                type: .buildReleased,
+                                projectId: job.projectID,
+                                buildId: build.buildID
+                            ),
+                            type: .buildReleased,
+                            project: job.projectID,
+                            on: connection,
+                            logger: logger
+                        )
+                    )
+                }
+                try await Self.audit(
+                    job,
+                    action: "rollback.completed",
+                    outcome: "succeeded",
+                    reason: nil,
+                    details: ["commitId": result.commitID ?? "", "releasedBuilds": "\(builds.count)"],
+                    on: connection,
+                    logger: logger
+                )
+                return Written(events: events, releasedBuilds: builds, currentVersionID: job.versionID)
+            }
+        } catch is Stale {
+            return nil
+        }
+    }
+
+    /// Failure: the preview URL and current version restored to what they were before the
+    /// rollback, version `failed`, project `rollbackFailed`, held builds purged with the reason,
+    /// `rollbackFailed` and `buildPurged` events, an audit row.
+    func fail(_ job: ClaimedJob, owner: String, failure: DispatchFailure) async throws -> Written? {
+        let logger = self.logger
+        do {
+            return try await database.transaction { connection in
+                try await Self.finishJob(
+                    job,
+                    owner: owner,
+                    state: "failed",
+                    error: failure,
+                    on: connection,
+                    logger: logger
+                )
+                var restored: (version: String?, preview: String?)?
+                for try await row in try await connection.query(
+                    """
+                    UPDATE projects p SET status = 'rollbackFailed', current_version_id = j.previous_version_id,
+                        preview_url = j.previous_preview_url, active_job_id = NULL, updated_at = now()
+                    FROM jobs j
+                    WHERE j.id = \(job.id) AND p.id = j.project_id AND p.epoch = \(job.epoch)
+                        AND p.status = 'rollingBack'
+                    RETURNING p.current_version_id, p.preview_url
+                    """,
+                    logger: logger
+                ).decode((String?, String?).self) {
+                    restored = row
+                }
+                guard let restored else { throw Stale() }
+                try await connection.query(
+                    "UPDATE project_versions SET status = 'failed' WHERE id = \(job.versionID)",
+                    logger: logger
+                )
+                let reason = "rollback \(job.versionID) failed: \(failure.code)"
+                let builds = try await Self.settleHeldBuilds(
+                    job,
+                    state: "purged",
+                    reason: reason,
+                    on: connection,
+                    logger: logger
+                )
+                var events = [
+                    try await Self.appendEvent(
+                        RollbackFailedEvent(
+                            projectId: job.projectID,
+                            jobId: job.idText,
+                            rollbackVersionId: job.versionID,
+                            epoch: job.epoch,
+                            errorCode: failure.code,
+                            errorMessage: failure.message,
+                            restoredVersionId: restored.version,
+                            restoredPreviewUrl: restored.preview,
+                            purgedBuilds: builds.count
+                        ),
+                        type: .rollbackFailed,
+                        project: job.projectID,
+                        on: connection,
+                        logger: logger
+                    )
+                ]
+                for build in builds {
+                    events.append(
+                        try await Self.appendEvent(
+                            HeldBuildEvent(
+                                type: .buildPurged,
+                                projectId: job.projectID,
+                                buildId: build.buildID,
+                                reason: reason
+                            ),
+                            type: .buildPurged,
+                            project: job.projectID,
+                            on: connection,
+                            logger: logger
+                        )
+                    )
+                }
+                try await Self.audit(
+                    job,
+                    action: "rollback.failed",
+                    outcome: "failed",
+                    reason: failure.message,
+                    details: ["errorCode": failure.code, "purgedBuilds": "\(builds.count)"],
+                    on: connection,
+                    logger: logger
+                )
+                return Written(events: events, releasedBuilds: [], currentVersionID: restored.version)
+            }
+        } catch is Stale {
+            return nil
+        }
+    }
+
+    // MARK: Statements
+
+    private static func finishJob(
+        _ job: ClaimedJob,
+        owner: String,
+        state: String,
+        error: DispatchFailure?,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let percent = error == nil ? 100 : nil as Int?
+        try await expectRow(
+            try await connection.query(
+                """
+                UPDATE jobs SET state = \(state), lease_owner = NULL, lease_expires_at = NULL, finished_at = now(),
+                    progress_percent = coalesce(\(percent), progress_percent),
+                    phase = CASE WHEN \(error == nil) THEN 'done' ELSE phase END,
+                    error_code = \(error?.code), error_message = \(error?.message), updated_at = now()
+                WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running' AND epoch = \(job.epoch)
+                RETURNING 1
+                """,
+                logger: logger
+            )
+        )
+    }
+
+    /// Marks every held build of the project `state`, returning them in arrival order.
+    private static func settleHeldBuilds(
+        _ job: ClaimedJob,
+        state: String,
+        reason: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [HeldBuild] {
+        var builds: [HeldBuild] = []
+        for try await (id, buildID, payload) in try await connection.query(
+            """
+            UPDATE held_builds SET state = \(state), reason = \(reason), settled_at = now()
+            WHERE project_id = \(job.projectID) AND state = 'held'
+            RETURNING id, build_id, payload
+            """,
+            logger: logger
+        ).decode((Int64, String, String?).self) {
+            builds.append(HeldBuild(id: id, projectID: job.projectID, buildID: buildID, payload: payload))
+        }
+        return builds.sorted { $0.id < $1.id }
+    }
+
+    private static func appendEvent(
+        _ payload: some Encodable,
+        type: RollbackEventType,
+        project: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> StoredEvent {
+        let json = String(decoding: BrokerJSON.encode(payload), as: UTF8.self)
+        for try await id in try await connection.query(
+            "INSERT INTO events (project_id, type, payload) VALUES (\(project), \(type.rawValue), \(json)::jsonb) RETURNING id",
+            logger: logger
+        ).decode(Int64.self) {
+            return StoredEvent(id: id, projectID: project, type: type.rawValue, payload: json)
+        }
+        throw Stale()
+    }
+
+    private static func audit(
+        _ job: ClaimedJob,
+        action: String,
+        outcome: String,
+        reason: String?,
+        details: [String: String],
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        var details = details
+        details["jobId"] = job.idText
+        details["epoch"] = "\(job.epoch)"
+        details["attempts"] = "\(job.attempts)"
+        let json = String(decoding: BrokerJSON.encode(details), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO audit_log (caller, actor, action, project_id, outcome, reason, details)
+            VALUES ('dispatcher', 'dispatcher', \(action), \(job.projectID), \(outcome), \(reason), \(json)::jsonb)
+            """,
+            logger: logger
+        )
+    }
+
+    private static func expectRow(_ rows: PostgresRowSequence) async throws {
+        for try await _ in rows { return }
+        throw Stale()
+    }
+}

@@ -1,0 +1,185 @@
+import Crypto
+import Foundation
+import RollbackBroker
+import RollbackProtocol
+import RollbackTransport
+import TestSupport
+
+/// One build host for the dispatcher tests: a real `rollback-agent` process on a real Unix
+/// socket, its work root, and an HTTP server (Python) that serves the host's artifacts and can
+/// hold a download half-way (`hold`) so a test can act while a sync is under way.
+final class AgentHost: @unchecked Sendable {
+    // @unchecked: the processes are only touched by the one test that owns the host.
+    static let keyring = try! Keyring(keys: [
+        try! SigningKey(id: "a1", secret: Array("dispatch-tests-agent-secret-0123456789".utf8))
+    ])
+
+    let name: String
+    let directory: String
+    var socketPath: String { "\(directory)/agent.sock" }
+    var workRoot: String { "\(directory)/work" }
+    var artifacts: String { "\(directory)/artifacts" }
+    var keyringPath: String { "\(directory)/agent-keyring.json" }
+    private var agent: Process?
+    private var server: Process?
+    private(set) var baseURL = ""
+
+    /// The broker's view of this host: `name=socket`, agent id = host name.
+    var address: AgentAddress { AgentAddress(host: name, socketPath: socketPath, agentID: name) }
+
+    init(name: String = "host-\(UInt32.random(in: 0...UInt32.max))") throws {
+        self.name = name
+        var template = Array("/tmp/rbk-host-XXXXXX".utf8CString)
+        directory = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+        for path in [workRoot, artifacts] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let secret = Data("dispatch-tests-agent-secret-0123456789".utf8).base64EncodedString()
+        _ = FileManager.default.createFile(
+            atPath: keyringPath,
+            contents: Data(#"{"keys":[{"id":"a1","secret":"\#(secret)"}]}"#.utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
+        try startArtifactServer()
+    }
+
+    static var executableDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    /// Starts the agent and waits until it answers `agent.health`.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = Self.executableDirectory.appendingPathComponent("rollback-agent")
+        process.arguments = [
+            "--socket", socketPath, "--agent-id", name, "--keyring", keyringPath, "--work-root", workRoot,
+            "--state-dir", "\(directory)/state", "--log-level", "debug", "--set", "downloadStallSeconds=120",
+        ]
+        let log = try Self.appendingLog("\(directory)/agent.log")
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        agent = process
+        let signer = RequestSigner(agentID: name, keyring: Self.keyring)
+        try await waitUntil("agent \(name) to answer") {
+            guard process.isRunning else { throw HarnessError("agent \(name) exited: \(readLog())") }
+            return
+                (try? await RPCConnection.withConnection(socketPath: socketPath, signer: signer) {
+                    try await $0.call(AgentHealth.self, EmptyParams())
+                }) != nil
+        }
+    }
+
+    /// Kills the agent at once (no graceful shutdown), as a crash would.
+    func kill() async throws {
+        guard let agent, agent.isRunning else { return }
+        Foundation.kill(agent.processIdentifier, SIGKILL)
+        try await waitUntil("agent \(name) to exit") { !agent.isRunning }
+        self.agent = nil
+    }
+
+    func readLog() -> String {
+        (try? String(contentsOfFile: "\(directory)/agent.log", encoding: .utf8)) ?? ""
+    }
+
+    func shutdown() {
+        for process in [agent, server].compactMap({ $0 }) where process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: Artifacts
+
+    struct Artifact {
+        let url: String
+        let sha256: String
+        let size: Int64
+        let file: String
+    }
+
+    /// A ZIP of `files` made with the `zip` CLI, served over HTTP.
+    func makeArtifact(_ name: String, files: [String: String]) throws -> Artifact {
+        let source = "\(directory)/src-\(name)"
+        try Self.write(files, into: source)
+        let zip = "\(artifacts)/\(name).zip"
+        try Shell.run(["zip", "-q", "-r", "-X", zip, "."], in: source)
+        let data = try Data(contentsOf: URL(fileURLWithPath: zip))
+        return Artifact(
+            url: "\(baseURL)/\(name).zip",
+            sha256: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined(),
+            size: Int64(data.count),
+            file: zip
+        )
+    }
+
+    /// From now on, a download of `artifact` stops half-way until `release` is called.
+    func hold(_ artifact: Artifact) {
+        _ = FileManager.default.createFile(atPath: artifact.file + ".hold", contents: nil)
+    }
+
+    func release(_ artifact: Artifact) {
+        try? FileManager.default.removeItem(atPath: artifact.file + ".hold")
+    }
+
+    /// Whether a download of `artifact` has begun.
+    func downloadStarted(_ artifact: Artifact) -> Bool {
+        FileManager.default.fileExists(atPath: artifact.file + ".requested")
+    }
+
+    /// A working directory with one git commit holding `files`.
+    func makeWorkingDirectory(_ project: String, files: [String: String]) throws {
+        let path = workingDirectory(project)
+        try Self.write(files, into: path)
+        try Shell.git("init", "-q", "-b", "main", in: path)
+        try Shell.git("add", "-A", in: path)
+        try Shell.git("commit", "-q", "-m", "initial build", in: path)
+    }
+
+    func workingDirectory(_ project: String) -> String { "\(workRoot)/\(project)" }
+
+    func file(_ project: String, _ relative: String) -> String? {
+        try? String(contentsOfFile: "\(workingDirectory(project))/\(relative)", encoding: .utf8)
+    }
+
+    private func startArtifactServer() throws {
+        let portFile = "\(directory)/artifact-port"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Shell.fixtures, "serve-held", artifacts, portFile]
+        let log = try Self.appendingLog("\(directory)/http.log")
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        server = process
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: portFile) {
+            guard Date() < deadline, process.isRunning else {
+                throw HarnessError("the artifact server did not start")
+            }
+            usleep(10_000)
+        }
+        baseURL = "http://127.0.0.1:\(try String(contentsOfFile: portFile, encoding: .utf8))"
+    }
+
+    private static func appendingLog(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.seekToEndOfFile()
+        return handle
+    }
+
+    private static func write(_ files: [String: String], into root: String) throws {
+        for (relative, content) in files {
+            let path = "\(root)/\(relative)"
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            try Data(content.utf8).write(to: URL(fileURLWithPath: path))
+        }
+    }
+}
