@@ -424,6 +424,24 @@ struct DispatchTests {
         }
     }
 
+    @Test("rollback-broker dispatch drains and exits 0 on SIGTERM")
+    func dispatcherStopsCleanly() async throws {
+        try await Self.withHost { host in
+            try await BrokerHarness.with(roles: [.api], agents: [host]) { broker in
+                let dispatcher = try DispatcherProcess(broker: broker, host: host)
+                defer { dispatcher.kill() }
+                try dispatcher.start()
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        dispatcher.log.contains("dispatcher started")
+                    }
+                )
+                let status = try await dispatcher.terminate()
+                #expect(status == 0, "\(dispatcher.log)")
+            }
+        }
+    }
+
     @Test("two projects on two hosts at once")
     func twoHosts() async throws {
         try await Self.withHost { first in

@@ -18,7 +18,8 @@ public struct DispatchSettings: Sendable {
         self.owner = owner
     }
 
-    func backoff(afterAttempt attempt: Int) -> Duration {
+    /// The delay before the next attempt after attempt number `attempt` failed.
+    public func backoff(afterAttempt attempt: Int) -> Duration {
         let factor = 1 << min(max(attempt - 1, 0), 16)
         return min(retryBackoff * factor, maxBackoff)
     }

@@ -25,16 +25,25 @@ struct JobQueue: Sendable {
                     ORDER BY run_after, created_at
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED
+                ), claimed AS (
+                    UPDATE jobs j SET state = 'running', lease_owner = \(owner),
+                        lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
+                        attempts = CASE WHEN c.previous_state = 'queued' THEN j.attempts + 1 ELSE j.attempts END,
+                        started_at = coalesce(j.started_at, now()), updated_at = now()
+                    FROM candidate c, project_versions v
+                    WHERE j.id = c.id AND v.id = j.version_id
+                    RETURNING j.id, j.project_id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts,
+                        j.max_attempts, v.artifact_url, v.artifact_sha256, v.artifact_size, j.trace_parent,
+                        j.created_at, c.previous_state
+                ), audit AS (
+                    INSERT INTO audit_log (caller, actor, action, project_id, outcome, details)
+                    SELECT 'dispatcher', \(owner),
+                        CASE WHEN previous_state = 'running' THEN 'job.rescued' ELSE 'job.claimed' END,
+                        project_id, 'running',
+                        jsonb_build_object('jobId', id, 'attempt', attempts, 'epoch', epoch, 'host', host)
+                    FROM claimed
                 )
-                UPDATE jobs j SET state = 'running', lease_owner = \(owner),
-                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
-                    attempts = CASE WHEN c.previous_state = 'queued' THEN j.attempts + 1 ELSE j.attempts END,
-                    started_at = coalesce(j.started_at, now()), updated_at = now()
-                FROM candidate c, project_versions v
-                WHERE j.id = c.id AND v.id = j.version_id
-                RETURNING j.id, j.project_id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts,
-                    j.max_attempts, v.artifact_url, v.artifact_sha256, v.artifact_size, j.trace_parent,
-                    j.created_at, c.previous_state
+                SELECT * FROM claimed
                 """,
                 logger: logger
             )
@@ -123,11 +132,20 @@ struct JobQueue: Sendable {
         )
         return try await updated(
             """
-            UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-                run_after = now() + make_interval(secs => \(Double(milliseconds) / 1000)),
-                error_code = \(error.code), error_message = \(error.message), updated_at = now()
-            WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
-            RETURNING 1
+            WITH job AS (
+                UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                    run_after = now() + make_interval(secs => \(Double(milliseconds) / 1000)),
+                    error_code = \(error.code), error_message = \(error.message), updated_at = now()
+                WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
+                RETURNING id, project_id, attempts
+            ), audit AS (
+                INSERT INTO audit_log (caller, actor, action, project_id, outcome, reason, details)
+                SELECT 'dispatcher', \(owner), 'job.retry', project_id, 'queued', \(error.message),
+                    jsonb_build_object('jobId', id, 'attempt', attempts, 'errorCode', \(error.code)::text,
+                        'retryAfterMilliseconds', \(milliseconds))
+                FROM job
+            )
+            SELECT 1 FROM job
             """
         )
     }

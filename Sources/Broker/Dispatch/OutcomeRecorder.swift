@@ -59,39 +59,25 @@ struct OutcomeRecorder: Sendable {
                     on: connection,
                     logger: logger
                 )
-                var events = [
-                    try await Self.appendEvent(
-                        RollbackCompletedEvent(
-                            projectId: job.projectID,
-                            jobId: job.idText,
-                            rollbackVersionId: job.versionID,
-                            epoch: job.epoch,
-                            commitId: result.commitID,
-                            tag: result.tag,
-                            durationMilliseconds: durationMilliseconds,
-                            releasedBuilds: builds.count
-                        ),
-                        type: .rollbackCompleted,
-                        project: job.projectID,
-                        on: connection,
-                        logger: logger
-                    )
-                ]
-                for build in builds {
-                    events.append(
-                        try await Self.appendEvent(
-                            HeldBuildEvent(
-                                type: .buildReleased,
-                                projectId: job.projectID,
-                                buildId: build.buildID
-                            ),
-                            type: .buildReleased,
-                            project: job.projectID,
-                            on: connection,
-                            logger: logger
-                        )
-                    )
-                }
+                let events = try await Self.appendEvents(
+                    RollbackCompletedEvent(
+                        projectId: job.projectID,
+                        jobId: job.idText,
+                        rollbackVersionId: job.versionID,
+                        epoch: job.epoch,
+                        commitId: result.commitID,
+                        tag: result.tag,
+                        durationMilliseconds: durationMilliseconds,
+                        releasedBuilds: builds.count
+                    ),
+                    type: .rollbackCompleted,
+                    builds: builds,
+                    buildEvent: .buildReleased,
+                    reason: nil,
+                    job: job,
+                    on: connection,
+                    logger: logger
+                )
                 try await Self.audit(
                     job,
                     action: "rollback.completed",
@@ -150,41 +136,26 @@ struct OutcomeRecorder: Sendable {
                     on: connection,
                     logger: logger
                 )
-                var events = [
-                    try await Self.appendEvent(
-                        RollbackFailedEvent(
-                            projectId: job.projectID,
-                            jobId: job.idText,
-                            rollbackVersionId: job.versionID,
-                            epoch: job.epoch,
-                            errorCode: failure.code,
-                            errorMessage: failure.message,
-                            restoredVersionId: restored.version,
-                            restoredPreviewUrl: restored.preview,
-                            purgedBuilds: builds.count
-                        ),
-                        type: .rollbackFailed,
-                        project: job.projectID,
-                        on: connection,
-                        logger: logger
-                    )
-                ]
-                for build in builds {
-                    events.append(
-                        try await Self.appendEvent(
-                            HeldBuildEvent(
-                                type: .buildPurged,
-                                projectId: job.projectID,
-                                buildId: build.buildID,
-                                reason: reason
-                            ),
-                            type: .buildPurged,
-                            project: job.projectID,
-                            on: connection,
-                            logger: logger
-                        )
-                    )
-                }
+                let events = try await Self.appendEvents(
+                    RollbackFailedEvent(
+                        projectId: job.projectID,
+                        jobId: job.idText,
+                        rollbackVersionId: job.versionID,
+                        epoch: job.epoch,
+                        errorCode: failure.code,
+                        errorMessage: failure.message,
+                        restoredVersionId: restored.version,
+                        restoredPreviewUrl: restored.preview,
+                        purgedBuilds: builds.count
+                    ),
+                    type: .rollbackFailed,
+                    builds: builds,
+                    buildEvent: .buildPurged,
+                    reason: reason,
+                    job: job,
+                    on: connection,
+                    logger: logger
+                )
                 try await Self.audit(
                     job,
                     action: "rollback.failed",
@@ -247,6 +218,39 @@ struct OutcomeRecorder: Sendable {
             builds.append(HeldBuild(id: id, projectID: job.projectID, buildID: buildID, payload: payload))
         }
         return builds.sorted { $0.id < $1.id }
+    }
+
+    /// The outcome's event, then one event per held build, in that order.
+    private static func appendEvents(
+        _ outcome: some Encodable,
+        type: RollbackEventType,
+        builds: [HeldBuild],
+        buildEvent: RollbackEventType,
+        reason: String?,
+        job: ClaimedJob,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [StoredEvent] {
+        var events = [
+            try await appendEvent(outcome, type: type, project: job.projectID, on: connection, logger: logger)
+        ]
+        for build in builds {
+            events.append(
+                try await appendEvent(
+                    HeldBuildEvent(
+                        type: buildEvent,
+                        projectId: job.projectID,
+                        buildId: build.buildID,
+                        reason: reason
+                    ),
+                    type: buildEvent,
+                    project: job.projectID,
+                    on: connection,
+                    logger: logger
+                )
+            )
+        }
+        return events
     }
 
     private static func appendEvent(

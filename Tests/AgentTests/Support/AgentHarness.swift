@@ -31,16 +31,14 @@ final class AgentHarness: @unchecked Sendable {
     }
 
     init() throws {
-        var template = Array("/tmp/rbk-agent-XXXXXX".utf8CString)
-        directory = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+        directory = TemporaryFiles.directory(prefix: "rbk-agent")
         for path in [workRoot, artifacts] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
-        let secret = Data("agent-tests-secret-0123456789abcdef".utf8).base64EncodedString()
-        _ = FileManager.default.createFile(
-            atPath: keyringPath,
-            contents: Data(#"{"keys":[{"id":"k1","secret":"\#(secret)"}]}"#.utf8),
-            attributes: [.posixPermissions: 0o600]
+        TemporaryFiles.writeKeyring(
+            at: keyringPath,
+            keyID: "k1",
+            secret: "agent-tests-secret-0123456789abcdef"
         )
     }
 

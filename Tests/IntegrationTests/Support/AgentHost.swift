@@ -10,9 +10,8 @@ import TestSupport
 /// hold a download half-way (`hold`) so a test can act while a sync is under way.
 final class AgentHost: @unchecked Sendable {
     // @unchecked: the processes are only touched by the one test that owns the host.
-    static let keyring = try! Keyring(keys: [
-        try! SigningKey(id: "a1", secret: Array("dispatch-tests-agent-secret-0123456789".utf8))
-    ])
+    static let secret = "dispatch-tests-agent-secret-0123456789"
+    static let keyring = try! Keyring(keys: [try! SigningKey(id: "a1", secret: Array(secret.utf8))])
 
     let name: String
     let directory: String
@@ -29,17 +28,11 @@ final class AgentHost: @unchecked Sendable {
 
     init(name: String = "host-\(UInt32.random(in: 0...UInt32.max))") throws {
         self.name = name
-        var template = Array("/tmp/rbk-host-XXXXXX".utf8CString)
-        directory = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+        directory = TemporaryFiles.directory(prefix: "rbk-host")
         for path in [workRoot, artifacts] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
-        let secret = Data("dispatch-tests-agent-secret-0123456789".utf8).base64EncodedString()
-        _ = FileManager.default.createFile(
-            atPath: keyringPath,
-            contents: Data(#"{"keys":[{"id":"a1","secret":"\#(secret)"}]}"#.utf8),
-            attributes: [.posixPermissions: 0o600]
-        )
+        TemporaryFiles.writeKeyring(at: keyringPath, keyID: "a1", secret: Self.secret)
         try startArtifactServer()
     }
 

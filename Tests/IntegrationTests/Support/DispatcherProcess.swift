@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A real `rollback-broker dispatch` process for one host, against the broker harness's
 /// PostgreSQL and Redis (same key prefix), so a test can kill it with SIGKILL.
@@ -11,11 +12,11 @@ final class DispatcherProcess: @unchecked Sendable {
         logPath = "\(host.directory)/dispatcher.log"
         let configuration = broker.server.configuration
         let brokerKeyring = "\(host.directory)/broker-keyring.json"
-        let secret = Data(BrokerHarness.secret).base64EncodedString()
-        _ = FileManager.default.createFile(
-            atPath: brokerKeyring,
-            contents: Data(#"{"keys":[{"id":"web-1","secret":"\#(secret)","caller":"web"}]}"#.utf8),
-            attributes: [.posixPermissions: 0o600]
+        TemporaryFiles.writeKeyring(
+            at: brokerKeyring,
+            keyID: "web-1",
+            secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
+            caller: "web"
         )
         process.executableURL = AgentHost.executableDirectory.appendingPathComponent("rollback-broker")
         process.arguments = [
@@ -40,6 +41,15 @@ final class DispatcherProcess: @unchecked Sendable {
         guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    func terminate() async throws -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        Foundation.kill(process.processIdentifier, SIGTERM)
+        let exited = try await eventually(timeout: .seconds(20)) { !self.process.isRunning }
+        guard exited else { throw HarnessError("the dispatcher ignored SIGTERM: \(log)") }
+        return process.terminationStatus
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
