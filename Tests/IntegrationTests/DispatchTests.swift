@@ -49,18 +49,21 @@ struct DispatchTests {
         try await broker.value("SELECT status FROM projects WHERE id = '\(project)'")
     }
 
+    /// Waits for `status`; stops early when the project settles on the other outcome.
     static func waitForStatus(_ broker: BrokerHarness, _ project: String, _ status: String) async throws {
-        let reached = try await eventually(timeout: .seconds(60)) {
-            try await Self.status(broker, project) == status
+        var seen: String?
+        _ = try await eventually(timeout: .seconds(60)) {
+            seen = try await Self.status(broker, project)
+            return seen == status
+                || (seen != "rollingBack" && seen != nil && ["deployed", "rollbackFailed"].contains(seen!))
         }
-        guard reached else {
-            let job = try await broker.value(
-                "SELECT state || ' ' || coalesce(error_code, '') || ' ' || coalesce(error_message, '') FROM jobs WHERE project_id = '\(project)' ORDER BY created_at DESC LIMIT 1"
-            )
-            throw HarnessError(
-                "project \(project) never became \(status); it is \(try await Self.status(broker, project) ?? "?"); job: \(job ?? "none")"
-            )
-        }
+        guard seen != status else { return }
+        let job = try await broker.value(
+            "SELECT state || ' ' || coalesce(error_code, '') || ' ' || coalesce(error_message, '') FROM jobs WHERE project_id = '\(project)' ORDER BY created_at DESC LIMIT 1"
+        )
+        throw HarnessError(
+            "project \(project) never became \(status); it is \(seen ?? "?"); job: \(job ?? "none")"
+        )
     }
 
     static func rollback(
@@ -420,6 +423,34 @@ struct DispatchTests {
                 #expect(host.file(project, "index.html") == "<h1>one</h1>")
                 let commits = try Shell.git("log", "--format=%s", in: host.workingDirectory(project))
                 #expect(commits.split(separator: "\n").count == 2, "synced once: \(commits)")
+            }
+        }
+    }
+
+    @Test("a dispatcher cancelled mid-job does not cancel the sync; the next one finishes it")
+    func dispatcherCancelledMidJob() async throws {
+        try await Self.withHost { host in
+            let scene = try Scene(host: host)
+            try await BrokerHarness.with(roles: [.api], agents: [host]) { broker in
+                let project = try await scene.project(on: broker)
+                let first = try broker.server.makeDispatcher(owner: "first")
+                let running = Task { try await first.run() }
+                host.hold(scene.v1)
+                let accepted = try await Self.rollback(broker, project, to: scene.v1ID)
+                let jobID = try #require(accepted.jobId)
+                #expect(try await eventually { host.downloadStarted(scene.v1) })
+                running.cancel()
+                _ = await running.result
+                #expect(try await broker.value("SELECT state FROM jobs WHERE id = '\(jobID)'") == "running")
+                #expect(try await Self.status(broker, project) == "rollingBack")
+
+                let second = try broker.server.makeDispatcher(owner: "second")
+                let rescuing = Task { try await second.run() }
+                defer { rescuing.cancel() }
+                host.release(scene.v1)
+                try await Self.waitForStatus(broker, project, "deployed")
+                #expect(try await broker.count("SELECT attempts FROM jobs WHERE id = '\(jobID)'") == 1)
+                #expect(host.file(project, "index.html") == "<h1>one</h1>")
             }
         }
     }

@@ -36,6 +36,7 @@ struct JobRunner: Sendable {
             span.attributes["rollback.trace.parent"] = job.traceParent ?? ""
             let attempt = await withHeartbeat(job) { await sync(job, agent: agent, logger: logger) }
             switch attempt {
+            case nil: break
             case .success(let result):
                 // The agent's own phases, so one trace shows where the time went on the host.
                 for (phase, milliseconds) in result.phaseMilliseconds.sorted(by: { $0.key < $1.key }) {
@@ -45,6 +46,12 @@ struct JobRunner: Sendable {
                 span.setStatus(SpanStatus(code: .error, message: failure.code))
             }
             return attempt
+        }
+        guard let attempt else {
+            // This dispatcher is stopping: the sync goes on at the agent, and the dispatcher
+            // that claims the job when its lease runs out picks up its outcome.
+            logger.notice("dispatcher cancelled; the job is left to be rescued")
+            return
         }
         do {
             switch attempt {
@@ -123,12 +130,13 @@ struct JobRunner: Sendable {
 
     /// Talks to the agent. Where an earlier attempt may have got somewhere (a rescue, or a retry
     /// after a broken connection), asks `job.status` first: a finished sync is taken as is, a
-    /// running one is joined (the same params attach to it), anything else starts afresh.
+    /// running one is joined (the same params attach to it), anything else starts afresh. Nil
+    /// when this dispatcher is cancelled meanwhile: the agent is not asked to cancel the sync.
     private func sync(
         _ job: ClaimedJob,
         agent: AgentAddress,
         logger: Logger
-    ) async -> Result<WorkdirSync.Result, DispatchFailure> {
+    ) async -> Result<WorkdirSync.Result, DispatchFailure>? {
         let signer = RequestSigner(agentID: agent.agentID, keyring: keyring)
         let trace = job.traceParent.flatMap { TraceContext(traceparent: $0) } ?? TraceContext.random()
         let progress = ProgressRecorder(job: job, runner: self, logger: logger)
@@ -158,8 +166,13 @@ struct JobRunner: Sendable {
                     case .failed, .cancelled, .interrupted: break
                     }
                 }
-                return try await connection.call(WorkdirSync.self, params, trace: trace) { update in
-                    progress.note(update)
+                return try await connection.call(
+                    WorkdirSync.self,
+                    params,
+                    trace: trace,
+                    onCancellation: .abandon
+                ) {
+                    update in progress.note(update)
                 }
             }
             await progress.drain()
@@ -167,6 +180,8 @@ struct JobRunner: Sendable {
         } catch let error as RPCError {
             await progress.drain()
             return .failure(DispatchFailure(error))
+        } catch  where Task.isCancelled {
+            return nil
         } catch {
             await progress.drain()
             return .failure(.agentUnreachable(error, socket: agent.socketPath))

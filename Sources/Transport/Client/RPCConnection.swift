@@ -80,17 +80,22 @@ public final class RPCConnection: Sendable {
     ///
     /// - Parameters:
     ///   - trace: the W3C trace context to send along.
+    ///   - onCancellation: what cancelling the calling task does. `.cancelRequest` (the default)
+    ///     sends a signed `$/cancelRequest` and keeps waiting for the one final response;
+    ///     `.abandon` stops waiting at once (throwing `CancellationError`) and leaves the request
+    ///     running on the server, for a caller that will come back for it with `job.status`.
     ///   - progress: receives `job.progress` notifications tied to this request.
     public func call<Method: RPCMethod>(
         _ method: Method.Type,
         _ params: Method.Params,
         trace: TraceContext? = nil,
+        onCancellation: CancellationBehavior = .cancelRequest,
         progress: ProgressHandler? = nil
     ) async throws -> Method.Result {
         let id = RequestID.number(nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
         let body = try OutgoingMessage.request(id: id, method: Method.name, params: params, trace: trace)
         let frame = signer.frame(body: body, method: Method.name, id: id)
-        let response = try await send(frame, awaiting: id, progress: progress)
+        let response = try await send(frame, awaiting: id, onCancellation: onCancellation, progress: progress)
         return try response.decodeResult(Method.Result.self)
     }
 
@@ -108,6 +113,7 @@ public final class RPCConnection: Sendable {
     public func send(
         _ frame: Frame,
         awaiting id: RequestID,
+        onCancellation: CancellationBehavior = .cancelRequest,
         progress: ProgressHandler? = nil
     ) async throws -> IncomingMessage {
         let refusal: String? = state.withLock { state in
@@ -142,9 +148,33 @@ public final class RPCConnection: Sendable {
                 if let early { continuation.resume(with: early) }
             }
         } onCancel: {
-            // Ask the server to stop; the call keeps waiting for the one final response.
-            Task { try? await self.notify(CancelRequest.self, CancelRequest.Params(id: id)) }
+            switch onCancellation {
+            case .cancelRequest:
+                // Ask the server to stop; the call keeps waiting for the one final response.
+                Task { try? await self.notify(CancelRequest.self, CancelRequest.Params(id: id)) }
+            case .abandon:
+                abandon(id)
+            }
         }
+    }
+
+    /// What cancelling a call's task does.
+    public enum CancellationBehavior: Sendable {
+        /// Send `$/cancelRequest` and wait for the final response.
+        case cancelRequest
+        /// Stop waiting now; the request keeps running on the server.
+        case abandon
+    }
+
+    /// Ends the wait for `id` with `CancellationError`; a response arriving later is dropped.
+    private func abandon(_ id: RequestID) {
+        let waiting = state.withLock { state -> CheckedContinuation<IncomingMessage, any Error>? in
+            guard state.pending[id] != nil else { return nil }
+            let waiting = state.pending[id]!.deliver(.failure(CancellationError()))
+            if waiting != nil { state.pending.removeValue(forKey: id) }
+            return waiting
+        }
+        waiting?.resume(throwing: CancellationError())
     }
 
     /// Sends a frame without waiting for anything (for tests of refusals).
