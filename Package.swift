@@ -110,6 +110,7 @@ let package = Package(
             dependencies: [
                 "RollbackProtocol",
                 "RollbackTransport",
+                "RollbackClient",
                 "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import RollbackClient
 import RollbackProtocol
-import RollbackTransport
 
 /// Options every `rollbackctl agent` command shares.
 struct AgentOptions: ParsableArguments {
@@ -33,15 +32,11 @@ struct AgentOptions: ParsableArguments {
         }
     }
 
-    /// Runs `body` on a connection, turning failures into one human line and an exit code.
-    func withConnection<T: Sendable>(_ body: (RPCConnection) async throws -> T) async throws -> T {
+    /// Runs `body` on a session, turning failures into one human line and an exit code.
+    func withSession<T: Sendable>(_ body: (AgentSession) async throws -> T) async throws -> T {
         let endpoint = try endpoint()
         do {
-            return try await RPCConnection.withConnection(
-                socketPath: endpoint.socketPath,
-                signer: endpoint.signer,
-                body
-            )
+            return try await AgentClient(endpoint: endpoint).withSession(body)
         } catch let error as RPCError {
             throw CommandFailure(code: 1, message: "\(error.code.name): \(error.message)")
         } catch let error as CommandFailure {
@@ -55,32 +50,7 @@ struct AgentOptions: ParsableArguments {
     }
 
     func print<T: Encodable>(_ value: T, human: (T) -> String) throws {
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
-        } else {
-            Swift.print(human(value))
-        }
-    }
-}
-
-/// A failure reported as one line on standard error with a documented exit code.
-struct CommandFailure: Error, CustomStringConvertible {
-    let code: Int32
-    let message: String
-    var description: String { message }
-}
-
-extension AsyncParsableCommand {
-    /// Runs `body`, printing a `CommandFailure` as one line and exiting with its code.
-    func reportingFailures(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("rollbackctl: \(failure.message)\n".utf8))
-            throw ExitCode(failure.code)
-        }
+        try Output.print(value, json: json, human: human)
     }
 }
 
@@ -97,9 +67,7 @@ struct AgentCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let health = try await options.withConnection {
-                    try await $0.call(AgentHealth.self, EmptyParams())
-                }
+                let health = try await options.withSession { try await $0.health() }
                 try options.print(health) {
                     "\($0.status): agent \($0.agentVersion), up \($0.uptimeSeconds) s, \($0.runningJobs) running, \($0.diskFreeBytes / 1_000_000) MB free"
                 }
@@ -114,9 +82,7 @@ struct AgentCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let status = try await options.withConnection {
-                    try await $0.call(JobStatus.self, .init(jobID: jobID))
-                }
+                let status = try await options.withSession { try await $0.status(jobID: jobID) }
                 try options.print(status) { status in
                     var line =
                         "\(status.jobID) \(status.state.rawValue) (\(status.phase.rawValue), \(status.percent)%) project \(status.projectID)"
@@ -136,8 +102,8 @@ struct AgentCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await options.withConnection {
-                    try await $0.call(JobCancel.self, .init(jobID: jobID, reason: reason))
+                let answer = try await options.withSession {
+                    try await $0.cancel(jobID: jobID, reason: reason)
                 }
                 try options.print(answer) {
                     $0.willStop
@@ -178,8 +144,8 @@ struct AgentCommands: AsyncParsableCommand {
                     dryRun: dryRun
                 )
                 let showProgress = !quiet && !options.json
-                let result = try await options.withConnection { connection in
-                    try await connection.call(WorkdirSync.self, params, trace: .random()) { update in
+                let result = try await options.withSession { session in
+                    try await session.sync(params, trace: .random()) { update in
                         if showProgress {
                             FileHandle.standardError.write(
                                 Data(

@@ -5,6 +5,7 @@ and small HTTP servers on loopback. Used by the Swift integration tests.
   fixtures.py hostile KIND OUT.zip      write a hostile archive of the given kind
   fixtures.py serve DIR PORTFILE        serve DIR over HTTP on a free loopback port
   fixtures.py serve-held DIR PORTFILE   like serve, but while FILE.hold exists send half of FILE and wait
+  fixtures.py flaky-proxy PORT PORTFILE forward HTTP to PORT, dropping the first answer (after the server acted)
   fixtures.py stall PORTFILE            answer every request with headers and 10 bytes, then stall
 """
 import http.server
@@ -90,6 +91,64 @@ class Held(Quiet):
         outputfile.write(data[half:])
 
 
+def flaky_proxy(target_port, portfile):
+    """Forwards HTTP requests to 127.0.0.1:TARGET_PORT. The first request is forwarded and
+    answered by the target, but its answer is dropped (the client's connection is closed): the
+    network failure after the server acted that retries must survive."""
+    import socket
+    import threading
+
+    first = [True]
+    lock = threading.Lock()
+
+    def read_message(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+    def handle(client):
+        with client:
+            while True:
+                request = read_message(client)
+                if not request:
+                    return
+                upstream = socket.create_connection(("127.0.0.1", target_port))
+                with upstream:
+                    upstream.sendall(request)
+                    response = read_message(upstream)
+                with lock:
+                    drop, first[0] = first[0], False
+                if drop:
+                    return
+                client.sendall(response)
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(server.getsockname()[1]))
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        client, _ = server.accept()
+        threading.Thread(target=handle, args=(client,), daemon=True).start()
+
+
 def serve(handler, portfile):
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
@@ -110,6 +169,8 @@ if __name__ == "__main__":
     elif command == "serve-held":
         os.chdir(sys.argv[2])
         serve(Held, sys.argv[3])
+    elif command == "flaky-proxy":
+        flaky_proxy(int(sys.argv[2]), sys.argv[3])
     elif command == "stall":
         serve(Stall, sys.argv[2])
     else:

@@ -121,10 +121,13 @@ struct DispatchTests {
                     try await broker.value("SELECT current_version_id FROM projects WHERE id = '\(project)'")
                         == accepted.rollbackVersionId
                 )
+                // Delivery to the build stream and the lock's end follow the commit.
                 #expect(
-                    try await broker.count(
-                        "SELECT count(*) FROM held_builds WHERE project_id = '\(project)' AND state = 'released' AND delivered_at IS NOT NULL"
-                    ) == 3
+                    try await eventually {
+                        try await broker.count(
+                            "SELECT count(*) FROM held_builds WHERE project_id = '\(project)' AND state = 'released' AND delivered_at IS NOT NULL"
+                        ) == 3
+                    }
                 )
                 #expect(
                     try await broker.count(
@@ -134,7 +137,9 @@ struct DispatchTests {
 
                 // Redis: lock ended, builds on the stream in arrival order.
                 #expect(
-                    try await broker.redis(["EXISTS", broker.keys.lock(project: project)]) == .integer(0)
+                    try await eventually {
+                        try await broker.redis(["EXISTS", broker.keys.lock(project: project)]) == .integer(0)
+                    }
                 )
                 guard
                     case .array(let entries) = try await broker.redis([
@@ -292,7 +297,9 @@ struct DispatchTests {
                     ) == 1
                 )
                 #expect(
-                    try await broker.redis(["EXISTS", broker.keys.lock(project: project)]) == .integer(0)
+                    try await eventually {
+                        try await broker.redis(["EXISTS", broker.keys.lock(project: project)]) == .integer(0)
+                    }
                 )
                 #expect(
                     host.file(project, "index.html") == "<h1>two</h1>",

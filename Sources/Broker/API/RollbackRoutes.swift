@@ -51,10 +51,6 @@ extension BrokerAPI {
         }
     }
 
-    struct PublishRequest: Codable, Sendable {
-        var userId: String
-    }
-
     /// `POST /v1/versions/{versionId}/publish`.
     func publish(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: "publish")

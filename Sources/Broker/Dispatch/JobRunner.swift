@@ -1,7 +1,7 @@
 import Foundation
 import Logging
+import RollbackClient
 import RollbackProtocol
-import RollbackTransport
 import Synchronization
 import Tracing
 
@@ -137,24 +137,19 @@ struct JobRunner: Sendable {
         agent: AgentAddress,
         logger: Logger
     ) async -> Result<WorkdirSync.Result, DispatchFailure>? {
-        let signer = RequestSigner(agentID: agent.agentID, keyring: keyring)
+        let client = AgentClient(
+            endpoint: AgentEndpoint(socketPath: agent.socketPath, agentID: agent.agentID, keyring: keyring),
+            logger: logger
+        )
         let trace = job.traceParent.flatMap { TraceContext(traceparent: $0) } ?? TraceContext.random()
         let progress = ProgressRecorder(job: job, runner: self, logger: logger)
         defer { progress.finish() }
         do {
-            let result = try await RPCConnection.withConnection(
-                socketPath: agent.socketPath,
-                signer: signer,
-                logger: logger
-            ) {
-                connection in
+            let result = try await client.withSession { session in
                 var params = job.syncParams(attempt: job.attempts)
                 let earlier = job.rescued ? job.attempts : job.attempts - 1
                 if earlier >= 1,
-                    let status = try? await connection.call(
-                        JobStatus.self,
-                        JobStatus.Params(jobID: job.agentJobID(attempt: earlier))
-                    )
+                    let status = try? await session.status(jobID: job.agentJobID(attempt: earlier))
                 {
                     logger.info(
                         "earlier attempt found on the agent",
@@ -166,13 +161,8 @@ struct JobRunner: Sendable {
                     case .failed, .cancelled, .interrupted: break
                     }
                 }
-                return try await connection.call(
-                    WorkdirSync.self,
-                    params,
-                    trace: trace,
-                    onCancellation: .abandon
-                ) {
-                    update in progress.note(update)
+                return try await session.sync(params, trace: trace, onCancellation: .abandon) { update in
+                    progress.note(update)
                 }
             }
             await progress.drain()

@@ -9,7 +9,7 @@ import ServiceLifecycle
 extension BrokerAPI {
     /// `GET /v1/projects/{projectId}/events`: Server-Sent Events from the `events` table, oldest
     /// first, then new ones as they are written by any broker instance. `Last-Event-ID` resumes
-    /// after that event. Each event is `id:` (its sequence number), `event:` (its type) and
+    /// after that event; `?follow=false` ends the stream once it has caught up. Each event is `id:` (its sequence number), `event:` (its type) and
     /// `data:` (its JSON payload). A comment line keeps idle connections open.
     func events(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         _ = try await authenticator.authenticate(request, context: context, action: "events.read")
@@ -20,6 +20,13 @@ extension BrokerAPI {
                 throw APIError.invalidField("Last-Event-ID", "must be an event id (a non-negative integer)")
             }
             after = value
+        }
+        var follow = true
+        if let value = request.uri.queryParameters.get("follow") {
+            guard let flag = ["true": true, "false": false][value] else {
+                throw APIError.invalidField("follow", "must be true or false")
+            }
+            follow = flag
         }
         let logger = self.logger
         let exists = try await database.connection { connection in
@@ -35,11 +42,12 @@ extension BrokerAPI {
             logger: logger
         )
         let start = after
+        let shouldFollow = follow
         var response = APIResponse(status: .ok, body: [])
         response.contentType = "text/event-stream"
         response.headers = [(.cacheControl, "no-cache")]
         response.stream = ResponseBody { writer in
-            try await feed.stream(after: start) { chunk in
+            try await feed.stream(after: start, follow: shouldFollow) { chunk in
                 try await writer.write(ByteBuffer(bytes: chunk))
             }
             try await writer.finish(nil)
@@ -59,7 +67,13 @@ struct EventFeed: Sendable {
     let logger: Logger
     var keepAlive: Duration = .seconds(15)
 
-    func stream(after start: Int64, write: (ArraySlice<UInt8>) async throws -> Void) async throws {
+    /// Writes the events after `start`; with `follow`, then waits for new ones until cancelled or
+    /// shut down, else returns once caught up.
+    func stream(
+        after start: Int64,
+        follow: Bool,
+        write: (ArraySlice<UInt8>) async throws -> Void
+    ) async throws {
         var last = start
         var lastWrite = ContinuousClock.now
         try await write(ArraySlice("retry: 1000\n\n".utf8))
@@ -70,6 +84,7 @@ struct EventFeed: Sendable {
                 last = event.id
             }
             if batch.isEmpty {
+                if !follow { return }
                 if ContinuousClock.now - lastWrite > keepAlive {
                     try await write(ArraySlice(": keep-alive\n\n".utf8))
                     lastWrite = .now

@@ -202,7 +202,6 @@ struct RollbackService: Sendable {
         )
         let response = APIResponse(json: accepted)
         let event = RollbackStartedEvent(
-            type: "rollbackStarted",
             projectId: project.id,
             rollbackVersionId: versionID,
             targetVersionId: target.id,
@@ -383,16 +382,4 @@ struct RollbackService: Sendable {
             )
         }
     }
-}
-
-/// The `rollbackStarted` event's payload.
-struct RollbackStartedEvent: Codable, Sendable, Hashable {
-    var type: String
-    var projectId: String
-    var rollbackVersionId: String
-    var targetVersionId: String
-    var jobId: String?
-    var epoch: Int64
-    var previewUrl: String
-    var skipWorkingDirectory: Bool
 }

@@ -107,6 +107,15 @@ public struct RegisterVersionRequest: Codable, Sendable, Hashable {
 }
 
 /// `POST /v1/builds`: the build system asks whether a build may start now.
+/// `POST /v1/versions/{versionId}/publish`: who publishes (the project's user).
+public struct PublishRequest: Codable, Sendable, Hashable {
+    public var userId: String
+
+    public init(userId: String) {
+        self.userId = userId
+    }
+}
+
 public struct BuildRequest: Codable, Sendable, Hashable {
     public var projectId: String
     public var buildId: String

@@ -5,6 +5,37 @@ public enum RollbackEventType: String, Codable, Sendable, CaseIterable {
     case rollbackStarted, rollbackProgress, rollbackCompleted, rollbackFailed, buildReleased, buildPurged
 }
 
+/// `rollbackStarted`: the request was accepted; the preview already points at the new version.
+public struct RollbackStartedEvent: Codable, Sendable, Hashable {
+    public var type = RollbackEventType.rollbackStarted.rawValue
+    public var projectId: String
+    public var rollbackVersionId: String
+    public var targetVersionId: String
+    /// Nil with `skipWorkingDirectory` (no job runs).
+    public var jobId: String?
+    public var epoch: Int64
+    public var previewUrl: String
+    public var skipWorkingDirectory: Bool
+
+    public init(
+        projectId: String,
+        rollbackVersionId: String,
+        targetVersionId: String,
+        jobId: String?,
+        epoch: Int64,
+        previewUrl: String,
+        skipWorkingDirectory: Bool
+    ) {
+        self.projectId = projectId
+        self.rollbackVersionId = rollbackVersionId
+        self.targetVersionId = targetVersionId
+        self.jobId = jobId
+        self.epoch = epoch
+        self.previewUrl = previewUrl
+        self.skipWorkingDirectory = skipWorkingDirectory
+    }
+}
+
 /// `rollbackProgress`: the agent's progress on the job, throttled by the dispatcher.
 public struct RollbackProgressEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackProgress.rawValue

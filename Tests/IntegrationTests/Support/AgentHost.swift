@@ -20,7 +20,7 @@ final class AgentHost: @unchecked Sendable {
     var artifacts: String { "\(directory)/artifacts" }
     var keyringPath: String { "\(directory)/agent-keyring.json" }
     private var agent: Process?
-    private var server: Process?
+    private var server: FixtureServer?
     private(set) var baseURL = ""
 
     /// The broker's view of this host: `name=socket`, agent id = host name.
@@ -76,10 +76,11 @@ final class AgentHost: @unchecked Sendable {
     }
 
     func shutdown() {
-        for process in [agent, server].compactMap({ $0 }) where process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if let agent, agent.isRunning {
+            Foundation.kill(agent.processIdentifier, SIGKILL)
+            agent.waitUntilExit()
         }
+        server?.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -137,23 +138,14 @@ final class AgentHost: @unchecked Sendable {
     }
 
     private func startArtifactServer() throws {
-        let portFile = "\(directory)/artifact-port"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Shell.fixtures, "serve-held", artifacts, portFile]
-        let log = try Self.appendingLog("\(directory)/http.log")
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        server = process
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: portFile) {
-            guard Date() < deadline, process.isRunning else {
-                throw HarnessError("the artifact server did not start")
-            }
-            usleep(10_000)
-        }
-        baseURL = "http://127.0.0.1:\(try String(contentsOfFile: portFile, encoding: .utf8))"
+        let server = try FixtureServer(
+            "serve-held",
+            [artifacts],
+            portFile: "\(directory)/artifact-port",
+            log: "\(directory)/http.log"
+        )
+        self.server = server
+        baseURL = server.baseURL
     }
 
     private static func appendingLog(_ path: String) throws -> FileHandle {

@@ -8,8 +8,7 @@ import Foundation
 #endif
 
 /// How to reach and sign for one agent: its socket, its id, and a keyring holding a key it
-/// accepts. The calling side of the protocol is `RollbackTransport.RPCConnection`; this type only
-/// gathers what a tool needs to open one.
+/// accepts. Give it to an ``AgentClient``.
 public struct AgentEndpoint: Sendable {
     public var socketPath: String
     public var agentID: String

@@ -1,0 +1,173 @@
+public import Foundation
+public import RollbackProtocol
+import RollbackTransport
+
+/// The broker's HTTP API for Swift tools (`spec/openapi.yaml`): every request signed
+/// (`spec/http-api.md`), typed requests and answers, typed errors (``BrokerError``), and retries
+/// of network failures and 503s. Every call is safe to repeat: a rollback carries an
+/// `Idempotency-Key` that stays the same across its retries, and the other writes are idempotent
+/// by their ids.
+///
+/// ```swift
+/// let broker = try BrokerClient(url: "http://127.0.0.1:8080", keyringFile: "broker-keyring.json")
+/// let accepted = try await broker.rollback(
+///     RollbackRequest(userId: "alice", projectId: "shop", targetVersionId: "v41"))
+/// let outcome = try await broker.waitForRollback(accepted) { print("\($0.percent)%") }
+/// ```
+public struct BrokerClient: Sendable {
+    public let host: String
+    public let port: Int
+    public let signer: HTTPRequestSigner
+    /// Attempts per call (1 = no retry).
+    public var maxAttempts = 4
+    /// Delay before the first retry; doubled each time.
+    public var retryDelay: Duration = .milliseconds(200)
+
+    /// - Parameter url: `http://host:port` of the broker (no TLS: put a proxy in front for that).
+    public init(url: String, key: SigningKey) throws(BrokerError) {
+        guard let components = URLComponents(string: url), components.scheme == "http",
+            let host = components.host, !host.isEmpty
+        else {
+            throw BrokerError(
+                status: nil,
+                code: "invalid_url",
+                message: "\(url) is not an http://host:port URL"
+            )
+        }
+        self.host = host
+        self.port = components.port ?? 80
+        self.signer = HTTPRequestSigner(key: key)
+    }
+
+    /// Signs with the active key of a keyring file (`{"keys":[{"id","secret"}],"active"}`, mode 600).
+    public init(url: String, keyringFile: String) throws {
+        self = try BrokerClient(url: url, key: try KeyringFile.load(keyringFile).activeKey)
+    }
+
+    var baseURL: String { "http://\(host):\(port)" }
+
+    // MARK: Rollbacks
+
+    /// `POST /v1/versions/rollback`. Retried with the same `idempotencyKey`, so the rollback
+    /// happens at most once however many times the network fails.
+    public func rollback(
+        _ request: RollbackRequest,
+        idempotencyKey: String = UUID().uuidString.lowercased()
+    ) async throws(BrokerError) -> RollbackAccepted {
+        try await call("POST", "/v1/versions/rollback", body: request, idempotencyKey: idempotencyKey)
+    }
+
+    /// `POST /v1/versions/{versionId}/publish`.
+    public func publish(versionID: String, userID: String) async throws(BrokerError) -> VersionView {
+        try await call("POST", "/v1/versions/\(versionID)/publish", body: PublishRequest(userId: userID))
+    }
+
+    // MARK: Reads
+
+    public func project(_ projectID: String) async throws(BrokerError) -> ProjectView {
+        try await call("GET", "/v1/projects/\(projectID)")
+    }
+
+    /// Oldest first, each with its parent.
+    public func versions(projectID: String) async throws(BrokerError) -> VersionList {
+        try await call("GET", "/v1/projects/\(projectID)/versions")
+    }
+
+    public func job(_ jobID: String) async throws(BrokerError) -> JobView {
+        try await call("GET", "/v1/jobs/\(jobID)")
+    }
+
+    // MARK: The build system's calls
+
+    public func registerProject(_ request: RegisterProjectRequest) async throws(BrokerError) -> ProjectView {
+        try await call("POST", "/v1/projects", body: request)
+    }
+
+    public func registerVersion(
+        projectID: String,
+        _ request: RegisterVersionRequest
+    ) async throws(BrokerError) -> VersionView {
+        try await call("POST", "/v1/projects/\(projectID)/versions", body: request)
+    }
+
+    public func admitBuild(_ request: BuildRequest) async throws(BrokerError) -> BuildAdmission {
+        try await call("POST", "/v1/builds", body: request)
+    }
+
+    // MARK: Transport
+
+    /// One signed call with retries; decodes the answer as `Answer` or the error shape.
+    func call<Answer: Decodable>(
+        _ method: String,
+        _ target: String,
+        body: (some Encodable & Sendable)? = nil as [String: String]?,
+        idempotencyKey: String? = nil
+    ) async throws(BrokerError) -> Answer {
+        let bytes: [UInt8]
+        do {
+            bytes = try body.map { Array(try JSONEncoder().encode($0)) } ?? []
+        } catch {
+            throw BrokerError.invalidResponse("cannot encode the request: \(error)")
+        }
+        let response = try await send(method, target, body: bytes, idempotencyKey: idempotencyKey)
+        return try Self.decode(Answer.self, response)
+    }
+
+    /// Sends with retries of retryable failures; answers other than 2xx become ``BrokerError``.
+    func send(
+        _ method: String,
+        _ target: String,
+        body: [UInt8] = [],
+        idempotencyKey: String? = nil,
+        extraHeaders: [(name: String, value: String)] = []
+    ) async throws(BrokerError) -> HTTP1Response {
+        var delay = retryDelay
+        var attempt = 1
+        while true {
+            var headers = signer.headers(method: method, target: target, body: body) + extraHeaders
+            if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
+            let failure: BrokerError
+            do {
+                let response = try await HTTP1Connection.withConnection(host: host, port: port) {
+                    connection in
+                    try await connection.send(method: method, target: target, headers: headers, body: body)
+                }
+                if (200..<300).contains(response.status) { return response }
+                failure = Self.error(from: response)
+            } catch {
+                failure = .unreachable(error, url: baseURL)
+            }
+            guard failure.isRetryable, attempt < maxAttempts, !Task.isCancelled else { throw failure }
+            try? await Task.sleep(for: delay)
+            delay *= 2
+            attempt += 1
+        }
+    }
+
+    static func error(from response: HTTP1Response) -> BrokerError {
+        guard let body = try? JSONDecoder().decode(APIErrorBody.self, from: Data(response.body)) else {
+            return .invalidResponse(
+                "HTTP \(response.status) without the error shape: \(String(decoding: response.body.prefix(200), as: UTF8.self))"
+            )
+        }
+        return BrokerError(
+            status: response.status,
+            code: body.error.code,
+            message: body.error.message,
+            details: body.error.details
+        )
+    }
+
+    static func decode<Answer: Decodable>(
+        _ type: Answer.Type,
+        _ response: HTTP1Response
+    ) throws(BrokerError) -> Answer {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: Data(response.body))
+        } catch {
+            throw .invalidResponse("cannot read \(Answer.self) from the answer: \(error)")
+        }
+    }
+}

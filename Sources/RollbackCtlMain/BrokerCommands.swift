@@ -1,0 +1,257 @@
+import ArgumentParser
+import Foundation
+import RollbackClient
+import RollbackProtocol
+
+/// `rollbackctl rollback`: roll a project back, optionally following it to the end.
+struct Rollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Roll a project back to an earlier version.",
+        discussion: """
+            The preview switches at once; the working directory follows in the background. With \
+            --wait, progress is shown (a bar on a terminal, a line per update otherwise) until \
+            the rollback completes (exit 0) or fails and is undone (exit 4). A network failure is \
+            retried with the same Idempotency-Key, so the rollback happens at most once.
+
+            Example:
+              rollbackctl rollback --project shop --to v41 --reason "v42 broke checkout" --wait
+            """
+    )
+
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var actor: UserOption
+    @Option(name: .long, help: "The project.") var project: String
+    @Option(name: .customLong("to"), help: "The version to roll back to.") var version: String
+    @Option(name: .long, help: "Why (kept in the audit log).") var reason: String?
+    @Flag(name: .customLong("skip-workdir"), help: "Switch the preview only; leave the working directory.")
+    var skipWorkdir = false
+    @Flag(name: .long, help: "Follow the rollback until it completes or fails.") var wait = false
+    @Option(name: .long, help: "Idempotency-Key (default: a new one; reuse one to repeat a request safely).")
+    var idempotencyKey: String?
+
+    /// `--json` output: the answer and, with `--wait`, the outcome.
+    struct Report: Encodable {
+        var accepted: RollbackAccepted
+        var outcome: String?
+        var completed: RollbackCompletedEvent?
+        var failed: RollbackFailedEvent?
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            try await broker.run { client in
+                let request = RollbackRequest(
+                    userId: actor.user,
+                    projectId: project,
+                    targetVersionId: version,
+                    skipWorkingDirectory: skipWorkdir ? true : nil,
+                    reason: reason
+                )
+                let accepted =
+                    if let idempotencyKey {
+                        try await client.rollback(request, idempotencyKey: idempotencyKey)
+                    } else {
+                        try await client.rollback(request)
+                    }
+                if !broker.json {
+                    Output.write(
+                        "\(project): rolling back to \(version) as \(accepted.rollbackVersionId); preview \(accepted.previewUrl)"
+                            + (accepted.jobId.map { "; job \($0)" } ?? " (preview only)")
+                    )
+                }
+                var report = Report(accepted: accepted)
+                guard wait else {
+                    if broker.json { Output.write(try Output.jsonText(report)) }
+                    return
+                }
+                let display = ProgressDisplay(json: broker.json)
+                let outcome = try await client.waitForRollback(accepted) { display.show($0) }
+                display.finish()
+                switch outcome {
+                case .previewOnly:
+                    report.outcome = "previewOnly"
+                    if !broker.json { Output.write("done: preview only, nothing to sync") }
+                case .completed(let completed):
+                    report.outcome = "completed"
+                    report.completed = completed
+                    if !broker.json {
+                        Output.write(
+                            "completed in \(Double(completed.durationMilliseconds) / 1000) s: commit \(completed.commitId ?? "-"), tag \(completed.tag ?? "-"), \(completed.releasedBuilds) held build(s) released"
+                        )
+                    }
+                case .failed(let failed):
+                    report.outcome = "failed"
+                    report.failed = failed
+                    if broker.json { Output.write(try Output.jsonText(report)) }
+                    throw CommandFailure(
+                        code: CommandFailure.rollbackFailed,
+                        message:
+                            "rollback failed and was undone (\(failed.errorCode): \(failed.errorMessage)); preview restored to \(failed.restoredPreviewUrl ?? "-")"
+                    )
+                }
+                if broker.json { Output.write(try Output.jsonText(report)) }
+            }
+        }
+    }
+}
+
+/// `rollbackctl status`: a project.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a project: status, current version, preview."
+    )
+    @OptionGroup var broker: BrokerOptions
+    @Argument(help: "The project.") var project: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let view = try await broker.run { try await $0.project(project) }
+            try broker.print(view) {
+                "\($0.projectId): \($0.status.rawValue), version \($0.currentVersionId ?? "-"), preview \($0.previewUrl ?? "-"), host \($0.host), epoch \($0.epoch)"
+                    + ($0.activeJobId.map { ", job \($0)" } ?? "")
+            }
+        }
+    }
+}
+
+/// `rollbackctl versions`: a project's versions with their parents.
+struct Versions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a project's versions, oldest first.")
+    @OptionGroup var broker: BrokerOptions
+    @Argument(help: "The project.") var project: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let list = try await broker.run { try await $0.versions(projectID: project) }
+            try broker.print(list) { list in
+                list.versions.map { version in
+                    "\(version.versionId)  \(version.kind)  \(version.status.rawValue)"
+                        + (version.published ? "  published" : "")
+                        + (version.parentVersionId.map { "  from \($0)" } ?? "")
+                }.joined(separator: "\n")
+            }
+        }
+    }
+}
+
+/// `rollbackctl jobs show`.
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect sync jobs.", subcommands: [Show.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a job: state, attempts, progress, error."
+        )
+        @OptionGroup var broker: BrokerOptions
+        @Argument(help: "The job id.") var job: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let view = try await broker.run { try await $0.job(job) }
+                try broker.print(view) {
+                    "\($0.jobId): \($0.state.rawValue), project \($0.projectId), version \($0.versionId), attempt \($0.attempts), \($0.progressPercent)% \($0.phase ?? "")"
+                        + ($0.errorCode.map { " — \($0): \(view.errorMessage ?? "")" } ?? "")
+                }
+            }
+        }
+    }
+}
+
+/// `rollbackctl events`: a project's events.
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a project's events (one line each, or one JSON object per line with --json).",
+        discussion: "With --follow, keeps printing new events until interrupted, reconnecting after a drop."
+    )
+    @OptionGroup var broker: BrokerOptions
+    @Argument(help: "The project.") var project: String
+    @Flag(name: .long, help: "Keep printing new events.") var follow = false
+    @Option(name: .long, help: "Start after this event id.") var after: Int64?
+
+    func run() async throws {
+        try await reportingFailures {
+            try await broker.run { client in
+                if follow {
+                    for try await event in client.events(projectID: project, after: after) { try show(event) }
+                } else {
+                    for event in try await client.storedEvents(projectID: project, after: after) {
+                        try show(event)
+                    }
+                }
+            }
+        }
+    }
+
+    private func show(_ event: BrokerEvent) throws {
+        if broker.json {
+            Output.write(try Output.jsonLine(EventLine(event)))
+        } else {
+            Output.write("\(event.id) \(EventLine(event).summary)")
+        }
+    }
+
+    /// An event as `--json` prints it: `{ "id", "type", "event" }`.
+    struct EventLine: Encodable {
+        var id: Int64
+        var type: String
+        var event: AnyEncodable
+        var summary: String
+
+        init(_ event: BrokerEvent) {
+            id = event.id
+            switch event.kind {
+            case .rollbackStarted(let e):
+                (type, self.event, summary) = (
+                    "rollbackStarted", AnyEncodable(e),
+                    "rollbackStarted \(e.rollbackVersionId) → \(e.targetVersionId)"
+                )
+            case .rollbackProgress(let e):
+                (type, self.event, summary) = (
+                    "rollbackProgress", AnyEncodable(e), "rollbackProgress \(e.percent)% \(e.phase)"
+                )
+            case .rollbackCompleted(let e):
+                (type, self.event, summary) = (
+                    "rollbackCompleted", AnyEncodable(e),
+                    "rollbackCompleted \(e.rollbackVersionId) commit \(e.commitId ?? "-")"
+                )
+            case .rollbackFailed(let e):
+                (type, self.event, summary) = (
+                    "rollbackFailed", AnyEncodable(e),
+                    "rollbackFailed \(e.rollbackVersionId) \(e.errorCode): \(e.errorMessage)"
+                )
+            case .buildReleased(let e):
+                (type, self.event, summary) = ("buildReleased", AnyEncodable(e), "buildReleased \(e.buildId)")
+            case .buildPurged(let e):
+                (type, self.event, summary) = ("buildPurged", AnyEncodable(e), "buildPurged \(e.buildId)")
+            case .other(let kind, let json):
+                (type, self.event, summary) = (kind, AnyEncodable(json), "\(kind) \(json)")
+            }
+        }
+
+        enum CodingKeys: String, CodingKey { case id, type, event }
+    }
+}
+
+/// `rollbackctl publish`.
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Publish a ready version.")
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var actor: UserOption
+    @Argument(help: "The version.") var version: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let view = try await broker.run { try await $0.publish(versionID: version, userID: actor.user) }
+            try broker.print(view) {
+                "\($0.versionId) published (project \($0.projectId), preview \($0.previewUrl ?? "-"))"
+            }
+        }
+    }
+}
+
+/// Wraps any `Encodable` value so differently typed events fit one field.
+struct AnyEncodable: Encodable {
+    private let encodeValue: (any Encoder) throws -> Void
+    init(_ value: some Encodable) { encodeValue = value.encode }
+    func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
+}

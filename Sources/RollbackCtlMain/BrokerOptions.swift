@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import RollbackClient
+
+/// Options every broker command shares: where the broker is, the key to sign with, JSON output.
+struct BrokerOptions: ParsableArguments {
+    @Option(
+        name: .customLong("broker-url"),
+        help: "The broker (env ROLLBACK_BROKER_URL; default http://127.0.0.1:8080)."
+    )
+    var brokerURL: String =
+        ProcessInfo.processInfo.environment["ROLLBACK_BROKER_URL"] ?? "http://127.0.0.1:8080"
+
+    @Option(
+        name: .customLong("broker-keyring"),
+        help:
+            "Keyring file with your signing key, mode 600 (env ROLLBACK_BROKER_KEYRING; default /etc/rollback/client-keyring.json)."
+    )
+    var keyring: String =
+        ProcessInfo.processInfo.environment["ROLLBACK_BROKER_KEYRING"] ?? "/etc/rollback/client-keyring.json"
+
+    @Flag(name: .long, help: "Print the answer as JSON.")
+    var json = false
+
+    func client() throws -> BrokerClient {
+        do {
+            return try BrokerClient(url: brokerURL, keyringFile: keyring)
+        } catch let error as BrokerError {
+            throw CommandFailure(code: CommandFailure.usage, message: error.message)
+        } catch {
+            throw CommandFailure(code: CommandFailure.usage, message: "keyring \(keyring): \(error)")
+        }
+    }
+
+    /// Runs `body` with a client, turning a `BrokerError` into one line and its exit code.
+    func run<T>(_ body: (BrokerClient) async throws -> T) async throws -> T {
+        let client = try client()
+        do {
+            return try await body(client)
+        } catch let error as BrokerError {
+            throw Self.failure(error)
+        }
+    }
+
+    static func failure(_ error: BrokerError) -> CommandFailure {
+        CommandFailure(
+            code: error.status == nil || error.status == 503
+                ? CommandFailure.unreachable : CommandFailure.failed,
+            message: "\(error.code): \(error.message)"
+        )
+    }
+
+    func print<T: Encodable>(_ value: T, human: (T) -> String) throws {
+        try Output.print(value, json: json, human: human)
+    }
+}
+
+/// Who acts: the user a rollback or publish is done for.
+struct UserOption: ParsableArguments {
+    @Option(name: .long, help: "The user acting (env ROLLBACK_USER, else $USER).")
+    var user: String =
+        ProcessInfo.processInfo.environment["ROLLBACK_USER"] ?? ProcessInfo.processInfo.environment["USER"]
+        ?? "operator"
+}

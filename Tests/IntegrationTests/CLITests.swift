@@ -1,0 +1,206 @@
+import Foundation
+import RollbackBroker
+import RollbackClient
+import RollbackProtocol
+import TestSupport
+import Testing
+
+/// `rollbackctl` as a user runs it: real processes against a real broker and agent, checking
+/// exit codes and that `--json` output parses back into the API's types.
+@Suite("rollbackctl: exit codes and --json")
+struct CLITests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs rollbackctl with the broker's URL and a keyring file in its environment.
+    static func rollbackctl(
+        _ arguments: [String],
+        broker: BrokerHarness? = nil,
+        keyring: String? = nil
+    ) async throws -> Run {
+        let process = Process()
+        process.executableURL = AgentHost.executableDirectory.appendingPathComponent("rollbackctl")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        if let broker { environment["ROLLBACK_BROKER_URL"] = "http://127.0.0.1:\(broker.port)" }
+        if let keyring { environment["ROLLBACK_BROKER_KEYRING"] = keyring }
+        environment["ROLLBACK_USER"] = "cli-user"
+        process.environment = environment
+        let directory = TemporaryFiles.directory(prefix: "rbk-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Files, not pipes: a full pipe would block the child while we wait for it.
+        let (out, err) = ("\(directory)/out", "\(directory)/err")
+        for path in [out, err] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try process.run()
+        // Poll rather than block: the broker under test runs on this process's few threads.
+        let exited = try await eventually(timeout: .seconds(60)) { !process.isRunning }
+        if !exited {
+            kill(process.processIdentifier, SIGKILL)
+            throw HarnessError("rollbackctl \(arguments.joined(separator: " ")) did not finish")
+        }
+        return Run(
+            status: process.terminationStatus,
+            stdout: try String(contentsOfFile: out, encoding: .utf8),
+            stderr: try String(contentsOfFile: err, encoding: .utf8)
+        )
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+
+    struct RollbackReport: Decodable {
+        var accepted: RollbackAccepted
+        var outcome: String?
+        var completed: RollbackCompletedEvent?
+        var failed: RollbackFailedEvent?
+    }
+
+    struct EventLine: Decodable {
+        var id: Int64
+        var type: String
+    }
+
+    @Test(
+        "rollback --wait --json, status, versions, jobs show, events, publish, agent health: JSON parses back"
+    )
+    func jsonOutput() async throws {
+        try await DispatchTests.withHost { host in
+            let scene = try DispatchTests.Scene(host: host)
+            try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
+                let project = try await scene.project(on: broker)
+                try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(project)'")
+                let keyring = "\(host.directory)/client-keyring.json"
+                TemporaryFiles.writeKeyring(
+                    at: keyring,
+                    keyID: "web-1",
+                    secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
+                    caller: "web"
+                )
+                func ctl(_ arguments: String...) async throws -> Run {
+                    try await Self.rollbackctl(arguments, broker: broker, keyring: keyring)
+                }
+
+                let rolled = try await ctl(
+                    "rollback",
+                    "--project",
+                    project,
+                    "--to",
+                    scene.v1ID,
+                    "--wait",
+                    "--json"
+                )
+                #expect(rolled.status == 0, "\(rolled.stderr)")
+                let report = try Self.decode(RollbackReport.self, rolled.stdout)
+                #expect(
+                    report.outcome == "completed"
+                        && report.completed?.rollbackVersionId == report.accepted.rollbackVersionId
+                )
+
+                let status = try await ctl("status", project, "--json")
+                #expect(try Self.decode(ProjectView.self, status.stdout).status == .deployed)
+                let versions = try await ctl("versions", project, "--json")
+                #expect(try Self.decode(VersionList.self, versions.stdout).versions.count == 3)
+                let job = try await ctl("jobs", "show", try #require(report.accepted.jobId), "--json")
+                #expect(try Self.decode(JobView.self, job.stdout).state == .succeeded)
+                let events = try await ctl("events", project, "--json")
+                let lines = try events.stdout.split(separator: "\n").map {
+                    try Self.decode(EventLine.self, String($0))
+                }
+                #expect(lines.first?.type == "rollbackStarted" && lines.last?.type == "rollbackCompleted")
+                let published = try await ctl("publish", report.accepted.rollbackVersionId, "--json")
+                #expect(try Self.decode(VersionView.self, published.stdout).published)
+
+                // Human output is one line per answer.
+                let human = try await ctl("status", project)
+                #expect(
+                    human.status == 0 && human.stdout.split(separator: "\n").count == 1
+                        && human.stdout.contains("deployed")
+                )
+
+                let health = try await Self.rollbackctl([
+                    "agent", "health", "--json", "--socket", host.socketPath, "--agent-id", host.name,
+                    "--keyring",
+                    host.keyringPath,
+                ])
+                #expect(try Self.decode(AgentHealth.Result.self, health.stdout).status == "ok")
+            }
+        }
+    }
+
+    @Test("exit codes: 1 refused, 2 usage or configuration, 3 unreachable, 4 the rollback failed")
+    func exitCodes() async throws {
+        try await DispatchTests.withHost { host in
+            let scene = try DispatchTests.Scene(host: host)
+            let corrupt = AgentHost.Artifact(
+                url: scene.v1.url,
+                sha256: String(repeating: "0", count: 64),
+                size: scene.v1.size,
+                file: scene.v1.file
+            )
+            try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
+                let project = try await scene.project(on: broker, v1Artifact: corrupt)
+                try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(project)'")
+                let keyring = "\(host.directory)/client-keyring.json"
+                TemporaryFiles.writeKeyring(
+                    at: keyring,
+                    keyID: "web-1",
+                    secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
+                    caller: "web"
+                )
+
+                let missing = try await Self.rollbackctl(
+                    ["status", "nope-\(project)"],
+                    broker: broker,
+                    keyring: keyring
+                )
+                #expect(missing.status == 1 && missing.stderr.hasPrefix("rollbackctl: project_not_found"))
+                #expect(missing.stderr.split(separator: "\n").count == 1, "one line: \(missing.stderr)")
+
+                let usage = try await Self.rollbackctl(
+                    ["rollback", "--project", project],
+                    broker: broker,
+                    keyring: keyring
+                )
+                #expect(usage.status == 2)
+                let noKey = try await Self.rollbackctl(
+                    ["status", project],
+                    broker: broker,
+                    keyring: "\(host.directory)/absent.json"
+                )
+                #expect(noKey.status == 2 && noKey.stderr.contains("absent.json"))
+
+                var unreachable = try await Self.rollbackctl(
+                    ["status", project, "--broker-url", "http://127.0.0.1:1"],
+                    keyring: keyring
+                )
+                #expect(unreachable.status == 3 && unreachable.stderr.contains("unreachable"))
+                unreachable = try await Self.rollbackctl([
+                    "agent", "health", "--socket", "\(host.directory)/none.sock", "--agent-id", "x",
+                    "--keyring",
+                    host.keyringPath,
+                ])
+                #expect(unreachable.status == 3)
+
+                let failed = try await Self.rollbackctl(
+                    ["rollback", "--project", project, "--to", scene.v1ID, "--wait"],
+                    broker: broker,
+                    keyring: keyring
+                )
+                #expect(failed.status == 4, "\(failed.stdout) \(failed.stderr)")
+                #expect(failed.stderr.contains("artifact_rejected") && failed.stderr.contains("undone"))
+                #expect(failed.stdout.contains("rolling back"), "plain progress lines when not on a terminal")
+
+                let help = try await Self.rollbackctl(["--help"])
+                #expect(help.status == 0 && help.stdout.contains("Exit codes"))
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import RollbackBroker
+import RollbackClient
+import RollbackProtocol
+import RollbackTransport
+import TestSupport
+import Testing
+
+/// RollbackClient against a real broker (API and dispatcher) and a real agent process.
+@Suite("RollbackClient: BrokerClient and AgentClient")
+struct ClientTests {
+    static func client(_ broker: BrokerHarness, port: Int? = nil) throws -> BrokerClient {
+        var client = try BrokerClient(
+            url: "http://127.0.0.1:\(port ?? broker.port)",
+            key: BrokerHarness.keyring.activeKey
+        )
+        client.retryDelay = .milliseconds(20)
+        return client
+    }
+
+    @Test("BrokerClient: register, roll back and wait with progress, read, publish, events, typed errors")
+    func brokerClient() async throws {
+        try await DispatchTests.withHost { host in
+            let scene = try DispatchTests.Scene(host: host)
+            try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
+                let client = try Self.client(broker)
+                let project = "c-\(scene.suffix)"
+                let registered = try await client.registerProject(
+                    RegisterProjectRequest(projectId: project, userId: "carol", host: host.name)
+                )
+                #expect(registered.projectId == project)
+                for (id, artifact) in [(scene.v1ID, scene.v1), (scene.v2ID, scene.v2)] {
+                    let version = try await client.registerVersion(
+                        projectID: project,
+                        RegisterVersionRequest(
+                            versionId: id,
+                            artifactUrl: artifact.url,
+                            artifactSha256: artifact.sha256,
+                            artifactSize: artifact.size,
+                            previewUrl: "https://\(id).example.com",
+                            deploymentId: nil
+                        )
+                    )
+                    #expect(version.status == .ready)
+                }
+                try host.makeWorkingDirectory(project, files: DispatchTests.oldFiles)
+
+                let accepted = try await client.rollback(
+                    RollbackRequest(userId: "carol", projectId: project, targetVersionId: scene.v1ID)
+                )
+                let seen = ProgressLog()
+                let outcome = try await client.waitForRollback(accepted) { seen.append($0.percent) }
+                guard case .completed(let completed) = outcome else {
+                    Issue.record("expected completion, got \(outcome)")
+                    return
+                }
+                #expect(completed.tag == "rollback/\(accepted.rollbackVersionId)")
+                #expect(!seen.values.isEmpty && seen.values == seen.values.sorted())
+                #expect(try await client.project(project).status == .deployed)
+                let versions = try await client.versions(projectID: project).versions
+                #expect(versions.last?.parentVersionId == scene.v1ID)
+                #expect(try await client.job(try #require(accepted.jobId)).state == .succeeded)
+                #expect(
+                    try await client.publish(versionID: accepted.rollbackVersionId, userID: "carol").published
+                )
+
+                // The event sequence: everything so far, in order, typed.
+                var kinds: [String] = []
+                for try await event in client.events(projectID: project) {
+                    if case .rollbackStarted = event.kind { kinds.append("started") }
+                    if case .rollbackCompleted = event.kind {
+                        kinds.append("completed")
+                        break
+                    }
+                }
+                #expect(kinds == ["started", "completed"])
+                #expect(try await client.storedEvents(projectID: project).count >= 3)
+
+                // Typed errors.
+                do {
+                    _ = try await client.rollback(
+                        RollbackRequest(
+                            userId: "carol",
+                            projectId: "nope-\(project)",
+                            targetVersionId: scene.v1ID
+                        )
+                    )
+                    Issue.record("an unknown project was accepted")
+                } catch let error as BrokerError {
+                    #expect(error.status == 404 && error.code == "project_not_found" && !error.isRetryable)
+                }
+                let nowhere = try BrokerClient(
+                    url: "http://127.0.0.1:1",
+                    key: BrokerHarness.keyring.activeKey
+                )
+                do {
+                    _ = try await nowhere.project(project)
+                    Issue.record("port 1 answered")
+                } catch let error as BrokerError {
+                    #expect(error.code == "unreachable" && error.status == nil && error.isRetryable)
+                }
+            }
+        }
+    }
+
+    @Test("BrokerClient retries a lost answer with the same Idempotency-Key: one rollback, the same answer")
+    func retryKeepsTheKey() async throws {
+        try await BrokerHarness.with { broker in
+            let project = try await broker.makeProject()
+            let directory = TemporaryFiles.directory(prefix: "rbk-proxy")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let proxy = try FixtureServer(
+                "flaky-proxy",
+                [String(broker.port)],
+                portFile: "\(directory)/port",
+                log: "\(directory)/proxy.log"
+            )
+            defer { proxy.stop() }
+            let client = try Self.client(broker, port: proxy.port)
+            let accepted = try await client.rollback(
+                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1),
+                idempotencyKey: "retry-\(project.id)"
+            )
+            #expect(accepted.targetVersionId == project.v1)
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM project_versions WHERE project_id = '\(project.id)' AND kind = 'rollback'"
+                ) == 1
+            )
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM audit_log WHERE project_id = '\(project.id)' AND outcome = 'replayed'"
+                ) == 1,
+                "the second attempt was answered from the stored answer"
+            )
+        }
+    }
+
+    @Test(
+        "BrokerClient.events resumes after the broker goes away and comes back: nothing missed, nothing twice"
+    )
+    func eventsResume() async throws {
+        let seen = EventLog()
+        var port = 0
+        var project: BrokerHarness.Project?
+        var consumer: Task<Void, any Error>?
+        defer { consumer?.cancel() }
+        try await BrokerHarness.with { first in
+            port = first.port
+            let created = try await first.makeProject()
+            project = created
+            try first.expectStatus(
+                try await first.rollback(
+                    RollbackRequest(
+                        userId: created.user,
+                        projectId: created.id,
+                        targetVersionId: created.v1,
+                        skipWorkingDirectory: true
+                    )
+                ),
+                200
+            )
+            var client = try Self.client(first)
+            client.retryDelay = .milliseconds(50)
+            let events = client.events(projectID: created.id, maxReconnects: 200)
+            consumer = Task {
+                for try await event in events { seen.append(event.id) }
+            }
+            #expect(try await eventually { seen.ids.count == 1 })
+        }
+        // The first broker is gone; a second one takes its port.
+        let created = try #require(project)
+        try await BrokerHarness.with(configure: { $0.listenPort = port }) { second in
+            try second.expectStatus(
+                try await second.rollback(
+                    RollbackRequest(
+                        userId: created.user,
+                        projectId: created.id,
+                        targetVersionId: created.v2,
+                        skipWorkingDirectory: true
+                    )
+                ),
+                200
+            )
+            #expect(try await eventually(timeout: .seconds(20)) { seen.ids.count == 2 })
+            let ids = seen.ids
+            #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+        }
+    }
+
+    @Test("AgentClient: health, sync as a sequence of progress then the result, status, typed errors")
+    func agentClient() async throws {
+        try await DispatchTests.withHost { host in
+            let scene = try DispatchTests.Scene(host: host)
+            try host.makeWorkingDirectory("agent-client", files: DispatchTests.oldFiles)
+            let agent = AgentClient(
+                endpoint: AgentEndpoint(
+                    socketPath: host.socketPath,
+                    agentID: host.name,
+                    keyring: AgentHost.keyring
+                )
+            )
+            #expect(try await agent.health().status == "ok")
+            let params = WorkdirSync.Params(
+                jobID: "client-1",
+                projectID: "agent-client",
+                rollbackVersionID: "r1",
+                targetVersionID: "v1",
+                artifact: .init(url: scene.v1.url, sha256: scene.v1.sha256, sizeBytes: scene.v1.size),
+                epoch: 1
+            )
+            var percents: [Int] = []
+            var result: WorkdirSync.Result?
+            for try await update in agent.sync(params) {
+                switch update {
+                case .progress(let progress): percents.append(progress.percent)
+                case .finished(let finished): result = finished
+                }
+            }
+            #expect(result?.state == .succeeded && percents.last == 100)
+            #expect(try await agent.status(jobID: "client-1").state == .succeeded)
+            #expect(host.file("agent-client", "index.html") == "<h1>one</h1>")
+            let tags = try Shell.git("tag", "--list", in: host.workingDirectory("agent-client"))
+            #expect(tags.contains("rollback/r1"))
+            do {
+                _ = try await agent.status(jobID: "never-ran")
+                Issue.record("an unknown job had a status")
+            } catch let error as RPCError {
+                #expect(error.code == .notFound)
+            }
+            let stranger = AgentClient(
+                endpoint: AgentEndpoint(
+                    socketPath: "\(host.directory)/nobody.sock",
+                    agentID: host.name,
+                    keyring: AgentHost.keyring
+                )
+            )
+            await #expect(throws: (any Error).self) { try await stranger.health() }
+        }
+    }
+}
+
+/// Event ids seen by a consuming task.
+final class EventLog: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var stored: [Int64] = []
+    func append(_ id: Int64) { lock.withLock { stored.append(id) } }
+    var ids: [Int64] { lock.withLock { stored } }
+}
+
+/// Progress values seen by a callback.
+final class ProgressLog: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var stored: [Int] = []
+    func append(_ value: Int) { lock.withLock { stored.append(value) } }
+    var values: [Int] { lock.withLock { stored } }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// A helper server from `Tests/Fixtures/fixtures.py` (artifacts over HTTP, a flaky proxy, ...),
+/// started on a free loopback port and killed by `stop()`.
+public final class FixtureServer: @unchecked Sendable {
+    // @unchecked: `process` is set once in init and only read afterwards.
+    public let port: Int
+    private let process: Process
+
+    /// Starts `fixtures.py <command> <arguments…> <portfile>`; its output goes to `log`.
+    public init(_ command: String, _ arguments: [String], portFile: String, log: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Shell.fixtures, command] + arguments + [portFile]
+        if !FileManager.default.fileExists(atPath: log) {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: portFile) {
+            guard Date() < deadline, process.isRunning else {
+                throw Shell.Failure(command: "fixtures.py \(command)", status: -1, output: "did not start")
+            }
+            usleep(10_000)
+        }
+        port = Int(try String(contentsOfFile: portFile, encoding: .utf8)) ?? 0
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
