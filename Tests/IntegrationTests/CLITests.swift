@@ -77,13 +77,7 @@ struct CLITests {
             try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
                 let project = try await scene.project(on: broker)
                 try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(project)'")
-                let keyring = "\(host.directory)/client-keyring.json"
-                TemporaryFiles.writeKeyring(
-                    at: keyring,
-                    keyID: "web-1",
-                    secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
-                    caller: "web"
-                )
+                let keyring = BrokerHarness.writeClientKeyring(in: host.directory)
                 func ctl(_ arguments: String...) async throws -> Run {
                     try await Self.rollbackctl(arguments, broker: broker, keyring: keyring)
                 }
@@ -139,22 +133,10 @@ struct CLITests {
     func exitCodes() async throws {
         try await DispatchTests.withHost { host in
             let scene = try DispatchTests.Scene(host: host)
-            let corrupt = AgentHost.Artifact(
-                url: scene.v1.url,
-                sha256: String(repeating: "0", count: 64),
-                size: scene.v1.size,
-                file: scene.v1.file
-            )
             try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
-                let project = try await scene.project(on: broker, v1Artifact: corrupt)
+                let project = try await scene.project(on: broker, v1Artifact: scene.corruptV1)
                 try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(project)'")
-                let keyring = "\(host.directory)/client-keyring.json"
-                TemporaryFiles.writeKeyring(
-                    at: keyring,
-                    keyID: "web-1",
-                    secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
-                    caller: "web"
-                )
+                let keyring = BrokerHarness.writeClientKeyring(in: host.directory)
 
                 let missing = try await Self.rollbackctl(
                     ["status", "nope-\(project)"],

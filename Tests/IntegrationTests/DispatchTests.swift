@@ -20,6 +20,15 @@ struct DispatchTests {
         let v2: AgentHost.Artifact
         let suffix = UUID().uuidString.prefix(6).lowercased()
         var v1ID: String { "v1-\(suffix)" }
+        /// v1's artifact under a wrong checksum: the agent refuses it.
+        var corruptV1: AgentHost.Artifact {
+            AgentHost.Artifact(
+                url: v1.url,
+                sha256: String(repeating: "0", count: 64),
+                size: v1.size,
+                file: v1.file
+            )
+        }
         var v2ID: String { "v2-\(suffix)" }
 
         init(host: AgentHost) throws {
@@ -250,14 +259,8 @@ struct DispatchTests {
     func failureRecovers() async throws {
         try await Self.withHost { host in
             let scene = try Scene(host: host)
-            let corrupt = AgentHost.Artifact(
-                url: scene.v1.url,
-                sha256: String(repeating: "0", count: 64),
-                size: scene.v1.size,
-                file: scene.v1.file
-            )
             try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
-                let project = try await scene.project(on: broker, v1Artifact: corrupt)
+                let project = try await scene.project(on: broker, v1Artifact: scene.corruptV1)
                 let before = try await broker.value(
                     "SELECT preview_url FROM projects WHERE id = '\(project)'"
                 )

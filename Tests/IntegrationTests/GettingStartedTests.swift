@@ -117,13 +117,7 @@ struct GettingStartedTests {
             try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
                 let project = try await scene.project(on: broker)
                 try await broker.execute("UPDATE projects SET user_id = 'alice' WHERE id = '\(project)'")
-                let keyring = "\(host.directory)/client-keyring.json"
-                TemporaryFiles.writeKeyring(
-                    at: keyring,
-                    keyID: "web-1",
-                    secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
-                    caller: "web"
-                )
+                let keyring = BrokerHarness.writeClientKeyring(in: host.directory)
                 let client = try GettingStartedSnippets.makeClient(
                     brokerURL: "http://127.0.0.1:\(broker.port)",
                     keyringPath: keyring

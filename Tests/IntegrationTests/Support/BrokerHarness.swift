@@ -4,6 +4,7 @@ import PostgresNIO
 import RollbackBroker
 import RollbackClient
 import RollbackProtocol
+import TestSupport
 import Testing
 
 /// A real broker (in this process) on a free port, against the CI's PostgreSQL and Redis (or a
@@ -17,6 +18,19 @@ final class BrokerHarness: Sendable {
     )
 
     static let logger = Logger(label: "test.sql")
+
+    /// A keyring file (mode 600) holding the web tier's key, for clients run as processes;
+    /// returns its path.
+    static func writeClientKeyring(in directory: String) -> String {
+        let path = "\(directory)/client-keyring.json"
+        TemporaryFiles.writeKeyring(
+            at: path,
+            keyID: "web-1",
+            secret: String(decoding: secret, as: UTF8.self),
+            caller: "web"
+        )
+        return path
+    }
 
     let server: BrokerServer
     let port: Int

@@ -11,13 +11,7 @@ final class DispatcherProcess: @unchecked Sendable {
     init(broker: BrokerHarness, host: AgentHost) throws {
         logPath = "\(host.directory)/dispatcher.log"
         let configuration = broker.server.configuration
-        let brokerKeyring = "\(host.directory)/broker-keyring.json"
-        TemporaryFiles.writeKeyring(
-            at: brokerKeyring,
-            keyID: "web-1",
-            secret: String(decoding: BrokerHarness.secret, as: UTF8.self),
-            caller: "web"
-        )
+        let brokerKeyring = BrokerHarness.writeClientKeyring(in: host.directory)
         process.executableURL = AgentHost.executableDirectory.appendingPathComponent("rollback-broker")
         process.arguments = [
             "dispatch", "--agent", "\(host.name)=\(host.socketPath)", "--agent-keyring", host.keyringPath,
