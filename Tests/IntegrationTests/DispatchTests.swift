@@ -488,6 +488,37 @@ struct DispatchTests {
         }
     }
 
+    @Test("a released build whose hand-over was interrupted (a crash after commit) is delivered later")
+    func undeliveredBuildIsResent() async throws {
+        try await Self.withHost { host in
+            try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
+                let project = try await broker.makeProject(host: host.name)
+                try await broker.execute(
+                    """
+                    INSERT INTO held_builds (project_id, build_id, epoch, state, reason, settled_at)
+                    VALUES ('\(project.id)', 'orphan', 1, 'released', 'test', now() - interval '1 minute')
+                    """
+                )
+                #expect(
+                    try await eventually(timeout: .seconds(20)) {
+                        try await broker.count(
+                            "SELECT count(*) FROM held_builds WHERE project_id = '\(project.id)' AND delivered_at IS NOT NULL"
+                        ) == 1
+                    }
+                )
+                guard
+                    case .array(let entries) = try await broker.redis([
+                        "XRANGE", broker.keys.buildStream, "-", "+",
+                    ])
+                else {
+                    Issue.record("no build stream")
+                    return
+                }
+                #expect("\(entries)".contains("orphan"))
+            }
+        }
+    }
+
     @Test("two projects on two hosts at once")
     func twoHosts() async throws {
         try await Self.withHost { first in
