@@ -47,7 +47,8 @@ struct CrashTests {
                 ? "A" : (tree == TreeSnapshot.expected(filesB, like: project)) ? "B" : "neither"
             #expect(which != "neither", "after \(job): the tree is neither version")
             try Shell.git("fsck", "--strict", in: project)
-            #expect(try Shell.git("status", "--porcelain", in: project).isEmpty, "after \(job)")
+            let porcelain = try Shell.git("status", "--porcelain", in: project)
+            #expect(porcelain.isEmpty, "after \(job): \(porcelain.prefix(300))")
             let status = try await agent.call(JobStatus.self, .init(jobID: job))
             #expect([.interrupted, .succeeded].contains(status.state), "after \(job): \(status.state)")
             #expect(

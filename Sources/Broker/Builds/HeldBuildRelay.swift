@@ -49,8 +49,9 @@ struct HeldBuildRelay: Sendable {
         }
     }
 
-    /// Sends released builds that were never delivered (a crash after commit), oldest first.
-    func deliverPending(olderThanSeconds: Int = 30) async {
+    /// Sends released builds of projects on `hosts` that were never delivered (a crash after
+    /// commit), oldest first. Scoped to the dispatcher's hosts, like its jobs.
+    func deliverPending(hosts: [String], olderThanSeconds: Int = 30) async {
         let logger = self.logger
         let pending: [HeldBuild]
         do {
@@ -58,10 +59,11 @@ struct HeldBuildRelay: Sendable {
                 var builds: [HeldBuild] = []
                 for try await (id, project, build, payload) in try await connection.query(
                     """
-                    SELECT id, project_id, build_id, payload FROM held_builds
-                    WHERE state = 'released' AND delivered_at IS NULL
-                        AND settled_at < now() - make_interval(secs => \(olderThanSeconds))
-                    ORDER BY id LIMIT 100
+                    SELECT b.id, b.project_id, b.build_id, b.payload FROM held_builds b
+                    JOIN projects p ON p.id = b.project_id
+                    WHERE b.state = 'released' AND b.delivered_at IS NULL AND p.host = ANY(\(hosts))
+                        AND b.settled_at < now() - make_interval(secs => \(olderThanSeconds))
+                    ORDER BY b.id LIMIT 100
                     """,
                     logger: logger
                 ).decode((Int64, String, String, String?).self) {

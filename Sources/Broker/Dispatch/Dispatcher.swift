@@ -122,7 +122,7 @@ public struct Dispatcher: Service {
             metrics.queueDepth.set(Double(depth.queued))
             metrics.rollbacksInProgress.set(Double(depth.unfinished))
         }
-        await relay.deliverPending()
+        await relay.deliverPending(hosts: agents.hosts)
     }
 }
 
