@@ -1,9 +1,10 @@
 import Foundation
-import RollbackBroker
 import RollbackClient
 import RollbackProtocol
 import TestSupport
 import Testing
+
+@testable import RollbackBroker
 
 /// The dispatcher end to end: a real broker (API and dispatcher), real agent processes on real
 /// Unix sockets, real ZIPs over HTTP, real git repositories checked with the `git` CLI, and the
@@ -516,6 +517,32 @@ struct DispatchTests {
                 }
                 #expect("\(entries)".contains("orphan"))
             }
+        }
+    }
+
+    @Test("a dispatcher never rescues a job from itself; another one does, in the same attempt")
+    func noSelfRescue() async throws {
+        try await BrokerHarness.with { broker in
+            let host = "solo-\(UUID().uuidString.prefix(8))"
+            let project = try await broker.makeProject(host: host)
+            let accepted = try BrokerHarness.decode(
+                RollbackAccepted.self,
+                try await broker.rollback(
+                    RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                )
+            )
+            let queue = JobQueue(database: broker.server.database, logger: BrokerHarness.logger)
+            let first = try #require(try await queue.claim(hosts: [host], owner: "me", leaseSeconds: 3))
+            #expect(first.idText == accepted.jobId && first.attempts == 1 && !first.rescued)
+            try await broker.execute(
+                "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = '\(first.idText)'"
+            )
+            #expect(try await queue.claim(hosts: [host], owner: "me", leaseSeconds: 3) == nil)
+            let rescued = try #require(try await queue.claim(hosts: [host], owner: "other", leaseSeconds: 3))
+            #expect(rescued.rescued && rescued.attempts == 1)
+            #expect(
+                try await broker.value("SELECT lease_owner FROM jobs WHERE id = '\(first.idText)'") == "other"
+            )
         }
     }
 

@@ -11,7 +11,8 @@ struct JobQueue: Sendable {
     let logger: Logger
 
     /// Claims the oldest claimable job of `hosts`: queued and due, or running with an expired
-    /// lease (a rescue). A fresh claim starts a new attempt; a rescue continues the current one.
+    /// lease held by another dispatcher (a rescue). A fresh claim starts a new attempt; a rescue
+    /// continues the current one.
     func claim(hosts: [String], owner: String, leaseSeconds: Int) async throws -> ClaimedJob? {
         let logger = self.logger
         return try await database.connection { connection in
@@ -21,7 +22,9 @@ struct JobQueue: Sendable {
                     SELECT id, state AS previous_state FROM jobs
                     WHERE host = ANY(\(hosts))
                         AND ((state = 'queued' AND run_after <= now())
-                            OR (state = 'running' AND lease_expires_at < now()))
+                            OR (state = 'running' AND lease_expires_at < now()
+                                -- Never rescue from itself: a late heartbeat of its own is not a death.
+                                AND lease_owner IS DISTINCT FROM \(owner)))
                     ORDER BY run_after, created_at
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED
