@@ -85,6 +85,16 @@ final class GitRepository {
     }
 
     /// Moves loose objects written to a staging object store into `gitObjects` (`.git/objects`).
+    /// Removes the lock files a killed writer leaves in a repository: `index.lock`, `HEAD.lock`
+    /// and `*.lock` under `refs/`. Only for a repository this process alone writes, after a crash.
+    static func removeStaleLocks(gitDirectory: String) {
+        for path in ["\(gitDirectory)/index.lock", "\(gitDirectory)/HEAD.lock"] { unlink(path) }
+        guard let refs = try? FileSystem.listTree("\(gitDirectory)/refs") else { return }
+        for relative in refs.keys where relative.hasSuffix(".lock") {
+            unlink("\(gitDirectory)/refs/\(relative)")
+        }
+    }
+
     static func adoptObjects(from staged: String, into gitObjects: String) throws {
         // Packs: the index last, so git never sees an index without its pack.
         let packs = ((try? FileSystem.listDirectory("\(staged)/pack")) ?? []).filter { $0.hasPrefix("pack-") }

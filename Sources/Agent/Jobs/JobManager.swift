@@ -277,6 +277,12 @@ public actor JobManager {
             var jobLogger = logger
             jobLogger[metadataKey: "job.id"] = "\(journal.jobID)"
             jobLogger[metadataKey: "project.id"] = "\(journal.projectID)"
+            // The journal proves this agent was inside the swap or the commit when it stopped, so
+            // git lock files left in the project's repository are its own and stale: without
+            // removing them, finishing (or undoing) the commit fails on "index is locked".
+            for directory in [journal.workingDirectory, journal.staging] {
+                GitRepository.removeStaleLocks(gitDirectory: "\(directory)/.git")
+            }
             if exchanged {
                 // The new tree is live: finish the commit and the clean-up.
                 let settings = self.settings

@@ -252,9 +252,13 @@ struct SyncJob: Sendable {
         settings: SyncSettings,
         store: StateStore
     ) throws(RPCError) -> (commitID: String, trash: String?) {
+        // The index as it was before this job touched it, for `undoSwap`. After a crash in the
+        // middle of the commit, the copy made by the first attempt is the right one: the live
+        // index may already hold the new tree's entries.
         let savedIndex = "\(store.temporaryDirectory)/\(journal.jobID).index"
         let hasIndex =
-            (try? FileSystem.copyFile("\(journal.workingDirectory)/.git/index", to: savedIndex)) != nil
+            FileSystem.exists(savedIndex)
+            || (try? FileSystem.copyFile("\(journal.workingDirectory)/.git/index", to: savedIndex)) != nil
         do {
             let repository = try GitRepository(workTree: journal.workingDirectory)
             let description = CommitDescription(
