@@ -47,6 +47,10 @@ struct CrashTests {
                 ? "A" : (tree == TreeSnapshot.expected(filesB, like: project)) ? "B" : "neither"
             #expect(which != "neither", "after \(job): the tree is neither version")
             try Shell.git("fsck", "--strict", in: project)
+            #expect(
+                !FileManager.default.fileExists(atPath: "\(project)/.git/index.lock"),
+                "after \(job): a stale index.lock"
+            )
             let porcelain = try Shell.git("status", "--porcelain", in: project)
             #expect(porcelain.isEmpty, "after \(job): \(porcelain.prefix(300))")
             let status = try await agent.call(JobStatus.self, .init(jobID: job))
@@ -65,7 +69,9 @@ struct CrashTests {
         }
 
         // Fault injection at the instants a timed kill would rarely hit.
-        for point in ["before-git-move", "after-git-move", "after-exchange", "after-commit"] {
+        for point in [
+            "before-git-move", "after-git-move", "after-exchange", "after-commit", "during-index-refresh",
+        ] {
             try await agent.start(environment: ["ROLLBACK_AGENT_TEST_CRASH_POINT": point])
             let target = current == "A" ? "B" : "A"
             epoch += 1
@@ -119,7 +125,7 @@ struct CrashTests {
             current = try await checkAfterRestart(job: job)
         }
         print("crash test: kills by phase \(killedIn), outcomes \(outcomes)")
-        #expect(outcomes.values.reduce(0, +) == 24)
+        #expect(outcomes.values.reduce(0, +) == 25)
     }
 }
 

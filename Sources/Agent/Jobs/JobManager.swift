@@ -271,6 +271,16 @@ public actor JobManager {
     /// Finishes or undoes swaps interrupted by a crash, removes staging and temporary files, and
     /// marks jobs that were running as interrupted. Call once, before serving.
     func recover() async {
+        for projectID in store.interruptedCleanups() {
+            // The clean-up after an answer was writing this project's index when the agent
+            // stopped: a lock left there is its own.
+            GitRepository.removeStaleLocks(gitDirectory: "\(settings.workingDirectory(projectID))/.git")
+            unlink(store.cleanupMarker(projectID: projectID))
+            logger.warning(
+                "recovery removed the git locks of an interrupted clean-up",
+                metadata: ["project.id": "\(projectID)"]
+            )
+        }
         for journal in store.journals() {
             let exchanged =
                 FileSystem.info(journal.workingDirectory).map { UInt64($0.inode) } == journal.stagingInode

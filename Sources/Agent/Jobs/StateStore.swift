@@ -7,6 +7,7 @@ import RollbackProtocol
 /// jobs/<jobID>.json       one record per job (params, state, phase, result or error)
 /// epochs.json             highest epoch seen per project
 /// journal/<project>.json  an in-progress swap, for crash recovery
+/// cleanup/<project>       the post-answer clean-up is writing the project's git index
 /// crc/<project>.tsv       CRC-32 and stat data of the files the last sync left
 /// cache/<sha256>.zip      verified artifacts
 /// tmp/                    downloads in progress
@@ -22,6 +23,7 @@ struct StateStore: Sendable {
     var cacheDirectory: String { "\(root)/cache" }
     var temporaryDirectory: String { "\(root)/tmp" }
     var checksumDirectory: String { "\(root)/crc" }
+    var cleanupDirectory: String { "\(root)/cleanup" }
 
     /// Where the CRC cache of a project's working directory lives.
     func checksumFile(projectID: String) -> String { "\(checksumDirectory)/\(projectID).tsv" }
@@ -31,6 +33,7 @@ struct StateStore: Sendable {
         self.root = root
         for directory in [
             root, "\(root)/jobs", "\(root)/journal", "\(root)/cache", "\(root)/tmp", "\(root)/crc",
+            "\(root)/cleanup",
         ] {
             try FileSystem.makeDirectories(directory, mode: 0o700)
         }
@@ -78,6 +81,14 @@ struct StateStore: Sendable {
         ((try? FileSystem.listDirectory(journalDirectory)) ?? []).compactMap { name in
             name.hasSuffix(".json") ? read(SwapJournal.self, from: "\(journalDirectory)/\(name)") : nil
         }
+    }
+
+    /// The marker a clean-up keeps while it writes a project's git index (see `TreeCleanup`).
+    func cleanupMarker(projectID: String) -> String { "\(cleanupDirectory)/\(projectID)" }
+
+    /// Projects whose clean-up was interrupted (their markers are still there).
+    func interruptedCleanups() -> [String] {
+        (try? FileSystem.listDirectory(cleanupDirectory)) ?? []
     }
 
     /// Removes temporary downloads left by an earlier run.

@@ -8,6 +8,8 @@ enum CrashPoints {
     static let variable = "ROLLBACK_AGENT_TEST_CRASH_POINT"
     private static let armed = ProcessInfo.processInfo.environment[variable]
 
+    static func isArmed(_ name: String) -> Bool { armed == name }
+
     static func hit(_ name: String) {
         if armed == name { kill(getpid(), SIGKILL) }
     }

@@ -130,7 +130,8 @@ struct SyncJob: Sendable {
             trash: committed.trash,
             workingDirectory: work,
             crcs: outcome.crcs,
-            checksumFile: store.checksumFile(projectID: params.projectID)
+            checksumFile: store.checksumFile(projectID: params.projectID),
+            marker: store.cleanupMarker(projectID: params.projectID)
         )
         return (
             result(

@@ -11,6 +11,9 @@ struct TreeCleanup: Sendable {
     /// CRC-32 of every regular file of the new tree, by path.
     let crcs: [String: UInt32]
     let checksumFile: String
+    /// Exists while the index is being written, so that recovery knows a lock left there by a
+    /// crash is this agent's own (`StateStore.cleanupMarker`).
+    let marker: String
 
     func perform() {
         if let trash { try? FileSystem.removeTree(trash) }
@@ -23,8 +26,15 @@ struct TreeCleanup: Sendable {
             stats[path] = status
         }
         cache.save(to: checksumFile)
+        _ = FileSystem.createMarker(marker)
+        if CrashPoints.isArmed("during-index-refresh") {
+            // Stands for a kill inside libgit2's index write, which holds `index.lock`.
+            _ = FileSystem.createMarker("\(workingDirectory)/.git/index.lock")
+            CrashPoints.hit("during-index-refresh")
+        }
         // Best effort: if someone holds the index lock, git refreshes the stat data itself later.
         try? GitRepository(workTree: workingDirectory).refreshIndexStat(stats)
+        unlink(marker)
     }
 }
 

@@ -64,6 +64,14 @@ extension FileSystem {
 
     static func exists(_ path: String) -> Bool { info(path) != nil }
 
+    /// Creates an empty file (or leaves an existing one); false when it cannot.
+    static func createMarker(_ path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        close(descriptor)
+        return true
+    }
+
     static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(Failure) {
         if mkdir(path, mode) != 0 && errno != EEXIST { throw Failure(call: "mkdir", path: path, code: errno) }
     }
