@@ -56,7 +56,8 @@ public struct Dispatcher: Service {
         guard await waitForSchema() else { return }
         let active = ActiveJobs()
         var lastHousekeeping = ContinuousClock.now - .seconds(3600)
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a long-lived dispatcher must not keep every finished job's task around.
+        await withDiscardingTaskGroup { group in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 if ContinuousClock.now - lastHousekeeping > .seconds(5) {
                     lastHousekeeping = .now
