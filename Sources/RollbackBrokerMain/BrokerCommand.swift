@@ -99,15 +99,20 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @OptionGroup var listen: ListenOptions
+
+    func run() async throws {
+        try await runBroker(roles: [.api], options: options, dispatch: nil, listen: listen)
+    }
+}
+
+/// Where a role listens: the whole API (`serve`, `run`), or health and metrics only (`dispatch`).
+struct ListenOptions: ParsableArguments {
     @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
     var host: String?
 
     @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free one).")
     var port: Int?
-
-    func run() async throws {
-        try await runBroker(roles: [.api], options: options, dispatch: nil, host: host, port: port)
-    }
 }
 
 /// Options of the roles that run jobs.
@@ -136,16 +141,15 @@ func runBroker(
     roles: Set<BrokerServer.Role>,
     options: CommonOptions,
     dispatch: DispatchOptions?,
-    host: String?,
-    port: Int?
+    listen: ListenOptions
 ) async throws {
     let configuration: BrokerConfiguration
     let keyring: Keyring
     var agentKeyring: Keyring?
     do {
         var base = try options.effectiveConfiguration()
-        if let host { try base.set("listenHost", to: host) }
-        if let port { try base.set("listenPort", to: String(port)) }
+        if let host = listen.host { try base.set("listenHost", to: host) }
+        if let port = listen.port { try base.set("listenPort", to: String(port)) }
         try dispatch?.apply(to: &base)
         configuration = base
         keyring = try BrokerKeyring.load(configuration.keyringFile)
@@ -190,14 +194,10 @@ struct Dispatch: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @OptionGroup var dispatch: DispatchOptions
 
-    @Option(name: .long, help: "Address for health and metrics (default 127.0.0.1).")
-    var host: String?
-
-    @Option(name: .long, help: "Port for health and metrics (default 8080; 0 picks a free one).")
-    var port: Int?
+    @OptionGroup var listen: ListenOptions
 
     func run() async throws {
-        try await runBroker(roles: [.dispatch], options: options, dispatch: dispatch, host: host, port: port)
+        try await runBroker(roles: [.dispatch], options: options, dispatch: dispatch, listen: listen)
     }
 }
 
@@ -214,19 +214,14 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
     @OptionGroup var dispatch: DispatchOptions
 
-    @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
-    var host: String?
-
-    @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free one).")
-    var port: Int?
+    @OptionGroup var listen: ListenOptions
 
     func run() async throws {
         try await runBroker(
             roles: [.api, .dispatch],
             options: options,
             dispatch: dispatch,
-            host: host,
-            port: port
+            listen: listen
         )
     }
 }
