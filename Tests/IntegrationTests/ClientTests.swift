@@ -109,7 +109,7 @@ struct ClientTests {
             let project = try await broker.makeProject()
             let directory = TemporaryFiles.directory(prefix: "rbk-proxy")
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let proxy = try FixtureServer(
+            let proxy = try await FixtureServer.start(
                 "flaky-proxy",
                 [String(broker.port)],
                 portFile: "\(directory)/port",

@@ -49,7 +49,7 @@ struct DispatchTests {
     }
 
     static func withHost<T>(_ body: (AgentHost) async throws -> T) async throws -> T {
-        let host = try AgentHost()
+        let host = try await AgentHost()
         defer { host.shutdown() }
         try await host.start()
         return try await body(host)

@@ -26,14 +26,14 @@ final class AgentHost: @unchecked Sendable {
     /// The broker's view of this host: `name=socket`, agent id = host name.
     var address: AgentAddress { AgentAddress(host: name, socketPath: socketPath, agentID: name) }
 
-    init(name: String = "host-\(UInt32.random(in: 0...UInt32.max))") throws {
+    init(name: String = "host-\(UInt32.random(in: 0...UInt32.max))") async throws {
         self.name = name
         directory = TemporaryFiles.directory(prefix: "rbk-host")
         for path in [workRoot, artifacts] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
         TemporaryFiles.writeKeyring(at: keyringPath, keyID: "a1", secret: Self.secret)
-        try startArtifactServer()
+        try await startArtifactServer()
     }
 
     static var executableDirectory: URL {
@@ -137,8 +137,8 @@ final class AgentHost: @unchecked Sendable {
         try? String(contentsOfFile: "\(workingDirectory(project))/\(relative)", encoding: .utf8)
     }
 
-    private func startArtifactServer() throws {
-        let server = try FixtureServer(
+    private func startArtifactServer() async throws {
+        let server = try await FixtureServer.start(
             "serve-held",
             [artifacts],
             portFile: "\(directory)/artifact-port",
