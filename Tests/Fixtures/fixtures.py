@@ -7,6 +7,7 @@ and small HTTP servers on loopback. Used by the Swift integration tests.
   fixtures.py serve-held DIR PORTFILE   like serve, but while FILE.hold exists send half of FILE and wait
   fixtures.py flaky-proxy PORT PORTFILE forward HTTP to PORT, dropping the first answer (after the server acted)
   fixtures.py stall PORTFILE            answer every request with headers and 10 bytes, then stall
+  fixtures.py silent PORTFILE           accept connections, read what comes, never answer
 """
 import http.server
 import os
@@ -73,6 +74,14 @@ class Stall(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class Silent(socketserver.BaseRequestHandler):
+    """A server that has stopped answering: it takes every byte and sends none."""
+
+    def handle(self):
+        while self.request.recv(65536):
+            pass
 
 
 class Held(Quiet):
@@ -173,5 +182,7 @@ if __name__ == "__main__":
         flaky_proxy(int(sys.argv[2]), sys.argv[3])
     elif command == "stall":
         serve(Stall, sys.argv[2])
+    elif command == "silent":
+        serve(Silent, sys.argv[2])
     else:
         raise SystemExit(__doc__)

@@ -1,7 +1,9 @@
+import Foundation
 import Logging
 import NIOPosix
 import PostgresNIO
 import RollbackBroker
+import TestSupport
 import Testing
 
 @Suite("CI services")
@@ -35,39 +37,84 @@ struct ServicesSmokeTests {
         }
     }
 
-    @Test("Redis answers commands through the hiredis wrapper, off the cooperative pool")
+    @Test("Redis answers commands on the shared connection, replies in order, pipelined or not")
     func redis() async throws {
-        let endpoint = try TestEnvironment.redis()
+        let redis = RedisClient(endpoint: try TestEnvironment.redis())
         let key = "rollback:test:smoke:\(UInt64.random(in: 0...UInt64.max))"
-        let replies = try await NIOThreadPool.singleton.runIfActive {
-            let redis = try RedisConnection(host: endpoint.host, port: endpoint.port)
-            return [
-                try redis.command(["PING"]),
-                try redis.command(["SET", key, "epoch-7", "NX", "EX", "60"]),
-                try redis.command(["SET", key, "epoch-8", "NX", "EX", "60"]),
-                try redis.command(["GET", key]),
-                try redis.command(["DEL", key]),
-                try redis.command(["NOSUCHCOMMAND"]),
-            ]
-        }
-        #expect(replies[0] == .status("PONG"))
-        #expect(replies[1] == .status("OK"))
-        #expect(replies[2] == .null)  // NX: the second SET must not take the key
-        #expect(replies[3] == .string("epoch-7"))
-        #expect(replies[4] == .integer(1))
-        guard case .error(let message) = replies[5] else {
+        #expect(try await redis.command(["PING"]) == .status("PONG"))
+        let replies = try await redis.commands([
+            ["SET", key, "epoch-7", "NX", "EX", "60"],
+            ["SET", key, "epoch-8", "NX", "EX", "60"],
+            ["GET", key],
+            ["DEL", key],
+            ["NOSUCHCOMMAND"],
+        ])
+        #expect(replies[0] == .status("OK"))
+        #expect(replies[1] == .null)  // NX: the second SET must not take the key
+        #expect(replies[2] == .string("epoch-7"))
+        #expect(replies[3] == .integer(1))
+        guard case .error(let message) = replies[4] else {
             Issue.record("an unknown command should give an error reply")
             return
         }
         #expect(message.contains("unknown command"))
     }
 
+    @Test("concurrent callers on the one connection each get their own replies")
+    func redisConcurrentCallers() async throws {
+        let redis = RedisClient(endpoint: try TestEnvironment.redis())
+        let prefix = "rollback:test:smoke:\(UInt64.random(in: 0...UInt64.max))"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for caller in 0..<200 {
+                group.addTask {
+                    let key = "\(prefix):\(caller)"
+                    let replies = try await redis.commands([
+                        ["SET", key, "value-\(caller)", "EX", "60"],
+                        ["GET", key],
+                        ["DEL", key],
+                    ])
+                    #expect(replies == [.status("OK"), .string("value-\(caller)"), .integer(1)])
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("a Redis that accepts but never answers fails each command by its deadline, not a hang")
+    func redisSilent() async throws {
+        let directory = TemporaryFiles.directory(prefix: "rbk-redis-silent")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let silent = try await FixtureServer.start(
+            "silent",
+            [],
+            portFile: "\(directory)/port",
+            log: "\(directory)/silent.log"
+        )
+        defer { silent.stop() }
+        let redis = RedisClient(
+            endpoint: try RedisEndpoint(url: "redis://127.0.0.1:\(silent.port)"),
+            timeout: .milliseconds(300)
+        )
+        // Twice: the second command goes out on a new connection, as the first one was dropped.
+        for _ in 0..<2 {
+            let started = ContinuousClock.now
+            await #expect {
+                _ = try await redis.commands([["PING"], ["PING"]])
+            } throws: { error in
+                (error as? RedisError)?.code == .io && "\(error)".contains("no reply within")
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
     @Test("an unreachable Redis is a clear error, not a hang or a crash")
     func redisUnreachable() async throws {
+        let redis = RedisClient(
+            endpoint: try RedisEndpoint(url: "redis://127.0.0.1:1"),
+            timeout: .milliseconds(500)
+        )
         await #expect {
-            try await NIOThreadPool.singleton.runIfActive {
-                _ = try RedisConnection(host: "127.0.0.1", port: 1, timeout: .milliseconds(500))
-            }
+            _ = try await redis.command(["PING"])
         } throws: { error in
             (error as? RedisError)?.code == .unreachable
         }

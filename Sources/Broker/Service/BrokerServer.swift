@@ -50,7 +50,7 @@ public struct BrokerServer: Sendable {
             timeout: .milliseconds(configuration.databaseTimeoutMilliseconds),
             logger: logger
         )
-        redis = RedisClient(endpoint: redisEndpoint, concurrency: 16)
+        redis = RedisClient(endpoint: redisEndpoint)
         self.agentKeyring = agentKeyring
         metrics = BrokerMetrics(prefix: configuration.metricsPrefix)
         api = BrokerAPI(
