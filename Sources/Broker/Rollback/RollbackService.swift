@@ -25,8 +25,12 @@ struct RollbackService: Sendable {
     func rollback(_ request: RollbackRequest, context: Context) async throws -> APIResponse {
         let skip = request.skipWorkingDirectory ?? false
         var requestLogger = self.logger
-        requestLogger[metadataKey: "project.id"] = "\(request.projectId)"
-        requestLogger[metadataKey: "request.id"] = "\(context.requestID)"
+        // Setting metadata re-renders the handler's whole metadata; worth it only when the
+        // statements below are logged (PostgresNIO logs them at debug and trace).
+        if requestLogger.logLevel <= .debug {
+            requestLogger[metadataKey: "project.id"] = "\(request.projectId)"
+            requestLogger[metadataKey: "request.id"] = "\(context.requestID)"
+        }
         let logger = requestLogger
 
         // 1. One read: the project, the target version, and an answer stored for the key.

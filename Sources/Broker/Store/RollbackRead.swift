@@ -15,6 +15,12 @@ struct RollbackRead: Sendable {
     var target: VersionRow?
     var stored: Stored?
 
+    /// The project's and the target version's columns, built once: on the hot path of every
+    /// rollback request, splitting and joining them each time was a measurable cost.
+    private static let columns =
+        ProjectRow.qualifiedColumns("p", ProjectRow.columns) + ", "
+        + ProjectRow.qualifiedColumns("v", VersionRow.columns)
+
     static func load(
         _ request: RollbackRequest,
         idempotency: Idempotency?,
@@ -23,8 +29,7 @@ struct RollbackRead: Sendable {
     ) async throws -> RollbackRead {
         let rows = try await connection.query(
             """
-            SELECT \(unescaped: ProjectRow.qualifiedColumns("p", ProjectRow.columns)),
-                \(unescaped: ProjectRow.qualifiedColumns("v", VersionRow.columns)),
+            SELECT \(unescaped: Self.columns),
                 k.fingerprint, k.response_status, k.response_body
             FROM projects p
             LEFT JOIN project_versions v ON v.id = \(request.targetVersionId)
