@@ -76,13 +76,23 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)]
 }
 
-func report(_ outcome: Outcome, seconds: Double, label: String) {
+/// The CPU seconds (user and system) this process has used so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let time = { (value: timeval) in Double(value.tv_sec) + Double(value.tv_usec) / 1e6 }
+    return time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Prints the run's figures; `cpu` is the CPU seconds the load generator spent during the run.
+func report(_ outcome: Outcome, seconds: Double, cpu: Double, label: String) {
     let sorted = outcome.latencies.sorted()
     let ms = { (value: Double) in String(format: "%.2f", value * 1000) }
     print(
         "\(label): \(sorted.count) requests in \(String(format: "%.1f", seconds)) s = \(String(format: "%.0f", Double(sorted.count) / seconds))/s; "
             + "latency ms p50 \(ms(percentile(sorted, 50))) p90 \(ms(percentile(sorted, 90))) "
-            + "p99 \(ms(percentile(sorted, 99))) max \(ms(sorted.last ?? .nan)); statuses \(outcome.statuses.sorted { $0.key < $1.key })"
+            + "p99 \(ms(percentile(sorted, 99))) max \(ms(sorted.last ?? .nan)); statuses \(outcome.statuses.sorted { $0.key < $1.key }); "
+            + "load generator CPU \(String(format: "%.3f", cpu * 1000 / Double(max(1, sorted.count)))) ms per request"
     )
 }
 
@@ -131,6 +141,7 @@ case "paced":
     let total = Int(rate * duration)
     let requests = try prepare(count: total)
     let start = clock.now + .milliseconds(200)
+    let cpu = cpuSeconds()
     let outcome = try await run(connections: connections, requests: requests) {
         let index = nextIndex()
         guard index < total else { return nil }
@@ -138,11 +149,12 @@ case "paced":
         try await Task.sleep(until: scheduled, clock: clock)
         return (index, scheduled)
     }
-    report(outcome, seconds: duration, label: "paced \(Int(rate))/s")
+    report(outcome, seconds: duration, cpu: cpuSeconds() - cpu, label: "paced \(Int(rate))/s")
 case "max":
     guard let duration = Double(arguments[5]), let connections = Int(arguments[6]) else { exit(2) }
     // Enough for 2,000/s; the run stops early if the broker is faster.
     let requests = try prepare(count: Int(duration * 2000))
+    let cpu = cpuSeconds()
     let started = clock.now
     let deadline = started + .seconds(duration)
     let outcome = try await run(connections: connections, requests: requests) {
@@ -150,7 +162,12 @@ case "max":
         let index = nextIndex()
         return index < requests.count ? (index, clock.now) : nil
     }
-    report(outcome, seconds: seconds(clock.now - started), label: "max, \(connections) connections")
+    report(
+        outcome,
+        seconds: seconds(clock.now - started),
+        cpu: cpuSeconds() - cpu,
+        label: "max, \(connections) connections"
+    )
 default:
     FileHandle.standardError.write(Data("mode must be paced or max\n".utf8))
     exit(2)
