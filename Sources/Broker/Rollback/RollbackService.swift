@@ -33,18 +33,56 @@ struct RollbackService: Sendable {
         }
         let logger = requestLogger
 
-        // 1. One read: the project, the target version, and an answer stored for the key.
-        let read = try await database.connection { connection in
-            try await RollbackRead.load(
-                request,
-                idempotency: context.idempotency,
-                on: connection,
-                logger: logger
+        // One pooled connection for the read and the write (each its own implicit transaction):
+        // a second lease per request was a measurable share of the broker's CPU.
+        let outcome = try await database.connection { connection in
+            try await readLockAndRecord(request, skip: skip, context: context, on: connection, logger: logger)
+        }
+        let accepted: RollbackAccepted
+        let response: APIResponse
+        let event: [UInt8]
+        switch outcome {
+        case .accepted(let written, let answer, let payload):
+            (accepted, response, event) = (written, answer, payload)
+        case .storedAnswer(let stored):
+            return try await replay(
+                stored,
+                idempotency: context.idempotency!,
+                request: request,
+                context: context
             )
+        case .refused(let error):
+            throw error
         }
-        if let stored = read.stored, let idempotency = context.idempotency {
-            return try await replay(stored, idempotency: idempotency, request: request, context: context)
-        }
+        await afterCommit(accepted, skip: skip, event: event)
+        return response
+    }
+
+    /// What the read, the lock and the write came to.
+    private enum Attempt: Sendable {
+        case accepted(RollbackAccepted, APIResponse, event: [UInt8])
+        /// The answer stored for the request's Idempotency-Key: replay it (or 422).
+        case storedAnswer(RollbackRead.Stored)
+        case refused(APIError)
+    }
+
+    /// Steps 1–3 on one connection: the read, the Redis lock, the write. The lock is released
+    /// again whenever the write did not record the rollback.
+    private func readLockAndRecord(
+        _ request: RollbackRequest,
+        skip: Bool,
+        context: Context,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Attempt {
+        // 1. One read: the project, the target version, and an answer stored for the key.
+        let read = try await RollbackRead.load(
+            request,
+            idempotency: context.idempotency,
+            on: connection,
+            logger: logger
+        )
+        if let stored = read.stored, context.idempotency != nil { return .storedAnswer(stored) }
         let project = try checkedProject(request, read.project)
         let target = try checkedTarget(request, read.target, skip: skip)
 
@@ -65,46 +103,25 @@ struct RollbackService: Sendable {
         guard acquired else { throw Self.busy(project.id, because: "its rollback lock is held") }
 
         // 3. The write: one call, one implicit transaction.
-        let outcome: Outcome
+        let attempt: Attempt
         do {
-            outcome = try await record(
+            attempt = try await record(
                 request,
                 skip: skip,
                 project: project,
                 target: target,
                 newEpoch: newEpoch,
-                context: context
+                context: context,
+                on: connection,
+                logger: logger
             )
         } catch {
             _ = try? await lock.release(project: project.id, epoch: newEpoch)
             throw error
         }
-        let accepted: RollbackAccepted
-        let response: APIResponse
-        let event: [UInt8]
-        switch outcome {
-        case .accepted(let written, let answer, let payload):
-            (accepted, response, event) = (written, answer, payload)
-        case .replay(let stored):
-            _ = try? await lock.release(project: project.id, epoch: newEpoch)
-            return try await replay(
-                stored,
-                idempotency: context.idempotency!,
-                request: request,
-                context: context
-            )
-        case .reused:
-            _ = try? await lock.release(project: project.id, epoch: newEpoch)
-            throw Idempotency.reused(context.idempotency?.key ?? "")
-        case .inFlight:
-            _ = try? await lock.release(project: project.id, epoch: newEpoch)
-            throw Idempotency.inFlight(context.idempotency?.key ?? "")
-        case .busy:
-            _ = try? await lock.release(project: project.id, epoch: newEpoch)
-            throw Self.busy(project.id, because: "another request changed it a moment ago")
-        }
-        await afterCommit(accepted, skip: skip, event: event)
-        return response
+        if case .accepted = attempt { return attempt }
+        _ = try? await lock.release(project: project.id, epoch: newEpoch)
+        return attempt
     }
 
     /// Answers with the stored answer of an earlier request with the same key (422 if that
@@ -134,15 +151,6 @@ struct RollbackService: Sendable {
             body: Array(stored.body.utf8),
             headers: [(.init("Idempotent-Replayed")!, "true")]
         )
-    }
-
-    /// What the write call reported.
-    private enum Outcome: Sendable {
-        case accepted(RollbackAccepted, APIResponse, event: [UInt8])
-        case busy
-        case inFlight
-        case replay(RollbackRead.Stored)
-        case reused
     }
 
     /// The arguments of `rollback_record` (migration 2), as one JSON object.
@@ -188,8 +196,10 @@ struct RollbackService: Sendable {
         project: ProjectRow,
         target: VersionRow,
         newEpoch: Int64,
-        context: Context
-    ) async throws -> Outcome {
+        context: Context,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Attempt {
         let versionID = UUID().uuidString.lowercased()
         let jobID = skip ? nil : UUID().uuidString.lowercased()
         let previewURL = target.previewURL ?? ""
@@ -250,28 +260,29 @@ struct RollbackService: Sendable {
             ttlSeconds: settings.idempotencyTTLSeconds
         )
         let json = String(decoding: BrokerJSON.encode(arguments), as: UTF8.self)
-        let logger = self.logger
-        let row = try await database.connection { connection in
-            let rows = try await connection.query(
-                "SELECT outcome, stored_status, stored_body, new_epoch FROM rollback_record(\(json)::jsonb)",
-                logger: logger
-            )
-            for try await row in rows.decode((String, Int?, String?, Int64?).self) { return Optional(row) }
-            return nil
+        let rows = try await connection.query(
+            "SELECT outcome, stored_status, stored_body, new_epoch FROM rollback_record(\(json)::jsonb)",
+            logger: logger
+        )
+        var row: (String, Int?, String?, Int64?)?
+        for try await decoded in rows.decode((String, Int?, String?, Int64?).self) where row == nil {
+            row = decoded
         }
-        guard let (outcome, status, body, _) = row else { return .busy }
+        let key = context.idempotency?.key ?? ""
+        let busy = Attempt.refused(Self.busy(project.id, because: "another request changed it a moment ago"))
+        guard let (outcome, status, body, _) = row else { return busy }
         switch outcome {
         case "accepted": return .accepted(accepted, response, event: BrokerJSON.encode(event))
-        case "in_flight": return .inFlight
-        case "reused": return .reused
+        case "in_flight": return .refused(Idempotency.inFlight(key))
+        case "reused": return .refused(Idempotency.reused(key))
         case "replay":
             let stored = RollbackRead.Stored(
                 fingerprint: context.idempotency?.fingerprint ?? "",
                 status: status ?? 200,
                 body: body ?? ""
             )
-            return .replay(stored)
-        default: return .busy
+            return .storedAnswer(stored)
+        default: return busy
         }
     }
 
