@@ -330,7 +330,9 @@ struct RollbackRequestTests {
         try await redis.stop()
     }
 
-    @Test("a lock left behind by a finished rollback does not block the next; a live one does")
+    @Test(
+        "a lock left behind by a finished rollback, or by an attempt that never wrote, does not block the next; a live one does"
+    )
     func staleLock() async throws {
         try await BrokerHarness.with { broker in
             let project = try await broker.makeProject()
@@ -344,16 +346,34 @@ struct RollbackRequestTests {
             try broker.expectStatus(accepted, 200)
             #expect(try await broker.redis(["GET", lockKey]) == .string("3"))
 
-            // A lock newer than the settled epoch is a live attempt: it is respected.
+            // A lock newer than the settled epoch, taken just now (its whole TTL, 1800 + 60 s, is
+            // left), is a live attempt: it is respected.
             let other = try await broker.makeProject()
             let otherKey = broker.keys.lock(project: other.id)
-            #expect(try await broker.redis(["SET", otherKey, "3", "EX", "600"]) == .status("OK"))
+            #expect(try await broker.redis(["SET", otherKey, "3", "EX", "1860"]) == .status("OK"))
             let refused = try await broker.rollback(
                 RollbackRequest(userId: other.user, projectId: other.id, targetVersionId: other.v1)
             )
             #expect(refused.status == 409)
             #expect(try await broker.redis(["GET", otherKey]) == .string("3"))
             #expect(try await broker.count("SELECT count(*) FROM jobs WHERE project_id = '\(other.id)'") == 0)
+
+            // The same newer epoch, but taken 860 s ago (TTL 1000 of 1860): the attempt that
+            // took it never wrote within its deadline (say Redis set the key and the reply was
+            // lost). It is replaced: the next rollback is accepted and holds a fresh lock.
+            let third = try await broker.makeProject()
+            let thirdKey = broker.keys.lock(project: third.id)
+            #expect(try await broker.redis(["SET", thirdKey, "3", "EX", "1000"]) == .status("OK"))
+            let taken = try await broker.rollback(
+                RollbackRequest(userId: third.user, projectId: third.id, targetVersionId: third.v1)
+            )
+            try broker.expectStatus(taken, 200)
+            guard case .integer(let ttl) = try await broker.redis(["TTL", thirdKey]) else {
+                Issue.record("the lock should have a TTL")
+                return
+            }
+            #expect(ttl > 1800)
+            #expect(try await broker.count("SELECT count(*) FROM jobs WHERE project_id = '\(third.id)'") == 1)
         }
     }
 

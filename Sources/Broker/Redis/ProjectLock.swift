@@ -26,19 +26,40 @@ public struct ProjectLock: Sendable {
         return try Self.check(reply) == .status("OK")
     }
 
-    /// Takes the lock; if it is held by an epoch no newer than `settledEpoch` (the project's
-    /// epoch in PostgreSQL, read while the project is settled), that holder has finished and
-    /// merely failed to release it: the stale lock is deleted (compare-and-delete) and taken
-    /// once more. A live attempt always holds a newer epoch than the settled one, so it is never
-    /// taken over.
+    /// Takes the lock, replacing a stale one. The lock is stale when
+    /// - it holds an epoch no newer than `settledEpoch` (the project's epoch in PostgreSQL, read
+    ///   while the project is settled): that attempt has finished and merely failed to release
+    ///   it; or
+    /// - it holds a newer epoch but was taken at least `abandonedAfterSeconds` ago: the attempt
+    ///   that took it never wrote (the project would no longer be settled at `settledEpoch`), and
+    ///   an attempt writes within its request's deadline or not at all. This is the lock of a
+    ///   request whose Redis reply was lost after Redis had set it.
+    ///
+    /// A stale lock is deleted (compare-and-delete) and taken once more. Taking over a live one
+    /// by mistake would still be safe: the write's compare-and-set on the epoch is the real guard.
     public func acquireOrReplaceStale(
         project: String,
         epoch: Int64,
         settledEpoch: Int64,
-        ttlSeconds: Int
+        ttlSeconds: Int,
+        abandonedAfterSeconds: Int
     ) async throws(RedisError) -> Bool {
         if try await acquire(project: project, epoch: epoch, ttlSeconds: ttlSeconds) { return true }
-        guard let holder = try await holder(project: project), holder <= settledEpoch else { return false }
+        let key = keys.lock(project: project)
+        let replies = try await redis.commands([["GET", key], ["TTL", key]])
+        guard case .string(let value) = try Self.check(replies[0]), let holder = Int64(value) else {
+            // Released meanwhile (or not ours to read): one more try.
+            return try await acquire(project: project, epoch: epoch, ttlSeconds: ttlSeconds)
+        }
+        let age: Int? =
+            if case .integer(let remaining) = replies[1], remaining >= 0 {
+                ttlSeconds - Int(remaining)
+            } else {
+                nil
+            }
+        let finished = holder <= settledEpoch
+        let abandoned = age.map { $0 >= abandonedAfterSeconds } ?? false
+        guard finished || abandoned else { return false }
         try await release(project: project, epoch: holder)
         return try await acquire(project: project, epoch: epoch, ttlSeconds: ttlSeconds)
     }

@@ -58,6 +58,13 @@ struct RollbackService: Sendable {
         return response
     }
 
+    /// How old a lock that holds a newer epoch than the settled project's must be to count as
+    /// abandoned: every attempt writes within its request's database deadline, so twice that
+    /// (at least 10 s) leaves a wide margin.
+    private var abandonedLockSeconds: Int {
+        max(10, Int((database.timeout * 2) / .seconds(1)) + 1)
+    }
+
     /// What the read, the lock and the write came to.
     private enum Attempt: Sendable {
         case accepted(RollbackAccepted, APIResponse, event: [UInt8])
@@ -95,7 +102,8 @@ struct RollbackService: Sendable {
                 project: project.id,
                 epoch: newEpoch,
                 settledEpoch: project.epoch,
-                ttlSeconds: settings.lockTTLSeconds
+                ttlSeconds: settings.lockTTLSeconds,
+                abandonedAfterSeconds: abandonedLockSeconds
             )
         } catch {
             throw APIError.redisUnavailable("\(error)")
