@@ -193,6 +193,8 @@ let package = Package(
                 "RollbackClient",
                 "RollbackProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/BrokerBenchmark",
             swiftSettings: strictSettings

@@ -9,6 +9,7 @@
 // counted against every request it delays (no coordinated omission).
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import RollbackClient
 import RollbackProtocol
 
@@ -60,6 +61,14 @@ func prepare(count: Int) throws -> [PreparedRequest] {
         headers.append(("Idempotency-Key", "bench-\(n)"))
         return PreparedRequest(body: body, headers: headers)
     }
+}
+
+/// The request as bytes on the wire, for the event-loop-driven maximum run.
+func encode(_ request: PreparedRequest) -> [UInt8] {
+    var head = "POST /v1/versions/rollback HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+    head += "Content-Type: application/json\r\nContent-Length: \(request.body.count)\r\n"
+    for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
+    return Array((head + "\r\n").utf8) + request.body
 }
 
 func send(_ connection: HTTP1Connection, _ request: PreparedRequest) async throws -> Int {
@@ -153,15 +162,16 @@ case "paced":
 case "max":
     guard let duration = Double(arguments[5]), let connections = Int(arguments[6]) else { exit(2) }
     // Enough for 2,000/s; the run stops early if the broker is faster.
-    let requests = try prepare(count: Int(duration * 2000))
+    let requests = try prepare(count: Int(duration * 2000)).map(encode)
     let cpu = cpuSeconds()
     let started = clock.now
-    let deadline = started + .seconds(duration)
-    let outcome = try await run(connections: connections, requests: requests) {
-        guard clock.now < deadline else { return nil }
-        let index = nextIndex()
-        return index < requests.count ? (index, clock.now) : nil
-    }
+    let load = try await LoopDrivenLoad.run(
+        port: port,
+        requests: requests,
+        connections: connections,
+        until: NIODeadline.now() + TimeAmount.nanoseconds(Int64(duration * 1e9))
+    )
+    let outcome = Outcome(latencies: load.latencies, statuses: load.statuses)
     report(
         outcome,
         seconds: seconds(clock.now - started),
