@@ -44,6 +44,8 @@ public final class RedisClient: Sendable {
     /// Sends several commands in one write and returns their replies in order: one round trip,
     /// no transaction (each command stands alone).
     public func commands(_ list: [[String]]) async throws(RedisError) -> [RedisReply] {
+        // Nothing to send would mean no reply to wait for: the request would never complete.
+        if list.isEmpty { return [] }
         let channel = try await connectedChannel()
         let replies = channel.eventLoop.makePromise(of: [RedisReply].self)
         let written = channel.eventLoop.makePromise(of: Void.self)
