@@ -11,7 +11,6 @@ import NIOPosix
 /// client recovers by itself once Redis is back.
 public final class RedisClient: Sendable {
     public let endpoint: RedisEndpoint
-    private let group: any EventLoopGroup
     private let timeout: Duration
     private let state = NIOLockedValueBox<State>(.disconnected)
 
@@ -25,7 +24,6 @@ public final class RedisClient: Sendable {
     public init(endpoint: RedisEndpoint, timeout: Duration = .seconds(1)) {
         self.endpoint = endpoint
         self.timeout = timeout
-        self.group = MultiThreadedEventLoopGroup.singleton
     }
 
     deinit {
@@ -74,7 +72,7 @@ public final class RedisClient: Sendable {
             case .connecting(let future):
                 return .wait(future)
             case .connected, .disconnected:
-                let promise = group.next().makePromise(of: (any Channel).self)
+                let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: (any Channel).self)
                 state = .connecting(promise.futureResult)
                 return .connect(promise)
             }
@@ -107,8 +105,8 @@ public final class RedisClient: Sendable {
 
     private func connect() -> EventLoopFuture<any Channel> {
         let endpoint = endpoint.description
-        let timeout = TimeAmount.nanoseconds(Int64(self.timeout / .nanoseconds(1)))
-        return ClientBootstrap(group: group)
+        let timeout = TimeAmount(self.timeout)
+        return ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
