@@ -107,7 +107,7 @@ enum LoopDrivenLoad {
         /// is not complete yet.
         private func takeAnswer() -> Int? {
             let view = received.readableBytesView
-            guard let headerEnd = Self.find([13, 10, 13, 10], in: view) else { return nil }
+            guard let headerEnd = Self.headerEnd(in: view) else { return nil }
             let head = String(decoding: view[view.startIndex..<headerEnd], as: UTF8.self)
             let lines = head.split(separator: "\r\n")
             guard let statusLine = lines.first, statusLine.count >= 12,
@@ -126,12 +126,12 @@ enum LoopDrivenLoad {
             return status
         }
 
-        private static func find(_ needle: [UInt8], in view: ByteBufferView) -> Int? {
-            guard view.count >= needle.count else { return nil }
+        /// Where the blank line that ends the head (CR LF CR LF) starts, if it has arrived.
+        private static func headerEnd(in view: ByteBufferView) -> Int? {
             var index = view.startIndex
-            while index <= view.endIndex - needle.count {
-                if view[index] == needle[0] && view[index + 1] == needle[1] && view[index + 2] == needle[2]
-                    && view[index + 3] == needle[3]
+            while index + 3 < view.endIndex {
+                if view[index] == 13 && view[index + 1] == 10 && view[index + 2] == 13
+                    && view[index + 3] == 10
                 {
                     return index
                 }
