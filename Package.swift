@@ -77,6 +77,24 @@ let package = Package(
             path: "Sources/Protocol",
             swiftSettings: strictSettings
         ),
+        // What every Rollback process needs at start-up: configuration from file, environment
+        // and flags; keyring files; logging; exit codes; --version.
+        .target(
+            name: "RollbackRuntime",
+            dependencies: [
+                "RollbackProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Runtime",
+            swiftSettings: strictSettings,
+            plugins: ["GitCommit"]
+        ),
+        .plugin(
+            name: "GitCommit",
+            capability: .buildTool(),
+            path: "Plugins/GitCommit"
+        ),
         .target(
             name: "RollbackTransport",
             dependencies: [
@@ -92,6 +110,7 @@ let package = Package(
             name: "RollbackAgent",
             dependencies: [
                 "RollbackProtocol",
+                "RollbackRuntime",
                 "RollbackTransport",
                 "CZip",
                 "CGit2",
@@ -101,6 +120,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Agent",
             swiftSettings: strictSettings
@@ -109,6 +129,7 @@ let package = Package(
             name: "RollbackBroker",
             dependencies: [
                 "RollbackProtocol",
+                "RollbackRuntime",
                 "RollbackTransport",
                 "RollbackClient",
                 "CHiredis",
@@ -131,6 +152,7 @@ let package = Package(
             name: "RollbackClient",
             dependencies: [
                 "RollbackProtocol",
+                "RollbackRuntime",
                 "RollbackTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -145,7 +167,9 @@ let package = Package(
         .executableTarget(
             name: "RollbackAgentMain",
             dependencies: [
+                "RollbackRuntime",
                 "RollbackAgent",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -155,6 +179,7 @@ let package = Package(
         .executableTarget(
             name: "RollbackBrokerMain",
             dependencies: [
+                "RollbackRuntime",
                 "RollbackBroker",
                 "RollbackProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -166,6 +191,7 @@ let package = Package(
         .executableTarget(
             name: "RollbackCtlMain",
             dependencies: [
+                "RollbackRuntime",
                 "RollbackClient",
                 "RollbackProtocol",
                 "RollbackTransport",
@@ -207,6 +233,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "RuntimeTests",
+            dependencies: ["RollbackRuntime"],
+            path: "Tests/RuntimeTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ProtocolTests",
             dependencies: ["RollbackProtocol"],
             path: "Tests/ProtocolTests",
@@ -227,6 +259,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "RollbackAgent",
+                "RollbackRuntime",
                 "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "RollbackProtocol",
@@ -241,6 +274,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "RollbackBroker",
+                "RollbackRuntime",
                 "RollbackClient",
                 "RollbackProtocol",
                 "RollbackTransport",

@@ -1,11 +1,14 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import RollbackAgent
+import RollbackRuntime
+import ServiceLifecycle
 
 @main
 struct AgentCommand: AsyncParsableCommand {
+    static func main() async { await CommandMain.run(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "rollback-agent",
         abstract: "Serve rollback syncs for the projects on this build host.",
@@ -21,11 +24,12 @@ struct AgentCommand: AsyncParsableCommand {
             directories. The keyring file must not be readable by group or others.
 
             Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 on a runtime failure, \
-            2 on a configuration error.
+            2 on bad usage or a configuration error.
 
             Example:
               rollback-agent --work-root /srv/projects --keyring /etc/rollback/agent-keyring.json
-            """
+            """,
+        version: BuildInfo.versionLine
     )
 
     @Option(name: .long, help: "JSON configuration file.")
@@ -64,23 +68,32 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration: AgentConfiguration
         do {
-            configuration = try effectiveConfiguration()
-            if !printConfig { try configuration.validate() }
+            configuration = try ConfigurationLoader<AgentConfiguration>.load(
+                file: config,
+                environment: ProcessInfo.processInfo.environment,
+                flags: [
+                    ("socketPath", "--socket", socket), ("agentID", "--agent-id", agentID),
+                    ("keyringFile", "--keyring", keyring), ("workRoot", "--work-root", workRoot),
+                    ("stateDirectory", "--state-dir", stateDir), ("logLevel", "--log-level", logLevel),
+                    (
+                        "allowedPeerUIDs", "--allowed-uid",
+                        allowedUID.isEmpty ? nil : allowedUID.map(String.init).joined(separator: ",")
+                    ),
+                ],
+                assignments: set,
+                validate: !printConfig
+            ).configuration
         } catch {
             FileHandle.standardError.write(Data("rollback-agent: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw ExitCode(ExitStatus.usage)
         }
         if printConfig {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
             return
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-            return handler
-        }
+        LoggingSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         var logger = Logger(label: "rollback.agent")
         logger[metadataKey: "agent.id"] = "\(configuration.agentID)"
 
@@ -89,49 +102,18 @@ struct AgentCommand: AsyncParsableCommand {
             agent = try await RollbackAgent.start(configuration: configuration, logger: logger)
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("rollback-agent: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw ExitCode(ExitStatus.usage)
         } catch {
             FileHandle.standardError.write(Data("rollback-agent: cannot start: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitCode(ExitStatus.failure)
         }
-        let running = Task { try await agent.run() }
-        let signals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler {
-                logger.info("signal received; stopping", metadata: ["signal": "\(number)"])
-                running.cancel()
-            }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-        try await running.value
-    }
-
-    private func effectiveConfiguration() throws -> AgentConfiguration {
-        var configuration = try config.map { try AgentConfiguration.load(file: $0) } ?? AgentConfiguration()
-        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
-        let flags: [(String, String?)] = [
-            ("socketPath", socket), ("agentID", agentID), ("keyringFile", keyring), ("workRoot", workRoot),
-            ("stateDirectory", stateDir), ("logLevel", logLevel),
-            (
-                "allowedPeerUIDs",
-                allowedUID.isEmpty ? nil : allowedUID.map(String.init).joined(separator: ",")
-            ),
-        ]
-        for (field, value) in flags {
-            if let value { try configuration.set(field, to: value) }
-        }
-        for assignment in set {
-            guard let equals = assignment.firstIndex(of: "=") else {
-                throw ConfigurationError(field: assignment, message: "--set takes field=value")
-            }
-            try configuration.set(
-                String(assignment[..<equals]),
-                to: String(assignment[assignment.index(after: equals)...])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [agent],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
             )
-        }
-        return configuration
+        )
+        try await group.run()
     }
 }

@@ -3,9 +3,12 @@ import Foundation
 import Logging
 import RollbackBroker
 import RollbackProtocol
+import RollbackRuntime
 
 @main
 struct BrokerCommand: AsyncParsableCommand {
+    static func main() async { await CommandMain.run(Self.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "rollback-broker",
         abstract: "The Rollback broker: HTTP API, PostgreSQL state, Redis locks.",
@@ -22,8 +25,10 @@ struct BrokerCommand: AsyncParsableCommand {
             environment variables (ROLLBACK_BROKER_POSTGRES_URL, ROLLBACK_BROKER_REDIS_URL, \
             ROLLBACK_BROKER_KEYRING_FILE, ...), then from flags; later sources win.
 
-            Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on a configuration error.
+            Exit codes: 0 after a clean stop, 1 on a runtime failure (PostgreSQL unreachable \
+            within startupTimeoutSeconds, a port in use), 2 on bad usage or a configuration error.
             """,
+        version: BuildInfo.versionLine,
         subcommands: [Serve.self, Dispatch.self, Run.self, Migrate.self, PrintConfig.self],
         defaultSubcommand: nil
     )
@@ -49,34 +54,30 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "Set any configuration field, as field=value (repeatable).")
     var set: [String] = []
 
-    func effectiveConfiguration() throws -> BrokerConfiguration {
-        var configuration = try config.map { try BrokerConfiguration.load(file: $0) } ?? BrokerConfiguration()
-        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
-        for (field, value) in [
-            ("postgresURL", postgresURL), ("redisURL", redisURL), ("keyringFile", keyring),
-            ("logLevel", logLevel),
-        ] {
-            if let value { try configuration.set(field, to: value) }
-        }
-        for assignment in set {
-            guard let equals = assignment.firstIndex(of: "=") else {
-                throw BrokerConfigurationError(field: assignment, message: "--set takes field=value")
-            }
-            try configuration.set(
-                String(assignment[..<equals]),
-                to: String(assignment[assignment.index(after: equals)...])
-            )
-        }
-        try configuration.validate()
-        return configuration
+    /// The configuration from file, environment, these flags, `extraFlags` and `--set`.
+    func effectiveConfiguration(
+        extraFlags: [(field: String, flag: String, value: String?)] = []
+    ) throws(ConfigurationError) -> BrokerConfiguration {
+        try load(extraFlags: extraFlags).configuration
+    }
+
+    /// The loader, which also knows where each value came from.
+    func load(
+        extraFlags: [(field: String, flag: String, value: String?)] = []
+    ) throws(ConfigurationError) -> ConfigurationLoader<BrokerConfiguration> {
+        try ConfigurationLoader<BrokerConfiguration>.load(
+            file: config,
+            environment: ProcessInfo.processInfo.environment,
+            flags: [
+                ("postgresURL", "--postgres-url", postgresURL), ("redisURL", "--redis-url", redisURL),
+                ("keyringFile", "--keyring", keyring), ("logLevel", "--log-level", logLevel),
+            ] + extraFlags,
+            assignments: set
+        )
     }
 
     func logger(_ configuration: BrokerConfiguration) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-            return handler
-        }
+        LoggingSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         return Logger(label: "rollback.broker")
     }
 }
@@ -113,6 +114,10 @@ struct ListenOptions: ParsableArguments {
 
     @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free one).")
     var port: Int?
+
+    var flags: [(field: String, flag: String, value: String?)] {
+        [("listenHost", "--host", host), ("listenPort", "--port", port.map(String.init))]
+    }
 }
 
 /// Options of the roles that run jobs.
@@ -127,12 +132,11 @@ struct DispatchOptions: ParsableArguments {
     @Option(name: .long, help: "Keyring file with a key the agents accept (JSON; mode 600).")
     var agentKeyring: String?
 
-    func apply(to configuration: inout BrokerConfiguration) throws {
-        if !agent.isEmpty { try configuration.set("agents", to: agent.joined(separator: ",")) }
-        if let agentKeyring { try configuration.set("agentKeyringFile", to: agentKeyring) }
-        guard !configuration.agents.isEmpty else {
-            throw BrokerConfigurationError(field: "agents", message: "give at least one --agent host=socket")
-        }
+    var flags: [(field: String, flag: String, value: String?)] {
+        [
+            ("agents", "--agent", agent.isEmpty ? nil : agent.joined(separator: ",")),
+            ("agentKeyringFile", "--agent-keyring", agentKeyring),
+        ]
     }
 }
 
@@ -147,20 +151,35 @@ func runBroker(
     let keyring: Keyring
     var agentKeyring: Keyring?
     do {
-        var base = try options.effectiveConfiguration()
-        if let host = listen.host { try base.set("listenHost", to: host) }
-        if let port = listen.port { try base.set("listenPort", to: String(port)) }
-        try dispatch?.apply(to: &base)
-        configuration = base
-        keyring = try BrokerKeyring.load(configuration.keyringFile)
+        let loader = try options.load(extraFlags: listen.flags + (dispatch?.flags ?? []))
+        configuration = loader.configuration
+        if dispatch != nil, configuration.agents.isEmpty {
+            throw ConfigurationError(field: "agents", message: "give at least one --agent host=socket")
+        }
+        keyring = try KeyringFile.load(
+            configuration.keyringFile,
+            field: "keyringFile",
+            source: loader.sources["keyringFile"] ?? .defaultValue
+        )
         if dispatch != nil {
-            agentKeyring = try BrokerKeyring.load(configuration.agentKeyringFile, field: "agentKeyringFile")
+            agentKeyring = try KeyringFile.load(
+                configuration.agentKeyringFile,
+                field: "agentKeyringFile",
+                source: loader.sources["agentKeyringFile"] ?? .defaultValue
+            )
         }
     } catch {
-        throw fail("\(error)", code: 2)
+        throw fail("\(error)", code: ExitStatus.usage)
     }
     let logger = options.logger(configuration)
     do {
+        // Fail fast, and say where: a wrong password or an unreachable host is one line and
+        // exit 1 within startupTimeoutSeconds, not a pool retrying for ever.
+        try await StartupCheck.postgres(
+            try PostgresEndpoint(url: configuration.postgresURL),
+            timeout: .seconds(configuration.startupTimeoutSeconds),
+            logger: logger
+        )
         let server = try BrokerServer(
             configuration: configuration,
             keyring: keyring,
@@ -168,10 +187,12 @@ func runBroker(
             logger: logger
         )
         try await server.run(roles: roles, gracefulShutdownSignals: [.sigterm, .sigint])
-    } catch let error as BrokerConfigurationError {
-        throw fail("\(error)", code: 2)
+    } catch let error as StartupError {
+        throw fail(error.message, code: ExitStatus.failure)
+    } catch let error as ConfigurationError {
+        throw fail("\(error)", code: ExitStatus.usage)
     } catch {
-        throw fail("stopped: \(error)", code: 1)
+        throw fail("stopped: \(error)", code: ExitStatus.failure)
     }
 }
 
@@ -238,7 +259,7 @@ struct Migrate: AsyncParsableCommand {
         do {
             configuration = try options.effectiveConfiguration()
         } catch {
-            throw fail("\(error)", code: 2)
+            throw fail("\(error)", code: ExitStatus.usage)
         }
         let logger = options.logger(configuration)
         do {
@@ -248,8 +269,10 @@ struct Migrate: AsyncParsableCommand {
                     ? "schema is up to date"
                     : "applied migrations \(applied.map(String.init).joined(separator: ", "))"
             )
+        } catch let error as StartupError {
+            throw fail(error.message, code: ExitStatus.failure)
         } catch {
-            throw fail("migration failed: \(error)", code: 1)
+            throw fail("migration failed: \(error)", code: ExitStatus.failure)
         }
     }
 }
@@ -267,7 +290,7 @@ struct PrintConfig: ParsableCommand {
         do {
             configuration = try options.effectiveConfiguration()
         } catch {
-            throw fail("\(error)", code: 2)
+            throw fail("\(error)", code: ExitStatus.usage)
         }
         if var url = URLComponents(string: configuration.postgresURL), url.password != nil {
             url.password = "***"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RollbackRuntime
 
 @main
 struct RollbackCtl: AsyncParsableCommand {
@@ -23,28 +24,13 @@ struct RollbackCtl: AsyncParsableCommand {
             2 bad usage or configuration; 3 the broker or agent could not be reached (or \
             answered 503); 4 the rollback ran and failed (it was undone).
             """,
+        version: BuildInfo.versionLine,
         subcommands: [
             Rollback.self, Status.self, Versions.self, Jobs.self, Events.self, Publish.self,
             AgentCommands.self,
         ]
     )
 
-    /// Like ArgumentParser's `main`, but a command-line mistake exits with 2 (as documented)
-    /// instead of 64.
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(CommandFailure.usage)
-            }
-            exit(withError: error)
-        }
-    }
+    /// Exit codes as every Rollback program: a command-line mistake is 2, not 64.
+    static func main() async { await CommandMain.run(Self.self) }
 }

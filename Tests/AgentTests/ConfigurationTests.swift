@@ -1,5 +1,6 @@
 import Foundation
 import RollbackAgent
+import RollbackRuntime
 import Testing
 
 @Suite("Agent configuration")
@@ -29,14 +30,16 @@ struct ConfigurationTests {
                 .utf8
         )
         .write(to: URL(fileURLWithPath: file))
-        var configuration = try AgentConfiguration.load(file: file)
-        #expect(configuration.maxEntries == 10)
-        #expect(configuration.allowedPeerUIDs == [1000, 1001])
-        try configuration.applyEnvironment(["ROLLBACK_AGENT_MAX_ENTRIES": "20", "UNRELATED": "x"])
-        #expect(configuration.maxEntries == 20)
-        try configuration.set("maxEntries", to: "30")
-        #expect(configuration.maxEntries == 30)
-        try configuration.validate()
+        var loader = ConfigurationLoader<AgentConfiguration>()
+        try loader.apply(file: file)
+        #expect(loader.configuration.maxEntries == 10)
+        #expect(loader.configuration.allowedPeerUIDs == [1000, 1001])
+        try loader.apply(environment: ["ROLLBACK_AGENT_MAX_ENTRIES": "20", "UNRELATED": "x"])
+        #expect(loader.configuration.maxEntries == 20)
+        try loader.apply(assignment: "maxEntries=30")
+        #expect(loader.configuration.maxEntries == 30)
+        try loader.validate()
+        var configuration = loader.configuration
 
         #expect(
             throws: ConfigurationError(field: "maxEntries", message: "must be a positive integer, got \"-1\"")
@@ -47,8 +50,10 @@ struct ConfigurationTests {
             try configuration.set("colour", to: "blue")
         }
         try Data(#"{"workRoot":"/x","typo":1}"#.utf8).write(to: URL(fileURLWithPath: file))
-        #expect(throws: ConfigurationError(field: "typo", message: "unknown field in \(file)")) {
-            try AgentConfiguration.load(file: file)
+        #expect(
+            throws: ConfigurationError(field: "typo", message: "unknown field", source: .file(path: file))
+        ) {
+            try ConfigurationLoader<AgentConfiguration>.load(file: file, environment: [:])
         }
 
         var open = configuration

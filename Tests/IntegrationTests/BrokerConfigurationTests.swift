@@ -1,5 +1,7 @@
 import Foundation
 import RollbackBroker
+import RollbackRuntime
+import TestSupport
 import Testing
 
 @Suite("rollback-broker configuration")
@@ -24,23 +26,25 @@ struct BrokerConfigurationTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(#"{"listenPort": 9090, "migrateOnStart": false, "redisURL": "redis://10.0.0.5:6380"}"#.utf8)
             .write(to: URL(fileURLWithPath: path))
-        var configuration = try BrokerConfiguration.load(file: path)
-        #expect(configuration.listenPort == 9090)
-        #expect(configuration.migrateOnStart == false)
-        try configuration.applyEnvironment([
+        var loader = ConfigurationLoader<BrokerConfiguration>()
+        try loader.apply(file: path)
+        #expect(loader.configuration.listenPort == 9090)
+        #expect(loader.configuration.migrateOnStart == false)
+        try loader.apply(environment: [
             "ROLLBACK_BROKER_LISTEN_PORT": "9191", "ROLLBACK_BROKER_RATE_LIMIT_PER_USER": "5",
         ])
+        var configuration = loader.configuration
         #expect(configuration.listenPort == 9191)
         #expect(configuration.rateLimitPerUser == 5)
         #expect(configuration.redisURL == "redis://10.0.0.5:6380")
         try configuration.validate()
 
-        #expect(throws: BrokerConfigurationError.self) { try configuration.set("listenPort", to: "99999") }
-        #expect(throws: BrokerConfigurationError.self) { try configuration.set("rateLimitPerUser", to: "-1") }
+        #expect(throws: ConfigurationError.self) { try configuration.set("listenPort", to: "99999") }
+        #expect(throws: ConfigurationError.self) { try configuration.set("rateLimitPerUser", to: "-1") }
         var tooShort = configuration
         try tooShort.set("idempotencyTTLSeconds", to: "3600")
         #expect(
-            throws: BrokerConfigurationError(
+            throws: ConfigurationError(
                 field: "idempotencyTTLSeconds",
                 message: "must be at least 86400 (24 h): clients are promised a day of safe retries"
             )
@@ -54,8 +58,14 @@ struct BrokerConfigurationTests {
             #expect(error.field == "postgresURL")
         }
         try Data(#"{"listenPrt": 1}"#.utf8).write(to: URL(fileURLWithPath: path))
-        #expect(throws: BrokerConfigurationError(field: "listenPrt", message: "unknown field in \(path)")) {
-            try BrokerConfiguration.load(file: path)
+        #expect(
+            throws: ConfigurationError(
+                field: "listenPrt",
+                message: "unknown field",
+                source: .file(path: path)
+            )
+        ) {
+            try ConfigurationLoader<BrokerConfiguration>.load(file: path, environment: [:])
         }
     }
 
@@ -79,10 +89,81 @@ struct BrokerConfigurationTests {
             process.waitUntilExit()
             #expect(process.terminationStatus == 2, "\(arguments)")
             #expect(
-                output.hasPrefix("rollback-broker: configuration: \(expected):"),
+                output.hasPrefix("rollback-broker: configuration: \(expected) "),
                 "\(arguments): \(output)"
             )
             #expect(output.split(separator: "\n").count == 1, "\(arguments): \(output)")
         }
+    }
+}
+
+@Suite("rollback-broker fails fast, and says where")
+struct BrokerStartupTests {
+    /// The test PostgreSQL's URL with another password.
+    static func urlWithPassword(_ password: String) throws -> (url: String, components: URLComponents) {
+        var components = try #require(URLComponents(string: try TestEnvironment.postgresURL()))
+        components.password = password
+        return (components.string!, components)
+    }
+
+    @Test("migrate against a wrong password: exit 1 within 30 s, one line naming host, port, database, user")
+    func wrongPassword() async throws {
+        let (url, components) = try Self.urlWithPassword("not-the-password")
+        let started = ContinuousClock.now
+        let run = try await CLITests.run("rollback-broker", ["migrate", "--postgres-url", url])
+        let elapsed = ContinuousClock.now - started
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(elapsed < .seconds(30))
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(run.stderr)")
+        let line = String(lines.first ?? "")
+        #expect(line.hasPrefix("rollback-broker: "))
+        #expect(line.contains("\(components.host!):\(components.port!)"))
+        #expect(line.contains("database rollback") && line.contains("user rollback"))
+        #expect(line.contains("wrong password"))
+        #expect(!line.contains("not-the-password"))
+    }
+
+    @Test("serve with PostgreSQL unreachable: exit 1 after startupTimeoutSeconds, naming where it looked")
+    func unreachable() async throws {
+        let started = ContinuousClock.now
+        let run = try await CLITests.run(
+            "rollback-broker",
+            [
+                "migrate", "--postgres-url", "postgres://rollback:secret@127.0.0.1:1/rollback", "--set",
+                "startupTimeoutSeconds=2",
+            ]
+        )
+        let elapsed = ContinuousClock.now - started
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(elapsed < .seconds(15))
+        let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("rollback-broker: ") }
+        #expect(lines.count == 1, "\(run.stderr)")
+        #expect(
+            lines.first?.contains("cannot reach PostgreSQL at 127.0.0.1:1 (database rollback, user rollback)")
+                == true
+        )
+        #expect(!run.stderr.contains("secret"))
+    }
+
+    @Test("serve on a port in use: exit 1 naming the address")
+    func portInUse() async throws {
+        let directory = TemporaryFiles.directory(prefix: "rbk-port")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let keyring = BrokerHarness.writeClientKeyring(in: directory)
+        // PostgreSQL's own port is certainly taken on 127.0.0.1.
+        let port = try #require(URLComponents(string: try TestEnvironment.postgresURL())?.port)
+        let run = try await CLITests.run(
+            "rollback-broker",
+            [
+                "serve", "--postgres-url", try TestEnvironment.postgresURL(), "--redis-url",
+                try TestEnvironment.redisURL(), "--keyring", keyring, "--port", String(port),
+            ]
+        )
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(
+            run.stderr.contains("cannot listen on 127.0.0.1:\(port): the address is in use"),
+            "\(run.stderr)"
+        )
     }
 }

@@ -1,5 +1,6 @@
 import RollbackBroker
 import RollbackClient
+import RollbackRuntime
 import Testing
 
 /// The dispatcher's and the event stream's pure parts, without services.
@@ -12,18 +13,18 @@ struct DispatchLogicTests {
         #expect(directory.byHost["b1"] == AgentAddress(host: "b1", socketPath: "/run/a.sock", agentID: "b1"))
         #expect(directory.byHost["b2"]?.agentID == "agent-b")
         for bad in ["b1", "=/x.sock", "b1=relative.sock", "b1=id@"] {
-            #expect(throws: BrokerConfigurationError.self, "\(bad)") { try AgentDirectory(parsing: bad) }
+            #expect(throws: ConfigurationError.self, "\(bad)") { try AgentDirectory(parsing: bad) }
         }
         var configuration = BrokerConfiguration()
         #expect(
-            throws: BrokerConfigurationError(
+            throws: ConfigurationError(
                 field: "jobLeaseSeconds",
                 message: "must be at least 3 (renewed every third)"
             )
         ) {
             try configuration.set("jobLeaseSeconds", to: "2")
         }
-        #expect(throws: BrokerConfigurationError.self) { try configuration.set("metricsPrefix", to: "9bad") }
+        #expect(throws: ConfigurationError.self) { try configuration.set("metricsPrefix", to: "9bad") }
     }
 
     @Test("retry backoff doubles per attempt and stops at the cap")

@@ -1,11 +1,13 @@
 import Foundation
 import RollbackProtocol
+public import RollbackRuntime
 
-/// Everything `rollback-agent` can be configured with. Read from a JSON file, then from
-/// `ROLLBACK_AGENT_*` environment variables, then from flags; later sources win. Every field has
-/// a default except those a host must decide (`keyringFile` and `workRoot` have conventional
-/// defaults that must exist).
-public struct AgentConfiguration: Codable, Sendable, Equatable {
+/// Everything `rollback-agent` can be configured with. Read by `ConfigurationLoader` from a
+/// JSON file, then `ROLLBACK_AGENT_*` environment variables, then flags; later sources win.
+/// Every field has a default (`keyringFile` and `workRoot` have conventional defaults that
+/// must exist).
+public struct AgentConfiguration: Configurable, Codable, Equatable {
+    public static let environmentPrefix = "ROLLBACK_AGENT"
     public var agentID: String = AgentConfiguration.defaultAgentID()
     public var socketPath: String = "/run/rollback/agent.sock"
     /// Octal permission bits of the socket file.
@@ -31,6 +33,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var gitAuthorEmail: String = "rollback-agent@localhost"
     /// trace, debug, info, notice, warning, error, critical
     public var logLevel: String = "info"
+    /// `text` or `json` (one object per line).
+    public var logFormat: LogFormat = .text
 
     public init() {}
 
@@ -45,62 +49,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         "stateDirectory", "maxArtifactBytes", "maxUncompressedBytes", "maxEntries", "maxCompressionRatio",
         "maxConcurrentJobs", "artifactCacheBytes", "downloadStallSeconds", "shutdownGraceSeconds",
         "maxFrameBytes",
-        "gitAuthorName", "gitAuthorEmail", "logLevel",
+        "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat",
     ]
-
-    /// `socketPath` → `ROLLBACK_AGENT_SOCKET_PATH`.
-    public static func environmentName(of field: String) -> String {
-        var name = "ROLLBACK_AGENT_"
-        for character in field {
-            if character.isUppercase && !name.hasSuffix("_") { name += "_" }
-            name += character.uppercased()
-        }
-        // Acronyms: `agentID` → AGENT_ID, `allowedPeerUIDs` → ALLOWED_PEER_UIDS.
-        return name.replacingOccurrences(of: "_U_I_DS", with: "_UIDS").replacingOccurrences(
-            of: "_I_D",
-            with: "_ID"
-        )
-    }
-
-    /// Reads a configuration file (JSON). Unknown keys are refused, so a typo is not ignored.
-    public static func load(file path: String) throws(ConfigurationError) -> AgentConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(field: "config", message: "cannot read \(path)")
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ConfigurationError(field: "config", message: "\(path) is not a JSON object")
-        }
-        if let unknown = object.keys.sorted().first(where: { !fieldNames.contains($0) }) {
-            throw ConfigurationError(field: unknown, message: "unknown field in \(path)")
-        }
-        var configuration = AgentConfiguration()
-        for (key, value) in object {
-            // Every field has a textual form (as in the environment); numbers and lists are
-            // turned into it so that one parser checks all three sources alike.
-            let text: String
-            if let string = value as? String {
-                text = string
-            } else if value is NSNull {
-                text = ""
-            } else if let data = try? JSONSerialization.data(
-                withJSONObject: value,
-                options: [.fragmentsAllowed]
-            ) {
-                text = String(decoding: data, as: UTF8.self)
-            } else {
-                throw ConfigurationError(field: key, message: "unreadable value in \(path)")
-            }
-            try configuration.set(key, to: text)
-        }
-        return configuration
-    }
-
-    /// Applies `ROLLBACK_AGENT_*` variables from `environment`.
-    public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigurationError) {
-        for field in Self.fieldNames {
-            if let value = environment[Self.environmentName(of: field)] { try set(field, to: value) }
-        }
-    }
 
     /// Sets one field from its textual form (as in the environment or a flag).
     public mutating func set(_ field: String, to text: String) throws(ConfigurationError) {
@@ -146,7 +96,10 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         case "maxFrameBytes": maxFrameBytes = try integer(Int.self)
         case "gitAuthorName": gitAuthorName = text
         case "gitAuthorEmail": gitAuthorEmail = text
-        case "logLevel": logLevel = text
+        case "logLevel":
+            try LogLevelRule.check(text)
+            logLevel = text
+        case "logFormat": logFormat = try LogFormat.parse(text)
         default: throw ConfigurationError(field: field, message: "unknown field")
         }
     }
@@ -190,12 +143,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
                 message: "must be at most \(FrameLimits.hardMaxBodyLength)"
             )
         }
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw ConfigurationError(
-                field: "logLevel",
-                message: "must be one of trace, debug, info, notice, warning, error, critical"
-            )
-        }
+        try LogLevelRule.check(logLevel)
     }
 
     var socketModeBits: mode_t { mode_t(UInt32(socketMode, radix: 8) ?? 0o660) }
@@ -223,17 +171,4 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
             gitAuthorEmail: gitAuthorEmail
         )
     }
-}
-
-/// A configuration problem: which field, and what is wrong with it.
-public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
-    public let field: String
-    public let message: String
-
-    public init(field: String, message: String) {
-        self.field = field
-        self.message = message
-    }
-
-    public var description: String { "configuration: \(field): \(message)" }
 }

@@ -1,18 +1,24 @@
 public import Logging
 import NIOPosix
 import RollbackProtocol
+import RollbackRuntime
 import RollbackTransport
+public import ServiceLifecycle
 import Synchronization
 
-/// The agent: serves the protocol on its Unix socket and runs syncs.
+/// The agent: serves the protocol on its Unix socket and runs syncs. A `Service`: run it in a
+/// `ServiceGroup`, whose graceful shutdown (SIGTERM) drains it and whose cancellation stops it
+/// at once.
 ///
 /// ```swift
 /// let agent = try await RollbackAgent.start(configuration: configuration, logger: logger)
-/// try await agent.run()  // until the task is cancelled (SIGTERM); running syncs then drain
+/// let group = ServiceGroup(configuration: .init(
+///     services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+/// try await group.run()
 /// ```
-public final class RollbackAgent: Sendable {
+public final class RollbackAgent: Service, Sendable {
     /// Version reported by `agent.hello` and `agent.health`.
-    public static let version = "0.1.0"
+    public static let version = BuildInfo.version
 
     public let configuration: AgentConfiguration
     public let jobs: JobManager
@@ -31,7 +37,7 @@ public final class RollbackAgent: Sendable {
     public static func start(configuration: AgentConfiguration, logger: Logger) async throws -> RollbackAgent
     {
         try configuration.validate()
-        let keyring = try AgentKeyring.load(configuration.keyringFile)
+        let keyring = try KeyringFile.load(configuration.keyringFile, field: "keyringFile")
         let store: StateStore
         do {
             store = try StateStore(root: configuration.stateDirectory)
@@ -76,10 +82,13 @@ public final class RollbackAgent: Sendable {
         return RollbackAgent(configuration: configuration, jobs: jobs, server: server, logger: logger)
     }
 
-    /// Serves until the calling task is cancelled. Then it stops accepting connections, lets
-    /// running syncs finish for up to `shutdownGraceSeconds`, cancels those still before their
-    /// swap (the others finish; they are past the point of no return), and returns once every
-    /// sync has ended and been answered.
+    /// Serves until a graceful shutdown (SIGTERM in a `ServiceGroup`) or cancellation.
+    ///
+    /// - Graceful shutdown: stops accepting connections, lets running syncs finish for up to
+    ///   `shutdownGraceSeconds`, then cancels those still before their swap (the others finish:
+    ///   they are past the point of no return), and returns once every sync has ended and been
+    ///   answered.
+    /// - Cancellation is forceful: syncs before their swap are cancelled at once.
     public func run() async throws {
         let serving = Task { try await server.serve() }
         let jobs = self.jobs
@@ -87,19 +96,25 @@ public final class RollbackAgent: Sendable {
         let logger = self.logger
         let deadline = Mutex<Task<Void, Never>?>(nil)
         await withTaskCancellationHandler {
-            _ = await serving.result
-        } onCancel: {
-            logger.info(
-                "stopping: no new connections; running syncs may finish",
-                metadata: ["grace.seconds": "\(grace.components.seconds)"]
-            )
-            serving.cancel()
-            deadline.withLock {
-                $0 = Task {
-                    guard (try? await Task.sleep(for: grace)) != nil else { return }
-                    await jobs.cancelRunning(reason: "shutdown grace period over")
+            await withGracefulShutdownHandler {
+                _ = await serving.result
+            } onGracefulShutdown: {
+                logger.info(
+                    "stopping: no new connections; running syncs may finish",
+                    metadata: ["grace.seconds": "\(grace.components.seconds)"]
+                )
+                serving.cancel()
+                deadline.withLock {
+                    $0 = Task {
+                        guard (try? await Task.sleep(for: grace)) != nil else { return }
+                        await jobs.cancelRunning(reason: "shutdown grace period over")
+                    }
                 }
             }
+        } onCancel: {
+            logger.info("cancelled: stopping now; syncs before their swap are cancelled")
+            serving.cancel()
+            deadline.withLock { $0 = Task { await jobs.cancelRunning(reason: "agent cancelled") } }
         }
         logger.debug("server stopped; waiting for jobs")
         // Jobs whose callers had disconnected are not waited for by the server.

@@ -1,9 +1,12 @@
 import Foundation
 import RollbackProtocol
+public import RollbackRuntime
 
-/// Everything `rollback-broker` can be configured with. Read from a JSON file, then from
-/// `ROLLBACK_BROKER_*` environment variables, then from flags; later sources win.
-public struct BrokerConfiguration: Codable, Sendable, Equatable {
+/// Everything `rollback-broker` can be configured with. Read by `ConfigurationLoader` from a
+/// JSON file, then `ROLLBACK_BROKER_*` environment variables, then flags; later sources win.
+public struct BrokerConfiguration: Configurable, Codable, Equatable {
+    public static let environmentPrefix = "ROLLBACK_BROKER"
+
     public var listenHost: String = "127.0.0.1"
     public var listenPort: Int = 8080
     public var postgresURL: String = "postgres://rollback@127.0.0.1:5432/rollback"
@@ -24,6 +27,11 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
     /// Apply missing migrations when `serve` starts (otherwise run `rollback-broker migrate`).
     public var migrateOnStart: Bool = true
     public var logLevel: String = "info"
+    /// `text` or `json` (one object per line).
+    public var logFormat: LogFormat = .text
+    /// How long `serve`, `dispatch`, `run` and `migrate` wait for PostgreSQL at start before
+    /// they give up with exit code 1 and a line naming host, port, database and user.
+    public var startupTimeoutSeconds: Int = 30
     /// Prefix of every Prometheus metric name (`<prefix>_rollback_duration_seconds`).
     public var metricsPrefix: String = "rollback"
     /// How often an open event stream looks for new events.
@@ -51,69 +59,17 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         "listenHost", "listenPort", "postgresURL", "postgresMaxConnections", "redisURL", "redisKeyPrefix",
         "keyringFile", "maxRollbackDurationSeconds", "idempotencyTTLSeconds", "rateLimitPerUser",
         "rateLimitWindowSeconds", "signatureWindowSeconds", "databaseTimeoutMilliseconds", "migrateOnStart",
-        "logLevel", "metricsPrefix", "eventPollMilliseconds", "agents", "agentKeyringFile",
+        "logLevel", "logFormat", "startupTimeoutSeconds", "metricsPrefix", "eventPollMilliseconds", "agents",
+        "agentKeyringFile",
         "dispatchConcurrency",
         "jobLeaseSeconds", "dispatchPollMilliseconds", "retryBackoffMilliseconds",
     ]
 
-    /// `postgresURL` → `ROLLBACK_BROKER_POSTGRES_URL`, `listenPort` → `ROLLBACK_BROKER_LISTEN_PORT`.
-    public static func environmentName(of field: String) -> String {
-        // Words start at an upper-case letter after a lower-case one, or at the last capital of
-        // an acronym: idempotencyTTLSeconds → IDEMPOTENCY_TTL_SECONDS.
-        let characters = Array(field)
-        var name = "ROLLBACK_BROKER_"
-        for (index, character) in characters.enumerated() {
-            if index > 0, character.isUppercase {
-                let previous = characters[index - 1]
-                let next = index + 1 < characters.count ? characters[index + 1] : nil
-                if previous.isLowercase || (previous.isUppercase && next?.isLowercase == true) { name += "_" }
-            }
-            name += character.uppercased()
-        }
-        return name
-    }
-
-    /// Reads a configuration file (JSON). Unknown keys are refused, so a typo is not ignored.
-    public static func load(file path: String) throws(BrokerConfigurationError) -> BrokerConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BrokerConfigurationError(field: "config", message: "cannot read \(path)")
-        }
-        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
-            throw BrokerConfigurationError(field: "config", message: "\(path) is not a JSON object")
-        }
-        var configuration = BrokerConfiguration()
-        for key in object.keys.sorted() {
-            guard fieldNames.contains(key) else {
-                throw BrokerConfigurationError(field: key, message: "unknown field in \(path)")
-            }
-            let text: String
-            switch object[key]! {
-            case .string(let string): text = string
-            case .bool(let flag): text = flag ? "true" : "false"
-            case .number(let number) where number == number.rounded(): text = String(Int(number))
-            default:
-                throw BrokerConfigurationError(
-                    field: key,
-                    message: "must be a string, integer or boolean in \(path)"
-                )
-            }
-            try configuration.set(key, to: text)
-        }
-        return configuration
-    }
-
-    /// Applies `ROLLBACK_BROKER_*` variables from `environment`.
-    public mutating func applyEnvironment(_ environment: [String: String]) throws(BrokerConfigurationError) {
-        for field in Self.fieldNames {
-            if let value = environment[Self.environmentName(of: field)] { try set(field, to: value) }
-        }
-    }
-
     /// Sets one field from its textual form (as in the environment or a flag).
-    public mutating func set(_ field: String, to text: String) throws(BrokerConfigurationError) {
-        func positive() throws(BrokerConfigurationError) -> Int {
+    public mutating func set(_ field: String, to text: String) throws(ConfigurationError) {
+        func positive() throws(ConfigurationError) -> Int {
             guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value > 0 else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: field,
                     message: "must be a positive integer, got \"\(text)\""
                 )
@@ -124,7 +80,7 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         case "listenHost": listenHost = text
         case "listenPort":
             guard let port = Int(text), (0...65535).contains(port) else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: field,
                     message: "must be a port number 0–65535, got \"\(text)\""
                 )
@@ -143,23 +99,20 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         case "databaseTimeoutMilliseconds": databaseTimeoutMilliseconds = try positive()
         case "migrateOnStart":
             guard let value = ["true": true, "false": false, "1": true, "0": false][text.lowercased()] else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: field,
                     message: "must be true or false, got \"\(text)\""
                 )
             }
             migrateOnStart = value
         case "logLevel":
-            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(text) else {
-                throw BrokerConfigurationError(
-                    field: field,
-                    message: "must be one of trace, debug, info, notice, warning, error, critical"
-                )
-            }
+            try LogLevelRule.check(text)
             logLevel = text
+        case "logFormat": logFormat = try LogFormat.parse(text)
+        case "startupTimeoutSeconds": startupTimeoutSeconds = try positive()
         case "metricsPrefix":
             guard text.range(of: "^[a-zA-Z_][a-zA-Z0-9_]*$", options: .regularExpression) != nil else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: field,
                     message: "must be a Prometheus name: letters, digits and _, not starting with a digit"
                 )
@@ -174,7 +127,7 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         case "jobLeaseSeconds":
             let seconds = try positive()
             guard seconds >= 3 else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: field,
                     message: "must be at least 3 (renewed every third)"
                 )
@@ -182,24 +135,24 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
             jobLeaseSeconds = seconds
         case "dispatchPollMilliseconds": dispatchPollMilliseconds = try positive()
         case "retryBackoffMilliseconds": retryBackoffMilliseconds = try positive()
-        default: throw BrokerConfigurationError(field: field, message: "unknown field")
+        default: throw ConfigurationError(field: field, message: "unknown field")
         }
     }
 
     /// Checks the service URLs and limits; the first problem names its field.
-    public func validate() throws(BrokerConfigurationError) {
+    public func validate() throws(ConfigurationError) {
         do {
             _ = try PostgresEndpoint(url: postgresURL)
         } catch {
-            throw BrokerConfigurationError(field: "postgresURL", message: error.description)
+            throw ConfigurationError(field: "postgresURL", message: error.description)
         }
         do {
             _ = try RedisEndpoint(url: redisURL)
         } catch {
-            throw BrokerConfigurationError(field: "redisURL", message: error.description)
+            throw ConfigurationError(field: "redisURL", message: error.description)
         }
         guard idempotencyTTLSeconds >= 86_400 else {
-            throw BrokerConfigurationError(
+            throw ConfigurationError(
                 field: "idempotencyTTLSeconds",
                 message: "must be at least 86400 (24 h): clients are promised a day of safe retries"
             )
@@ -228,17 +181,4 @@ public struct BrokerConfiguration: Codable, Sendable, Equatable {
         settings.lockTTLSeconds = maxRollbackDurationSeconds + 60
         return settings
     }
-}
-
-/// A configuration problem: which field, and what is wrong with it.
-public struct BrokerConfigurationError: Error, Equatable, CustomStringConvertible {
-    public let field: String
-    public let message: String
-
-    public init(field: String, message: String) {
-        self.field = field
-        self.message = message
-    }
-
-    public var description: String { "configuration: \(field): \(message)" }
 }

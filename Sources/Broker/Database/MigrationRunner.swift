@@ -4,8 +4,14 @@ import PostgresNIO
 /// `rollback-broker migrate`: starts a PostgreSQL client just long enough to migrate.
 public enum MigrationRunner {
     public static func run(configuration: BrokerConfiguration, logger: Logger) async throws -> [Int] {
+        let endpoint = try PostgresEndpoint(url: configuration.postgresURL)
+        try await StartupCheck.postgres(
+            endpoint,
+            timeout: .seconds(configuration.startupTimeoutSeconds),
+            logger: logger
+        )
         let client = Database.makeClient(
-            endpoint: try PostgresEndpoint(url: configuration.postgresURL),
+            endpoint: endpoint,
             maximumConnections: 1,
             logger: logger
         )

@@ -1,4 +1,5 @@
 import Foundation
+public import RollbackRuntime
 
 /// Where the agent of one build host listens and the id it signs as.
 public struct AgentAddress: Sendable, Hashable {
@@ -23,13 +24,13 @@ public struct AgentDirectory: Sendable, Hashable {
         byHost = Dictionary(addresses.map { ($0.host, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    public init(parsing text: String) throws(BrokerConfigurationError) {
+    public init(parsing text: String) throws(ConfigurationError) {
         var addresses: [AgentAddress] = []
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
         where !entry.isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: "agents",
                     message: "\"\(entry)\" is not host=socket or host=agentID@socket"
                 )
@@ -37,7 +38,7 @@ public struct AgentDirectory: Sendable, Hashable {
             let target = parts[1].split(separator: "@", maxSplits: 1).map(String.init)
             let (agentID, socket) = target.count == 2 ? (target[0], target[1]) : (parts[0], parts[1])
             guard socket.hasPrefix("/") else {
-                throw BrokerConfigurationError(
+                throw ConfigurationError(
                     field: "agents",
                     message: "socket of \(parts[0]) must be an absolute path"
                 )

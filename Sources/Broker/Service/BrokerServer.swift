@@ -4,6 +4,7 @@ public import Logging
 import NIOCore
 public import PostgresNIO
 public import RollbackProtocol
+import RollbackRuntime
 import ServiceLifecycle
 public import UnixSignals
 
@@ -67,14 +68,14 @@ public struct BrokerServer: Sendable {
     /// A dispatcher for the configured agents, named `owner` in the leases it takes.
     public func makeDispatcher(owner: String) throws -> Dispatcher {
         guard let agentKeyring else {
-            throw BrokerConfigurationError(
+            throw ConfigurationError(
                 field: "agentKeyringFile",
                 message: "the dispatcher needs the agents' keyring"
             )
         }
         let agents = try AgentDirectory(parsing: configuration.agents)
         guard !agents.byHost.isEmpty else {
-            throw BrokerConfigurationError(
+            throw ConfigurationError(
                 field: "agents",
                 message: "the dispatcher needs at least one host=socket"
             )
@@ -138,6 +139,12 @@ public struct BrokerServer: Sendable {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw StartupError(
+                "cannot listen on \(configuration.listenHost):\(configuration.listenPort): the address is in use"
+            )
+        }
     }
 }

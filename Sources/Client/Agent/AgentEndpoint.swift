@@ -1,11 +1,5 @@
 public import RollbackProtocol
-import RollbackTransport
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import RollbackRuntime
 
 /// How to reach and sign for one agent: its socket, its id, and a keyring holding a key it
 /// accepts. Give it to an ``AgentClient``.
@@ -20,12 +14,10 @@ public struct AgentEndpoint: Sendable {
         self.keyring = keyring
     }
 
-    /// Reads the keyring from a JSON file (see `spec/protocol.md`, "Keyrings").
+    /// Reads the keyring from a JSON file (see `spec/protocol.md`, "Keyrings"), refused when
+    /// group or others can read it, as every reader of keyring files does.
     public init(socketPath: String, agentID: String, keyringFile: String) throws {
-        guard let data = FileManager.default.contents(atPath: keyringFile) else {
-            throw KeyringError.unreadable("cannot read \(keyringFile)")
-        }
-        self.init(socketPath: socketPath, agentID: agentID, keyring: try Keyring(json: Array(data)))
+        self.init(socketPath: socketPath, agentID: agentID, keyring: try KeyringFile.load(keyringFile))
     }
 
     public var signer: RequestSigner { RequestSigner(agentID: agentID, keyring: keyring) }

@@ -1,6 +1,6 @@
 public import Foundation
 public import RollbackProtocol
-import RollbackTransport
+import RollbackRuntime
 
 /// The broker's HTTP API for Swift tools (`spec/openapi.yaml`): every request signed
 /// (`spec/http-api.md`), typed requests and answers, typed errors (``BrokerError``), and retries

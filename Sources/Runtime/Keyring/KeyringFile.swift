@@ -2,7 +2,8 @@ import Foundation
 public import RollbackProtocol
 
 /// Reads a keyring file (`spec/protocol.md`, "Keyrings"), refusing one that group or others could
-/// read: a secret readable by other users is no secret. Shared by the agent and the broker.
+/// read: a secret readable by other users is no secret. The one reader of keyring files: the
+/// agent, the broker, the dispatcher, `rollbackctl` and the client library all load through it.
 public enum KeyringFile {
     /// - Throws: `KeyringFileError` with a message that names the path and the fix.
     public static func load(_ path: String) throws(KeyringFileError) -> Keyring {
@@ -31,4 +32,19 @@ public enum KeyringFile {
 public struct KeyringFileError: Error, Hashable, Sendable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+}
+
+extension KeyringFile {
+    /// Loads a keyring named by a configuration field; a problem is that field's error.
+    public static func load(
+        _ path: String,
+        field: String,
+        source: ConfigurationSource? = nil
+    ) throws(ConfigurationError) -> Keyring {
+        do {
+            return try load(path)
+        } catch {
+            throw ConfigurationError(field: field, message: error.message, source: source)
+        }
+    }
 }
