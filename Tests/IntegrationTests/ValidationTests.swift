@@ -74,6 +74,13 @@ struct ValidationTests {
                     ),
                     ("unknown field", with("skipWorkdir", true), nil, 400, "unknown_field", "skipWorkdir"),
                     (
+                        "the same key twice",
+                        Array(
+                            #"{"userId":"\#(project.user)","userId":"someone-else","projectId":"\#(project.id)","targetVersionId":"\#(project.v1)"}"#
+                                .utf8
+                        ), nil, 400, "duplicate_field", "userId"
+                    ),
+                    (
                         "projectId with a slash", with("projectId", "../etc"), nil, 400, "invalid_field",
                         "projectId"
                     ),
@@ -243,6 +250,14 @@ struct ValidationTests {
                         body, "signature_in_future"
                     ),
                     (
+                        "upper-case hex (the spec says lower-case)",
+                        good.map {
+                            $0.name == "Rollback-Signature"
+                                ? ($0.name, "v1=" + $0.value.dropFirst(3).uppercased()) : $0
+                        },
+                        body, "malformed_signature"
+                    ),
+                    (
                         "malformed",
                         [
                             ("Rollback-Key-Id", "web-1"), ("Rollback-Timestamp", "\(now)"),
@@ -299,6 +314,93 @@ struct ValidationTests {
                 try await broker.count(
                     "SELECT count(*) FROM audit_log WHERE request_id = '\(replayID)' AND status_code = 401"
                 ) == 1
+            )
+        }
+    }
+
+    @Test("registration refuses what the agent would refuse, and a reused version id with other data")
+    func registrationRules() async throws {
+        try await BrokerHarness.with { broker in
+            let project = try await broker.makeProject()
+            let target = "/v1/projects/\(project.id)/versions"
+            let sha = String(repeating: "c", count: 64)
+            func version(_ extra: String) -> [UInt8] {
+                Array(
+                    #"{"versionId":"new-\#(project.id)","artifactUrl":"https://a.example.com/n.zip","previewUrl":"https://n.example.com",\#(extra)}"#
+                        .utf8
+                )
+            }
+            let cases: [(name: String, body: [UInt8], status: Int, code: String, field: String)] = [
+                (
+                    "an integer beyond 64 bits",
+                    version(#""artifactSha256":"\#(sha)","artifactSize":1000000000000000000000000000000"#),
+                    400, "invalid_field", "artifactSize"
+                ),
+                (
+                    "a fraction where an integer belongs",
+                    version(#""artifactSha256":"\#(sha)","artifactSize":1.5"#), 400,
+                    "invalid_field", "artifactSize"
+                ),
+                (
+                    "size zero (the agent refuses it)",
+                    version(#""artifactSha256":"\#(sha)","artifactSize":0"#), 400,
+                    "invalid_field", "artifactSize"
+                ),
+                (
+                    "no size", version(#""artifactSha256":"\#(sha)""#), 400, "invalid_field", "artifactSize"
+                ),
+                (
+                    "upper-case sha256",
+                    version(#""artifactSha256":"\#(sha.uppercased())","artifactSize":5"#), 400,
+                    "invalid_field", "artifactSha256"
+                ),
+                (
+                    "the same key twice",
+                    version(#""artifactSha256":"\#(sha)","artifactSize":5,"artifactSize":6"#), 400,
+                    "duplicate_field", "artifactSize"
+                ),
+            ]
+            for testCase in cases {
+                let response = try await broker.send("POST", target, body: testCase.body)
+                #expect(response.status == testCase.status, "\(testCase.name)")
+                let error = try? JSONDecoder().decode(APIErrorBody.self, from: Data(response.body))
+                #expect(
+                    error?.error.code == testCase.code,
+                    "\(testCase.name): \(String(decoding: response.body, as: UTF8.self))"
+                )
+                #expect(error?.error.details["field"] == testCase.field, "\(testCase.name)")
+            }
+
+            // v1 as makeProject registered it: the same data again is 200; any field changed is 409.
+            let original = RegisterVersionRequest(
+                versionId: project.v1,
+                artifactUrl: "https://artifacts.example.com/\(project.id)/\(project.v1).zip",
+                artifactSha256: String(repeating: "1", count: 64),
+                artifactSize: 1000,
+                previewUrl: "https://\(project.v1).preview.example.com",
+                deploymentId: "dep-\(project.v1)",
+                makeCurrent: false
+            )
+            try broker.expectStatus(try await broker.post(target, json: original), 200)
+            var otherDeployment = original
+            otherDeployment.deploymentId = "dep-other"
+            var otherSize = original
+            otherSize.artifactSize = 1001
+            for (name, changed) in [("deploymentId", otherDeployment), ("artifactSize", otherSize)] {
+                let response = try await broker.post(target, json: changed)
+                #expect(response.status == 409, "\(name)")
+                #expect(BrokerHarness.errorCode(response) == "version_exists", "\(name)")
+            }
+            #expect(
+                try await broker.value(
+                    "SELECT deployment_id FROM project_versions WHERE id = '\(project.v1)'"
+                )
+                    == "dep-\(project.v1)"
+            )
+            #expect(
+                try await broker.count(
+                    "SELECT count(*) FROM project_versions WHERE project_id = '\(project.id)'"
+                ) == 2
             )
         }
     }

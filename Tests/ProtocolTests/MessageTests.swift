@@ -89,7 +89,7 @@ struct MessageTests {
         #expect(
             throws: RPCError(
                 .invalidParams,
-                "projectID must match [A-Za-z0-9][A-Za-z0-9_-]{0,127}",
+                "projectID \(WireRules.projectIDRule)",
                 details: ["field": "projectID"]
             )
         ) {

@@ -65,6 +65,8 @@ frame_cases = [
     bad("stream ends inside the body", frame(REQ)[:-3], "truncated"),
     bad("good frame then a bad header", frame(REQ) + frame(REQ, flags=1), "reserved_bits_set", frames_before=1),
     bad("body is not UTF-8", frame(b'{"jsonrpc":"2.0","method":"\xff"}'), "invalid_utf8", stage="message"),
+    bad("auth section is not UTF-8", frame(REQ, b'{"kid":"\xff"}'), "invalid_utf8",
+        note="a frame error (§2), not an auth error: id null, and the connection closes"),
     bad("body is not JSON", frame(b"hello"), "invalid_json", stage="message"),
     bad("body is a JSON array", frame(b"[1,2]"), "invalid_json", stage="message"),
     bad("body lacks jsonrpc", frame(b'{"id":1,"method":"agent.health"}'), "invalid_request", stage="message"),
@@ -176,6 +178,8 @@ case("no auth section", "missing_signature", auth_override=b"")
 case("auth section is not JSON", "malformed_auth", auth_override=b"kid=k2")
 case("MAC is not 64 hex digits", "malformed_auth", tamper=lambda b, a: (b, dict(a, sig="abc")))
 case("nonce too short", "malformed_auth", nonce="short")
+case("MAC in upper-case hex", "malformed_auth", tamper=lambda b, a: (b, dict(a, sig=a["sig"].upper())),
+     note="the MAC is 64 lower-case hex digits; one spelling, so no peer accepts what another refuses")
 sig_cases.append(dict(sig_cases[0], name="first request sent again (replayed nonce)", expected="replayed_nonce",
                       note="verified after every case above by the same verifier"))
 
@@ -246,6 +250,9 @@ http_case("signature not v1=", {"error": "malformed_signature"},
           headers=lambda h: dict(h, **{"Rollback-Signature": "sha256=" + "0" * 64}))
 http_case("timestamp not a number", {"error": "malformed_signature"},
           headers=lambda h: dict(h, **{"Rollback-Timestamp": "yesterday"}))
+http_case("signature in upper-case hex", {"error": "malformed_signature"},
+          headers=lambda h: dict(h, **{"Rollback-Signature": "v1=" + h["Rollback-Signature"][3:].upper()}),
+          note="v1= and 64 lower-case hex digits; upper case is refused even when the MAC is right")
 
 http_signatures = {
     "description": "HTTP request signature vectors. Verify each case on its own with the keyring, now and window "

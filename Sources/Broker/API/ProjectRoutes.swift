@@ -95,17 +95,21 @@ extension BrokerAPI {
                 fields: Self.versionFields
             )
             try FieldRules.id(body.versionId, field: "versionId")
-            try FieldRules.url(body.artifactUrl, field: "artifactUrl")
+            try FieldRules.artifactURL(body.artifactUrl, field: "artifactUrl")
             try FieldRules.sha256(body.artifactSha256, field: "artifactSha256")
+            try FieldRules.size(body.artifactSize, field: "artifactSize")
             try FieldRules.url(body.previewUrl, field: "previewUrl")
             try FieldRules.text(body.deploymentId, field: "deploymentId", max: 256)
-            if let size = body.artifactSize, size < 0 {
-                throw APIError.invalidField("artifactSize", "must not be negative")
-            }
-            if (body.artifactUrl == nil) != (body.artifactSha256 == nil) {
+            // An artifact is its URL, digest and size together: the agent needs all three.
+            let artifactFields = [
+                body.artifactUrl != nil, body.artifactSha256 != nil, body.artifactSize != nil,
+            ]
+            if artifactFields.contains(true) && artifactFields.contains(false) {
+                let missing = zip(["artifactUrl", "artifactSha256", "artifactSize"], artifactFields)
+                    .first { !$0.1 }!.0
                 throw APIError.invalidField(
-                    "artifactSha256",
-                    "and artifactUrl come together: give both or neither"
+                    missing,
+                    "artifactUrl, artifactSha256 and artifactSize come together: give all three or none"
                 )
             }
             let logger = self.logger
@@ -136,14 +140,25 @@ extension BrokerAPI {
                     createdAt: Date()
                 )
                 if let existing = try await VersionRow.find(body.versionId, on: connection, logger: logger) {
-                    guard existing.projectID == projectID, existing.artifactURL == body.artifactUrl,
-                        existing.artifactSHA256 == body.artifactSha256, existing.previewURL == body.previewUrl
-                    else {
+                    // Registering is idempotent only for the same data: any field that differs is
+                    // a different version under a reused id.
+                    let differing = [
+                        ("projectId", existing.projectID == projectID),
+                        ("artifactUrl", existing.artifactURL == body.artifactUrl),
+                        ("artifactSha256", existing.artifactSHA256 == body.artifactSha256),
+                        ("artifactSize", existing.artifactSize == body.artifactSize),
+                        ("previewUrl", existing.previewURL == body.previewUrl),
+                        ("deploymentId", existing.deploymentID == body.deploymentId),
+                    ].filter { !$0.1 }.map(\.0)
+                    guard differing.isEmpty else {
                         throw APIError(
                             .conflict,
                             "version_exists",
-                            "version \(body.versionId) is already registered with other data",
-                            details: ["versionId": body.versionId]
+                            "version \(body.versionId) is already registered with other data "
+                                + "(\(differing.joined(separator: ", "))); version ids are unique across all projects",
+                            details: [
+                                "versionId": body.versionId, "fields": differing.joined(separator: ","),
+                            ]
                         )
                     }
                     return APIResponse(json: existing.view)

@@ -15,6 +15,14 @@ enum RequestBody {
         else {
             throw APIError(.badRequest, "malformed_json", "the request body must be a JSON object")
         }
+        if let duplicate = DuplicateKeys.first(in: body) {
+            throw APIError(
+                .badRequest,
+                "duplicate_field",
+                "\(duplicate) appears twice; send each field once (parsers disagree on which copy counts)",
+                details: ["field": duplicate]
+            )
+        }
         if let unknown = dictionary.keys.sorted().first(where: { !fields.contains($0) }) {
             throw APIError(
                 .badRequest,
@@ -31,9 +39,31 @@ enum RequestBody {
             throw .missingField(path(context.codingPath))
         } catch let DecodingError.typeMismatch(expected, context) {
             throw .invalidField(path(context.codingPath), "must be \(describe(expected))")
+        } catch let DecodingError.dataCorrupted(context) {
+            // The body is valid JSON (checked above), so a value did not fit its field. Foundation
+            // names neither the field nor the reason; every number field of the API is a 64-bit
+            // integer, so the culprit is the first top-level number that is not one.
+            let field =
+                context.codingPath.isEmpty
+                ? dictionary.keys.sorted().first { !isInteger64(dictionary[$0]!) } : path(context.codingPath)
+            guard let field else {
+                throw APIError(
+                    .badRequest,
+                    "malformed_json",
+                    "the request body could not be read: \(context.debugDescription)"
+                )
+            }
+            throw .invalidField(field, "must be a whole number that fits in 64 bits")
         } catch {
             throw APIError(.badRequest, "malformed_json", "the request body could not be read: \(error)")
         }
+    }
+
+    /// True for anything but a number that is not a whole 64-bit integer.
+    private static func isInteger64(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber, !(value is String) else { return true }
+        let double = number.doubleValue
+        return double.rounded() == double && abs(double) < 9.2e18
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {
@@ -50,30 +80,22 @@ enum RequestBody {
     }
 }
 
-/// Field rules shared by the endpoints.
+/// The wire rules of `RollbackProtocol.WireRules`, applied where a value enters the API, as
+/// `invalid_field` errors naming the field.
 enum FieldRules {
     static func id(_ value: String, field: String) throws(APIError) {
-        guard Identifiers.isValidID(value) else {
-            throw .invalidField(
-                field,
-                "must be 1–128 characters from A–Z a–z 0–9 . _ ~ -, got \"\(value.prefix(140))\""
-            )
-        }
+        try check(field, WireRules.id(value), value)
     }
 
     static func projectID(_ value: String, field: String = "projectId") throws(APIError) {
-        guard Identifiers.isValidProjectID(value) else {
-            throw .invalidField(
-                field,
-                "must start with a letter or digit and hold at most 128 of A–Z a–z 0–9 _ -, got \"\(value.prefix(140))\""
-            )
-        }
+        try check(field, WireRules.projectID(value), value)
     }
 
     static func text(_ value: String?, field: String, max: Int) throws(APIError) {
         if let value, value.count > max { throw .invalidField(field, "must be at most \(max) characters") }
     }
 
+    /// A browser URL (a preview): http or https.
     static func url(_ value: String?, field: String) throws(APIError) {
         guard let value else { return }
         guard let url = URL(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
@@ -81,10 +103,23 @@ enum FieldRules {
         else { throw .invalidField(field, "must be an http(s) URL of at most 2048 bytes") }
     }
 
+    static func artifactURL(_ value: String?, field: String) throws(APIError) {
+        guard let value else { return }
+        try check(field, WireRules.artifactURL(value), nil)
+    }
+
     static func sha256(_ value: String?, field: String) throws(APIError) {
         guard let value else { return }
-        guard value.utf8.count == 64, Hex.decode(value) != nil, value == value.lowercased() else {
-            throw .invalidField(field, "must be 64 lower-case hex digits")
-        }
+        try check(field, WireRules.sha256(value), nil)
+    }
+
+    static func size(_ value: Int64?, field: String) throws(APIError) {
+        guard let value else { return }
+        try check(field, WireRules.size(value), nil)
+    }
+
+    private static func check(_ field: String, _ rule: String?, _ value: String?) throws(APIError) {
+        guard let rule else { return }
+        throw .invalidField(field, value.map { "\(rule), got \"\($0.prefix(140))\"" } ?? rule)
     }
 }

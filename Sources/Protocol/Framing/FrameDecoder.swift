@@ -78,6 +78,12 @@ public struct FrameDecoder: Sendable {
                     auth: Array(buffer[readIndex..<authEnd]),
                     body: Array(buffer[authEnd..<bodyEnd])
                 )
+                // The auth section's UTF-8 is a frame rule (§2), so a bad one ends the
+                // connection like any bad frame; its JSON is the verifier's business (§4).
+                if authLength > 0, String(validating: frame.auth, as: UTF8.self) == nil {
+                    fail(.invalidUTF8)
+                    throw .invalidUTF8
+                }
                 readIndex = bodyEnd
                 state = .awaitingHeader
                 return frame

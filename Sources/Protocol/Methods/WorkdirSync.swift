@@ -54,26 +54,16 @@ public enum WorkdirSync: RPCMethod {
             func bad(_ field: String, _ rule: String) -> RPCError {
                 RPCError(.invalidParams, "\(field) \(rule)", details: ["field": field])
             }
-            guard Identifiers.isValidID(jobID) else {
-                throw bad("jobID", "must be 1–128 characters from A–Z a–z 0–9 . _ ~ -")
-            }
-            guard Identifiers.isValidProjectID(projectID) else {
-                throw bad("projectID", "must match [A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-            }
-            guard Identifiers.isValidID(rollbackVersionID) else {
-                throw bad("rollbackVersionID", "is not a valid id")
-            }
-            guard Identifiers.isValidID(targetVersionID) else {
-                throw bad("targetVersionID", "is not a valid id")
-            }
-            let scheme = artifact.url.prefix(while: { $0 != ":" }).lowercased()
-            guard ["http", "https", "file"].contains(scheme), artifact.url.contains("://") else {
-                throw bad("artifact.url", "must be an http, https or file URL")
-            }
-            guard artifact.sha256.utf8.count == 64, Hex.decode(artifact.sha256) != nil else {
-                throw bad("artifact.sha256", "must be 64 hex digits")
-            }
-            guard artifact.sizeBytes > 0 else { throw bad("artifact.sizeBytes", "must be positive") }
+            let checks: [(String, String?)] = [
+                ("jobID", WireRules.id(jobID)),
+                ("projectID", WireRules.projectID(projectID)),
+                ("rollbackVersionID", WireRules.id(rollbackVersionID)),
+                ("targetVersionID", WireRules.id(targetVersionID)),
+                ("artifact.url", WireRules.artifactURL(artifact.url)),
+                ("artifact.sha256", WireRules.sha256(artifact.sha256)),
+                ("artifact.sizeBytes", WireRules.size(artifact.sizeBytes)),
+            ]
+            for case (let field, let rule?) in checks { throw bad(field, rule) }
             guard epoch >= 0 else { throw bad("epoch", "must not be negative") }
         }
     }

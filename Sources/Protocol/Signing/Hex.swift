@@ -11,7 +11,9 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes upper- or lower-case hex; nil on odd length or any other character.
+    /// Decodes lower-case hex; nil on odd length or any other character. Upper case is refused:
+    /// the specs have one spelling (MACs, SHA-256 digests), so no peer accepts a value another
+    /// refuses.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
@@ -30,7 +32,6 @@ public enum Hex {
         switch digit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
         default: nil
         }
     }

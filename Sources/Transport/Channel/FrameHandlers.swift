@@ -30,15 +30,25 @@ final class FrameDecodingHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !failed {
-            do {
-                try decoder.finish()
-            } catch {
-                failed = true
-                context.fireErrorCaught(error)
-            }
-        }
+        finish(context: context)
         context.fireChannelInactive()
+    }
+
+    /// The peer's half-close (`shutdown(SHUT_WR)`): the stream has ended, but the connection can
+    /// still carry the answer — a frame cut short gets its `truncated` error before the close.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent { finish(context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func finish(context: ChannelHandlerContext) {
+        guard !failed else { return }
+        do {
+            try decoder.finish()
+        } catch {
+            failed = true
+            context.fireErrorCaught(error)
+        }
     }
 }
 

@@ -26,12 +26,14 @@ public final class RPCServer: Sendable {
     private let listener: NIOAsyncChannel<AcceptedConnection, Never>
     private let socketInode: ino_t
 
-    /// An accepted connection with reading paused. The frame codec and the async wrapper are
-    /// installed only when a task takes the connection (see `handle`), so that a connection
-    /// accepted while the server stops is simply closed, never left half-wrapped.
+    /// An accepted connection with reading paused, its frame codec and async wrapper already
+    /// installed: a peer that sends and half-closes at once makes NIO read everything at
+    /// EOF whether or not reading is paused, and those bytes must meet the codec, not the end
+    /// of an empty pipeline. Every accepted connection is taken by `handle`, which closes it.
     struct AcceptedConnection: Sendable {
         let channel: any Channel
         let peer: PeerCredentials
+        let frames: NIOAsyncChannel<Frame, Frame>
     }
 
     private init(
@@ -69,8 +71,18 @@ public final class RPCServer: Sendable {
             // Nothing is read before the connection's handler has checked the peer and
             // installed the frame codec.
             .childChannelOption(.autoRead, value: false)
-            .bind(unixDomainSocketPath: "\(privateDirectory)/s") { channel in
-                PeerCredentials.read(from: channel).map { AcceptedConnection(channel: channel, peer: $0) }
+            // A peer's half-close ends its input only: answers (a `truncated` error included)
+            // can still be written before the connection closes.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(unixDomainSocketPath: "\(privateDirectory)/s") {
+                [limits = configuration.frameLimits] channel in
+                PeerCredentials.read(from: channel).flatMapThrowing {
+                    AcceptedConnection(
+                        channel: channel,
+                        peer: $0,
+                        frames: try channel.makeFrameChannel(limits: limits)
+                    )
+                }
             }
         let inode: ino_t
         do {
@@ -141,19 +153,7 @@ public final class RPCServer: Sendable {
             maxInFlight: configuration.maxInFlightRequestsPerConnection,
             logger: logger
         )
-        let limits = configuration.frameLimits
-        let frameChannel: NIOAsyncChannel<Frame, Frame>
-        do {
-            frameChannel = try await connection.channel.eventLoop.submit {
-                let wrapped = try connection.channel.makeFrameChannel(limits: limits)
-                try connection.channel.syncOptions?.setOption(.autoRead, value: true)
-                return wrapped
-            }.get()
-        } catch {
-            logger.debug("connection closed before it was served", metadata: ["error": "\(error)"])
-            connection.channel.close(promise: nil)
-            return
-        }
+        let frameChannel = connection.frames
         do {
             try await frameChannel.executeThenClose { inbound, outbound in
                 if let allowed = configuration.allowedPeerUIDs, !allowed.contains(connection.peer.uid) {
@@ -168,6 +168,8 @@ public final class RPCServer: Sendable {
                     )
                     return
                 }
+                // Reading starts only now, after the peer check.
+                try await connection.channel.setOption(.autoRead, value: true).get()
                 await session.run(inbound: inbound, outbound: outbound)
             }
         } catch {
