@@ -64,6 +64,58 @@ public struct ProjectLock: Sendable {
         return try await acquire(project: project, epoch: epoch, ttlSeconds: ttlSeconds)
     }
 
+    /// What taking the lock with an idempotency claim came to.
+    public enum ClaimedAcquisition: Sendable, Equatable {
+        /// Both are ours.
+        case acquired
+        /// The project's lock is held by someone else (our claim was given back).
+        case lockHeld
+        /// Another request with the same Idempotency-Key holds the claim: ours is a retry of a
+        /// request still in flight (the lock was not taken, or was given back).
+        case claimHeld
+    }
+
+    /// Takes the idempotency claim (`claimKey`, valued `owner`, for `claimTTLMilliseconds`)
+    /// and the project's lock in one round trip, then as `acquireOrReplaceStale`. The claim is
+    /// checked first: a retry of a request in flight must learn that, whoever holds the lock.
+    public func acquireOrReplaceStale(
+        project: String,
+        epoch: Int64,
+        settledEpoch: Int64,
+        ttlSeconds: Int,
+        abandonedAfterSeconds: Int,
+        claimKey: String,
+        owner: String,
+        claimTTLMilliseconds: Int
+    ) async throws(RedisError) -> ClaimedAcquisition {
+        let replies = try await redis.commands([
+            ["SET", claimKey, owner, "NX", "PX", String(claimTTLMilliseconds)],
+            ["SET", keys.lock(project: project), String(epoch), "NX", "EX", String(ttlSeconds)],
+        ])
+        let claimed = try Self.check(replies[0]) == .status("OK")
+        let locked = try Self.check(replies[1]) == .status("OK")
+        guard claimed else {
+            if locked { try await release(project: project, epoch: epoch) }
+            return .claimHeld
+        }
+        if locked { return .acquired }
+        let acquired = try await acquireOrReplaceStale(
+            project: project,
+            epoch: epoch,
+            settledEpoch: settledEpoch,
+            ttlSeconds: ttlSeconds,
+            abandonedAfterSeconds: abandonedAfterSeconds
+        )
+        if acquired { return .acquired }
+        try await releaseClaim(claimKey, owner: owner)
+        return .lockHeld
+    }
+
+    /// Gives back an idempotency claim if `owner` still holds it.
+    public func releaseClaim(_ claimKey: String, owner: String) async throws(RedisError) {
+        _ = try Self.check(try await redis.command(["EVAL", Self.compareAndDelete, "1", claimKey, owner]))
+    }
+
     /// Deletes the lock only if it still holds `epoch`. Returns whether it did.
     @discardableResult
     public func release(project: String, epoch: Int64) async throws(RedisError) -> Bool {

@@ -96,19 +96,52 @@ struct RollbackService: Sendable {
         // 2. The fast guard, before any write: its value is the epoch the write will produce, and
         // the write's compare-and-set refuses if anyone moved the epoch meanwhile.
         let newEpoch = project.epoch + 1
-        let acquired: Bool
+        let claim = context.idempotency.map { keys.idempotencyClaim($0.lockID) }
+        let acquisition: ProjectLock.ClaimedAcquisition
         do {
-            acquired = try await lock.acquireOrReplaceStale(
-                project: project.id,
-                epoch: newEpoch,
-                settledEpoch: project.epoch,
-                ttlSeconds: settings.lockTTLSeconds,
-                abandonedAfterSeconds: abandonedLockSeconds
-            )
+            if let claim {
+                // A retry of a request still in flight must be told so, not that the project is
+                // busy: the claim is taken with the lock, in one round trip.
+                acquisition = try await lock.acquireOrReplaceStale(
+                    project: project.id,
+                    epoch: newEpoch,
+                    settledEpoch: project.epoch,
+                    ttlSeconds: settings.lockTTLSeconds,
+                    abandonedAfterSeconds: abandonedLockSeconds,
+                    claimKey: claim,
+                    owner: context.requestID,
+                    claimTTLMilliseconds: abandonedLockSeconds * 1000
+                )
+            } else {
+                acquisition =
+                    try await lock.acquireOrReplaceStale(
+                        project: project.id,
+                        epoch: newEpoch,
+                        settledEpoch: project.epoch,
+                        ttlSeconds: settings.lockTTLSeconds,
+                        abandonedAfterSeconds: abandonedLockSeconds
+                    ) ? .acquired : .lockHeld
+            }
         } catch {
             throw APIError.redisUnavailable("\(error)")
         }
-        guard acquired else { throw Self.busy(project.id, because: "its rollback lock is held") }
+        switch acquisition {
+        case .acquired: break
+        case .lockHeld: throw Self.busy(project.id, because: "its rollback lock is held")
+        case .claimHeld:
+            // The first request may have committed since our read: then its answer is ours.
+            let again = try await RollbackRead.load(
+                request,
+                idempotency: context.idempotency,
+                on: connection,
+                logger: logger
+            )
+            if let stored = again.stored { return .storedAnswer(stored) }
+            throw Idempotency.inFlight(context.idempotency!.key)
+        }
+        let releaseClaim = { [lock] in
+            if let claim { try? await lock.releaseClaim(claim, owner: context.requestID) }
+        }
 
         // 3. The write: one call, one implicit transaction.
         let attempt: Attempt
@@ -125,10 +158,14 @@ struct RollbackService: Sendable {
             )
         } catch {
             _ = try? await lock.release(project: project.id, epoch: newEpoch)
+            await releaseClaim()
             throw error
         }
+        // An accepted request keeps its claim until it expires: a retry finds the stored answer
+        // with its read, before it looks at the claim.
         if case .accepted = attempt { return attempt }
         _ = try? await lock.release(project: project.id, epoch: newEpoch)
+        await releaseClaim()
         return attempt
     }
 
@@ -365,11 +402,15 @@ struct RollbackService: Sendable {
             )
         }
         if !skip {
-            guard target.artifactURL?.isEmpty == false, target.artifactSHA256?.isEmpty == false else {
+            // The agent refuses an artifact without a URL, a digest or a positive size: refuse it
+            // here, before the preview switches (rows registered before the rule may lack one).
+            guard target.artifactURL?.isEmpty == false, target.artifactSHA256?.isEmpty == false,
+                (target.artifactSize ?? 0) > 0
+            else {
                 throw APIError(
                     .unprocessableContent,
                     "version_missing_artifact",
-                    "version \(id) has no artifact (URL and SHA-256), so its files cannot be restored; "
+                    "version \(id) has no complete artifact (URL, SHA-256 and size), so its files cannot be restored; "
                         + "use skipWorkingDirectory to switch the preview only",
                     details: ["targetVersionId": id]
                 )
