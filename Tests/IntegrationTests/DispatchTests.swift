@@ -367,6 +367,19 @@ struct DispatchTests {
                 #expect(try await Self.status(broker, project) == "rollingBack")
                 host.release(scene.v1)
                 try await Self.waitForStatus(broker, project, "deployed")
+                // Both attempts reported progress, the second starting again at 0; the events a
+                // progress bar follows never go back.
+                #expect(
+                    try await broker.count(
+                        "SELECT count(*) FROM events WHERE project_id = '\(project)' AND type = 'rollbackProgress' AND payload->>'phase' = 'accepted'"
+                    ) >= 2
+                )
+                let percents = try await broker.value(
+                    "SELECT string_agg(payload->>'percent', ',' ORDER BY id) FROM events WHERE project_id = '\(project)' AND type = 'rollbackProgress'"
+                )
+                let series = (percents ?? "").split(separator: ",").compactMap { Int($0) }
+                #expect(!series.isEmpty)
+                #expect(series == series.sorted(), "progress went back: \(series)")
                 #expect(host.file(project, "index.html") == "<h1>one</h1>")
                 #expect(
                     try Shell.git("tag", "--list", in: host.workingDirectory(project)).contains(

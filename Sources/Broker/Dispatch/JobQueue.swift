@@ -87,7 +87,9 @@ struct JobQueue: Sendable {
     }
 
     /// Stores progress on the job and appends a `rollbackProgress` event; returns the event (for
-    /// publishing), or nil when the lease is gone.
+    /// publishing), or nil when the lease is gone. The event carries the job's stored percent,
+    /// which never decreases: a retried attempt that starts again at 0 does not move a progress
+    /// bar back.
     func recordProgress(
         _ job: ClaimedJob,
         owner: String,
@@ -103,20 +105,22 @@ struct JobQueue: Sendable {
                     UPDATE jobs SET progress_percent = greatest(progress_percent, \(percent)), phase = \(phase),
                         updated_at = now()
                     WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
-                    RETURNING project_id
+                    RETURNING project_id, progress_percent
                 )
                 INSERT INTO events (project_id, type, payload)
-                SELECT project_id, 'rollbackProgress', \(payload)::jsonb FROM job
-                RETURNING id
+                SELECT project_id, 'rollbackProgress',
+                    jsonb_set(\(payload)::jsonb, '{percent}', to_jsonb(progress_percent))
+                FROM job
+                RETURNING id, payload::text
                 """,
                 logger: logger
             )
-            for try await id in rows.decode(Int64.self) {
+            for try await (id, stored) in rows.decode((Int64, String).self) {
                 return StoredEvent(
                     id: id,
                     projectID: job.projectID,
                     type: "rollbackProgress",
-                    payload: payload
+                    payload: stored
                 )
             }
             return nil
