@@ -26,7 +26,7 @@ struct BrokerOptions: ParsableArguments {
         do {
             return try BrokerClient(url: brokerURL, keyringFile: keyring)
         } catch let error as BrokerError {
-            throw CommandFailure(code: CommandFailure.usage, message: error.message)
+            throw CommandFailure(code: CommandFailure.usage, message: "\(error.code): \(error.message)")
         } catch {
             throw CommandFailure(code: CommandFailure.usage, message: "keyring \(keyring): \(error)")
         }
@@ -43,11 +43,13 @@ struct BrokerOptions: ParsableArguments {
     }
 
     static func failure(_ error: BrokerError) -> CommandFailure {
-        CommandFailure(
-            code: error.status == nil || error.status == 503
-                ? CommandFailure.unreachable : CommandFailure.failed,
-            message: "\(error.code): \(error.message)"
-        )
+        let code: Int32 =
+            switch (error.status, error.code) {
+            case (nil, "invalid_argument"), (nil, "invalid_url"): CommandFailure.usage
+            case (nil, _), (503?, _): CommandFailure.unreachable
+            default: CommandFailure.failed
+            }
+        return CommandFailure(code: code, message: "\(error.code): \(error.message)")
     }
 
     func print<T: Encodable>(_ value: T, human: (T) -> String) throws {

@@ -21,13 +21,22 @@ struct CLITests {
         broker: BrokerHarness? = nil,
         keyring: String? = nil
     ) async throws -> Run {
-        let process = Process()
-        process.executableURL = AgentHost.executableDirectory.appendingPathComponent("rollbackctl")
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         if let broker { environment["ROLLBACK_BROKER_URL"] = "http://127.0.0.1:\(broker.port)" }
         if let keyring { environment["ROLLBACK_BROKER_KEYRING"] = keyring }
         environment["ROLLBACK_USER"] = "cli-user"
+        return try await run("rollbackctl", arguments, environment: environment)
+    }
+
+    /// Runs one of the package's programs and collects its exit status and output.
+    static func run(
+        _ program: String,
+        _ arguments: [String],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> Run {
+        let process = Process()
+        process.executableURL = AgentHost.executableDirectory.appendingPathComponent(program)
+        process.arguments = arguments
         process.environment = environment
         let directory = TemporaryFiles.directory(prefix: "rbk-cli")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -41,7 +50,7 @@ struct CLITests {
         let exited = try await eventually(timeout: .seconds(60)) { !process.isRunning }
         if !exited {
             kill(process.processIdentifier, SIGKILL)
-            throw HarnessError("rollbackctl \(arguments.joined(separator: " ")) did not finish")
+            throw HarnessError("\(program) \(arguments.joined(separator: " ")) did not finish")
         }
         return Run(
             status: process.terminationStatus,

@@ -23,15 +23,27 @@ public struct BrokerClient: Sendable {
     /// Delay before the first retry; doubled each time.
     public var retryDelay: Duration = .milliseconds(200)
 
-    /// - Parameter url: `http://host:port` of the broker (no TLS: put a proxy in front for that).
+    /// - Parameter url: `http://host:port` of the broker. This client speaks plain HTTP only, and
+    ///   a URL with a path is refused: requests are signed over the path as sent, so a prefix
+    ///   that a proxy strips would break every signature.
     public init(url: String, key: SigningKey) throws(BrokerError) {
-        guard let components = URLComponents(string: url), components.scheme == "http",
-            let host = components.host, !host.isEmpty
-        else {
-            throw BrokerError(
-                status: nil,
-                code: "invalid_url",
-                message: "\(url) is not an http://host:port URL"
+        func refuse(_ why: String) -> BrokerError {
+            BrokerError(status: nil, code: "invalid_url", message: "\(url): \(why)")
+        }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            throw refuse("not a URL; expected http://host:port")
+        }
+        guard scheme != "https" else {
+            throw refuse(
+                "TLS is not supported by this client yet; use http:// on a trusted network or through a local TLS-terminating proxy"
+            )
+        }
+        guard scheme == "http", let host = components.host, !host.isEmpty else {
+            throw refuse("expected http://host:port")
+        }
+        guard components.path.isEmpty || components.path == "/", components.query == nil else {
+            throw refuse(
+                "a path or query (\(components.path)) is not supported: requests are signed over the path as sent, so a prefix would break every signature; give http://host:port"
             )
         }
         self.host = host
@@ -59,22 +71,26 @@ public struct BrokerClient: Sendable {
 
     /// `POST /v1/versions/{versionId}/publish`.
     public func publish(versionID: String, userID: String) async throws(BrokerError) -> VersionView {
-        try await call("POST", "/v1/versions/\(versionID)/publish", body: PublishRequest(userId: userID))
+        try await call(
+            "POST",
+            "/v1/versions/\(try PathSegment.id(versionID, field: "versionID"))/publish",
+            body: PublishRequest(userId: userID)
+        )
     }
 
     // MARK: Reads
 
     public func project(_ projectID: String) async throws(BrokerError) -> ProjectView {
-        try await call("GET", "/v1/projects/\(projectID)")
+        try await call("GET", "/v1/projects/\(try PathSegment.projectID(projectID))")
     }
 
     /// Oldest first, each with its parent.
     public func versions(projectID: String) async throws(BrokerError) -> VersionList {
-        try await call("GET", "/v1/projects/\(projectID)/versions")
+        try await call("GET", "/v1/projects/\(try PathSegment.projectID(projectID))/versions")
     }
 
     public func job(_ jobID: String) async throws(BrokerError) -> JobView {
-        try await call("GET", "/v1/jobs/\(jobID)")
+        try await call("GET", "/v1/jobs/\(try PathSegment.id(jobID, field: "jobID"))")
     }
 
     // MARK: The build system's calls
@@ -87,7 +103,7 @@ public struct BrokerClient: Sendable {
         projectID: String,
         _ request: RegisterVersionRequest
     ) async throws(BrokerError) -> VersionView {
-        try await call("POST", "/v1/projects/\(projectID)/versions", body: request)
+        try await call("POST", "/v1/projects/\(try PathSegment.projectID(projectID))/versions", body: request)
     }
 
     public func admitBuild(_ request: BuildRequest) async throws(BrokerError) -> BuildAdmission {

@@ -140,10 +140,26 @@ extension BrokerClient {
         follow: Bool = true,
         _ deliver: (BrokerEvent) -> Void
     ) async throws {
-        let target = "/v1/projects/\(projectID)/events" + (follow ? "" : "?follow=false")
+        let target =
+            "/v1/projects/\(try PathSegment.projectID(projectID))/events" + (follow ? "" : "?follow=false")
         var headers = signer.headers(method: "GET", target: target, body: [])
         if let after { headers.append(("Last-Event-ID", String(after))) }
         let requestHeaders = headers
+        do {
+            try await readStream(target: target, headers: requestHeaders, deliver)
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            // Every failure of this client is a BrokerError, so callers handle one type.
+            throw BrokerError.unreachable(error, url: baseURL)
+        }
+    }
+
+    private func readStream(
+        target: String,
+        headers requestHeaders: [(name: String, value: String)],
+        _ deliver: (BrokerEvent) -> Void
+    ) async throws {
         var parser = ServerSentEventParser()
         try await HTTP1Connection.withConnection(host: host, port: port) { connection in
             // A refusal (401, 404, 503) arrives as a whole error body; read it to the end.

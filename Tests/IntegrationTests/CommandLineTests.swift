@@ -1,0 +1,64 @@
+import Foundation
+import RollbackRuntime
+import TestSupport
+import Testing
+
+/// What all three programs share, run as processes: `--version`, exit code 2 for a bad flag,
+/// and `rollbackctl`'s local checks (ids by the protocol's rule, URLs it cannot use) that must
+/// answer before any network is tried.
+@Suite("One command-line shape for rollback-agent, rollback-broker and rollbackctl")
+struct CommandLineTests {
+    static let programs = ["rollback-agent", "rollback-broker", "rollbackctl"]
+
+    @Test("--version names the release and the commit; a bad flag exits 2", arguments: programs)
+    func versionAndBadFlags(program: String) async throws {
+        let version = try await CLITests.run(program, ["--version"])
+        #expect(version.status == 0, "\(version.stderr)")
+        #expect(version.stdout.contains(BuildInfo.version))
+        #expect(version.stdout.contains("commit "))
+        let bad = try await CLITests.run(program, ["--no-such-flag"])
+        #expect(bad.status == 2, "\(bad.stderr)")
+        #expect(bad.stderr.contains("no-such-flag"))
+    }
+
+    @Test("rollbackctl checks ids and URLs locally: exit 2, the rule in one line, no network")
+    func localChecks() async throws {
+        let directory = TemporaryFiles.directory(prefix: "rbk-cmd")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let keyring = BrokerHarness.writeClientKeyring(in: directory)
+        // Port 1 answers nothing: a command that reached the network would exit 3.
+        let nowhere = "http://127.0.0.1:1"
+        let cases: [(arguments: [String], expected: String)] = [
+            (
+                ["status", "my project", "--broker-url", nowhere],
+                "projectID must start with a letter or digit"
+            ),
+            (["versions", "../etc", "--broker-url", nowhere], "projectID must start with a letter or digit"),
+            (["jobs", "show", "a b", "--broker-url", nowhere], "jobID must be 1–128 characters"),
+            (
+                ["events", "my project", "--broker-url", nowhere],
+                "projectID must start with a letter or digit"
+            ),
+            (["status", "shop", "--broker-url", "https://broker.example.com"], "TLS is not supported"),
+            (
+                ["status", "shop", "--broker-url", "http://127.0.0.1:1/api"],
+                "a path or query (/api) is not supported"
+            ),
+        ]
+        for (arguments, expected) in cases {
+            let run = try await CLITests.rollbackctl(arguments, keyring: keyring)
+            #expect(run.status == 2, "\(arguments): \(run.stderr)")
+            #expect(run.stderr.hasPrefix("rollbackctl: invalid_"), "\(arguments): \(run.stderr)")
+            #expect(run.stderr.contains(expected), "\(arguments): \(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").count == 1, "\(arguments): \(run.stderr)")
+        }
+        // events fails in the same one-line form as every other command.
+        let events = try await CLITests.rollbackctl(
+            ["events", "shop", "--broker-url", nowhere],
+            keyring: keyring
+        )
+        #expect(events.status == 3, "\(events.stderr)")
+        #expect(events.stderr.hasPrefix("rollbackctl: unreachable: "), "\(events.stderr)")
+        #expect(events.stderr.split(separator: "\n").count == 1, "\(events.stderr)")
+    }
+}
