@@ -155,11 +155,14 @@ struct SyncTests {
         lstat("\(project)/logo.svg", &logoAfter)
         #expect(logoAfter.st_ino == logoBefore.st_ino)  // reused, not rewritten
         #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
-        // Deleting the old tree changes the ctime of the shared file; the clean-up after the
-        // answer brings the index's stat data up to date, so git need not re-hash anything.
-        try await waitUntil("the index stat data to be refreshed") {
-            try Shell.git("diff-files", "--name-only", in: project).isEmpty
+        // Deleting the old tree changes the ctime of the shared file; the repository ignores
+        // ctime, so the index the commit wrote stays true and git need not re-hash anything.
+        try await waitUntil("the old tree to be deleted") {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(agent.workRoot)/.rollback-staging"))
+                ?? [])
+                .isEmpty
         }
+        #expect(try Shell.git("diff-files", "--name-only", in: project).isEmpty)
 
         // The sync left a CRC cache keyed by stat data; an edit after it must not be trusted
         // away, even one that keeps the size and restores the modification time.
@@ -194,6 +197,39 @@ struct SyncTests {
         #expect(third.files == .init(added: 0, changed: 0, removed: 0, unchanged: 2))
         #expect(third.bytesWritten == 0)
         try Shell.git("fsck", in: project)
+    }
+
+    @Test("when the answer says done, .git is done: nothing writes it afterwards")
+    func gitUntouchedAfterAnswer() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let files = Dictionary(
+            uniqueKeysWithValues: (0..<600).map { ("dir\($0 % 60)/file\($0).txt", "content \($0)") }
+        )
+        let project = try agent.makeProject("quiet", files: files)
+        var changed = files
+        changed["dir0/file0.txt"] = "changed"
+        let artifact = try agent.makeArtifact("quiet-v2", files: changed)
+        let result = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-q", project: "quiet", artifact: artifact)
+        )
+        #expect(result.state == .succeeded)
+        // Right after the answer: .git as it is now must stay so while the old tree (600
+        // shared files) is deleted and for a while after.
+        let before = try TreeSnapshot.gitState(project)
+        var lockSeen = false
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            if FileManager.default.fileExists(atPath: "\(project)/.git/index.lock") { lockSeen = true }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(!lockSeen, "the agent took .git/index.lock after it had answered")
+        #expect(try TreeSnapshot.gitState(project) == before)
+        // And the index is still true: no file is stat-dirty, nothing to re-hash.
+        #expect(try Shell.git("diff-files", "--name-only", in: project).isEmpty)
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
     }
 
     @Test("two projects sync at once; a second sync of a busy project is refused naming the job")

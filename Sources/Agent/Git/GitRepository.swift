@@ -175,16 +175,16 @@ final class GitRepository {
         }
     }
 
-    /// Updates the stat data of index entries (not their blob ids) to `stats`, as `git status`
-    /// would after finding the contents unchanged.
-    func refreshIndexStat(_ stats: [String: stat]) throws(GitError) {
-        try withIndex { (index) throws(GitError) in
-            for (path, st) in stats {
-                guard var entry = git_index_get_bypath(index, path, 0)?.pointee else { continue }
-                try Self.add(&entry, path: path, stat: st, to: index)
-            }
-            try Self.check("write index", git_index_write(index))
-        }
+    /// Sets `core.trustctime = false` unless it is already so: git then compares a file's
+    /// mtime, size, inode and mode, not its ctime, which a link count change (the old tree's
+    /// deletion) moves without changing the file.
+    func ignoreCtimeInStatData() throws(GitError) {
+        var config: OpaquePointer?
+        try Self.check("config", git_repository_config(&config, handle))
+        defer { git_config_free(config) }
+        var trusted: Int32 = 1
+        if git_config_get_bool(&trusted, config, "core.trustctime") == 0, trusted == 0 { return }
+        try Self.check("set core.trustctime", git_config_set_bool(config, "core.trustctime", 0))
     }
 
     /// Stat data and blob ids of the current index, to trust the id of a file whose stat data

@@ -83,7 +83,9 @@ struct StateStore: Sendable {
         }
     }
 
-    /// The marker a clean-up keeps while it writes a project's git index (see `TreeCleanup`).
+    /// The marker agents before 0.2 kept while their clean-up wrote a project's git index after
+    /// the answer. Today's clean-up never touches `.git`; recovery still honours a marker an
+    /// older agent left when it was killed, so an upgrade after such a crash recovers.
     func cleanupMarker(projectID: String) -> String { "\(cleanupDirectory)/\(projectID)" }
 
     /// Projects whose clean-up was interrupted (their markers are still there).

@@ -130,8 +130,7 @@ struct SyncJob: Sendable {
             trash: committed.trash,
             workingDirectory: work,
             crcs: outcome.crcs,
-            checksumFile: store.checksumFile(projectID: params.projectID),
-            marker: store.cleanupMarker(projectID: params.projectID)
+            checksumFile: store.checksumFile(projectID: params.projectID)
         )
         return (
             result(
@@ -262,6 +261,10 @@ struct SyncJob: Sendable {
             || (try? FileSystem.copyFile("\(journal.workingDirectory)/.git/index", to: savedIndex)) != nil
         do {
             let repository = try GitRepository(workTree: journal.workingDirectory)
+            // Deleting the old tree after the answer changes the ctime of every file it shared
+            // with the new one (hard links). With ctime ignored, the index this commit writes
+            // stays true afterwards, so nothing touches `.git` once the answer has been sent.
+            try repository.ignoreCtimeInStatData()
             let description = CommitDescription(
                 message: journal.commitMessage,
                 tag: journal.tag,

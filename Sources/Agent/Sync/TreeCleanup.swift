@@ -1,7 +1,10 @@
-/// What is left after a sync has answered: deleting the old tree, then bringing up to date the
-/// stat data that the deletion changed. Files shared with the old tree through hard links get a
-/// new ctime when the old names go, so the CRC cache and the git index are refreshed afterwards;
-/// otherwise the next sync would read those files again and `git status` would re-hash them.
+/// What is left after a sync has answered: deleting the old tree, then bringing the agent's CRC
+/// cache up to date with the stat data the deletion changed (files shared with the old tree
+/// through hard links get a new ctime when the old names go), so the next sync need not read
+/// them again.
+///
+/// It never touches `.git`: when the answer says done, the repository is done. The index the
+/// commit wrote stays true because the repository ignores ctime (`core.trustctime = false`).
 ///
 /// Runs after the answer, off the request's path; the next sync of the same project waits for it.
 struct TreeCleanup: Sendable {
@@ -11,33 +14,14 @@ struct TreeCleanup: Sendable {
     /// CRC-32 of every regular file of the new tree, by path.
     let crcs: [String: UInt32]
     let checksumFile: String
-    /// Exists while the index is being written, so that recovery knows a lock left there by a
-    /// crash is this agent's own (`StateStore.cleanupMarker`).
-    let marker: String
 
     func perform() {
         if let trash { try? FileSystem.removeTree(trash) }
         var cache = ChecksumCache()
-        var stats: [String: stat] = [:]
-        stats.reserveCapacity(crcs.count)
         for (path, crc) in crcs {
-            guard let status = FileSystem.status("\(workingDirectory)/\(path)") else { continue }
-            cache.record(path, info: FileSystem.Info(status), crc: crc)
-            stats[path] = status
+            guard let info = FileSystem.info("\(workingDirectory)/\(path)") else { continue }
+            cache.record(path, info: info, crc: crc)
         }
         cache.save(to: checksumFile)
-        _ = FileSystem.createMarker(marker)
-        if CrashPoints.isArmed("during-index-refresh") {
-            // Stands for a kill inside libgit2's index write, which holds `index.lock`.
-            _ = FileSystem.createMarker("\(workingDirectory)/.git/index.lock")
-            CrashPoints.hit("during-index-refresh")
-        }
-        // Best effort: if someone holds the index lock, git refreshes the stat data itself later.
-        try? GitRepository(workTree: workingDirectory).refreshIndexStat(stats)
-        unlink(marker)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

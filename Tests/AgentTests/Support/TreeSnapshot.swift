@@ -34,6 +34,19 @@ struct TreeSnapshot: Equatable, CustomStringConvertible {
 
     var description: String { "\(entries.count) entries" }
 
+    /// Every path under `<root>/.git` with its inode, size and modification time to the
+    /// nanosecond: a rewrite of the index (even with the same bytes) changes it.
+    static func gitState(_ root: String) throws -> [String: String] {
+        var state: [String: String] = [:]
+        guard let enumerator = FileManager.default.enumerator(atPath: "\(root)/.git") else { return [:] }
+        for case let relative as String in enumerator {
+            var st = stat()
+            guard lstat("\(root)/.git/\(relative)", &st) == 0 else { continue }
+            state[relative] = "\(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+        }
+        return state
+    }
+
     /// Paths whose entry differs, for readable failures.
     func difference(from other: TreeSnapshot) -> [String] {
         Set(entries.keys).union(other.entries.keys).filter { entries[$0] != other.entries[$0] }.sorted()
