@@ -96,13 +96,20 @@ struct SyncTests {
         artifact.url = try await agent.startHTTPServer() + "/v2.zip"
 
         let before = try TreeSnapshot(project)
+        let epochsBefore = try? Data(contentsOf: URL(fileURLWithPath: "\(agent.stateDirectory)/epochs.json"))
+        // A dry run far ahead in epochs: it changes nothing, so it must not fence out the real
+        // rollback that follows with the broker's next epoch.
         let dry = try await agent.call(
             WorkdirSync.self,
-            agent.syncParams(job: "dry-1", project: "blog", artifact: artifact, dryRun: true)
+            agent.syncParams(job: "dry-1", project: "blog", artifact: artifact, epoch: 50, dryRun: true)
         )
         #expect(dry.commitID == nil)
         #expect(dry.diff == ["added": ["b.txt"], "changed": ["a.txt"], "removed": []])
         #expect(try TreeSnapshot(project) == before)
+        #expect(
+            (try? Data(contentsOf: URL(fileURLWithPath: "\(agent.stateDirectory)/epochs.json")))
+                == epochsBefore
+        )
 
         let first = try await agent.call(
             WorkdirSync.self,

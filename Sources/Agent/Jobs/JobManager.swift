@@ -86,7 +86,8 @@ public actor JobManager {
             guard record.params == params else { throw reusedJobID(params.jobID) }
             return finished(record)
         }
-        if let highest = epochs[params.projectID], params.epoch < highest {
+        // A dry run writes nothing, so it is not fenced: it neither meets nor moves the epoch.
+        if !params.dryRun, let highest = epochs[params.projectID], params.epoch < highest {
             throw RPCError(
                 .staleEpoch,
                 "epoch \(params.epoch) is older than epoch \(highest) already seen for project \(params.projectID)",
@@ -107,13 +108,15 @@ public actor JobManager {
                 details: ["reason": "capacity"]
             )
         }
-        epochs[params.projectID] = max(epochs[params.projectID] ?? 0, params.epoch)
         let record = JobRecord(params: params, state: .accepted, phase: .accepted, percent: 0)
         do {
             // The epoch is the fence and must survive a power cut; the job record need not (the
             // journal and the tag tell recovery what happened), so it skips the fsync, which after
             // a sync of thousands of files would wait for the file system's journal.
-            try store.saveEpochs(epochs)
+            if !params.dryRun {
+                epochs[params.projectID] = max(epochs[params.projectID] ?? 0, params.epoch)
+                try store.saveEpochs(epochs)
+            }
             try store.saveJob(record, durable: false)
         } catch {
             throw RPCError(
