@@ -32,7 +32,7 @@ extension BrokerAPI {
                 // FOR SHARE: a rollback's outcome (which updates the project) waits for this
                 // transaction, so a build held here is always seen by the release or purge.
                 guard
-                    let project = try await ProjectRow.find(
+                    let project = try await ProjectStore.find(
                         body.projectId,
                         lockForShare: true,
                         on: connection,
@@ -56,12 +56,12 @@ extension BrokerAPI {
                         details: ["projectId": project.id]
                     )
                 case .rollingBack:
-                    try await connection.query(
-                        """
-                        INSERT INTO held_builds (project_id, build_id, payload, epoch)
-                        VALUES (\(project.id), \(body.buildId), \(payload), \(project.epoch))
-                        ON CONFLICT (project_id, build_id) DO NOTHING
-                        """,
+                    try await HeldBuildStore.hold(
+                        projectID: project.id,
+                        buildID: body.buildId,
+                        payload: payload,
+                        epoch: project.epoch,
+                        on: connection,
                         logger: logger
                     )
                     admission = BuildAdmission(

@@ -16,8 +16,8 @@ extension BrokerAPI {
     func readiness() async -> APIResponse {
         async let postgres: String = {
             do {
-                _ = try await database.connection { connection in
-                    try await connection.query("SELECT 1", logger: logger)
+                try await database.connection { connection in
+                    try await Maintenance.ping(on: connection, logger: logger)
                 }
                 return "ok"
             } catch let error as APIError {

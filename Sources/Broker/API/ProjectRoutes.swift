@@ -30,17 +30,15 @@ extension BrokerAPI {
             let caller = signed.verified.caller
             let requestID = context.id
             return try await database.transaction { connection in
-                var inserted = false
-                for try await _ in try await connection.query(
-                    """
-                    INSERT INTO projects (id, user_id, host) VALUES (\(body.projectId), \(body.userId), \(body.host))
-                    ON CONFLICT (id) DO NOTHING RETURNING id
-                    """,
+                let inserted = try await ProjectStore.insertIfAbsent(
+                    id: body.projectId,
+                    userID: body.userId,
+                    host: body.host,
+                    on: connection,
                     logger: logger
-                ).decode(String.self) {
-                    inserted = true
-                }
-                guard let project = try await ProjectRow.find(body.projectId, on: connection, logger: logger)
+                )
+                guard
+                    let project = try await ProjectStore.find(body.projectId, on: connection, logger: logger)
                 else {
                     throw APIError(.notFound, "project_not_found", "project \(body.projectId) vanished")
                 }
@@ -116,7 +114,7 @@ extension BrokerAPI {
             let caller = signed.verified.caller
             let requestID = context.id
             return try await database.transaction { connection in
-                guard let project = try await ProjectRow.find(projectID, on: connection, logger: logger)
+                guard let project = try await ProjectStore.find(projectID, on: connection, logger: logger)
                 else {
                     throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
                 }
@@ -139,7 +137,8 @@ extension BrokerAPI {
                     publishedAt: nil,
                     createdAt: Date()
                 )
-                if let existing = try await VersionRow.find(body.versionId, on: connection, logger: logger) {
+                if let existing = try await VersionStore.find(body.versionId, on: connection, logger: logger)
+                {
                     // Registering is idempotent only for the same data: any field that differs is
                     // a different version under a reused id.
                     let differing = [
@@ -163,14 +162,13 @@ extension BrokerAPI {
                     }
                     return APIResponse(json: existing.view)
                 }
-                try await version.insert(on: connection, logger: logger)
+                try await VersionStore.insert(version, on: connection, logger: logger)
                 if makeCurrent {
-                    try await connection.query(
-                        """
-                        UPDATE projects SET current_version_id = \(body.versionId), preview_url = \(body.previewUrl),
-                            status = 'deployed', epoch = epoch + 1, updated_at = now()
-                        WHERE id = \(projectID)
-                        """,
+                    try await ProjectStore.makeCurrent(
+                        projectID: projectID,
+                        versionID: body.versionId,
+                        previewURL: body.previewUrl,
+                        on: connection,
                         logger: logger
                     )
                 }
@@ -185,7 +183,7 @@ extension BrokerAPI {
                     details: ["versionId": body.versionId, "makeCurrent": String(makeCurrent)],
                     requestID: requestID
                 ).insert(on: connection, logger: logger)
-                guard let stored = try await VersionRow.find(body.versionId, on: connection, logger: logger)
+                guard let stored = try await VersionStore.find(body.versionId, on: connection, logger: logger)
                 else {
                     throw APIError(.notFound, "version_not_found", "version \(body.versionId) vanished")
                 }
@@ -200,7 +198,7 @@ extension BrokerAPI {
         let projectID = try context.parameters.require("projectId")
         let logger = self.logger
         return try await database.connection { connection in
-            guard let project = try await ProjectRow.find(projectID, on: connection, logger: logger) else {
+            guard let project = try await ProjectStore.find(projectID, on: connection, logger: logger) else {
                 throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
             }
             return APIResponse(json: project.view)
@@ -213,10 +211,10 @@ extension BrokerAPI {
         let projectID = try context.parameters.require("projectId")
         let logger = self.logger
         return try await database.connection { connection in
-            guard try await ProjectRow.find(projectID, on: connection, logger: logger) != nil else {
+            guard try await ProjectStore.find(projectID, on: connection, logger: logger) != nil else {
                 throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
             }
-            let versions = try await VersionRow.all(project: projectID, on: connection, logger: logger)
+            let versions = try await VersionStore.all(project: projectID, on: connection, logger: logger)
             return APIResponse(json: VersionList(projectId: projectID, versions: versions.map(\.view)))
         }
     }
@@ -230,7 +228,7 @@ extension BrokerAPI {
         }
         let logger = self.logger
         return try await database.connection { connection in
-            guard let job = try await JobRow.find(jobID, on: connection, logger: logger) else {
+            guard let job = try await JobStore.find(jobID, on: connection, logger: logger) else {
                 throw APIError(.notFound, "job_not_found", "job \(text) does not exist")
             }
             return APIResponse(json: job.view)

@@ -67,7 +67,7 @@ extension BrokerAPI {
             let requestID = context.id
             return try await database.transaction { connection in
                 guard
-                    let version = try await VersionRow.find(
+                    let version = try await VersionStore.find(
                         versionID,
                         forUpdate: true,
                         on: connection,
@@ -77,7 +77,7 @@ extension BrokerAPI {
                     throw APIError(.notFound, "version_not_found", "version \(versionID) does not exist")
                 }
                 guard
-                    let project = try await ProjectRow.find(
+                    let project = try await ProjectStore.find(
                         version.projectID,
                         on: connection,
                         logger: logger
@@ -107,10 +107,7 @@ extension BrokerAPI {
                     break
                 }
                 if !version.published {
-                    try await connection.query(
-                        "UPDATE project_versions SET published = true, published_at = now() WHERE id = \(versionID)",
-                        logger: logger
-                    )
+                    try await VersionStore.publish(versionID, on: connection, logger: logger)
                     try await AuditEntry(
                         caller: caller,
                         actor: body.userId,
@@ -123,7 +120,7 @@ extension BrokerAPI {
                         requestID: requestID
                     ).insert(on: connection, logger: logger)
                 }
-                guard let published = try await VersionRow.find(versionID, on: connection, logger: logger)
+                guard let published = try await VersionStore.find(versionID, on: connection, logger: logger)
                 else {
                     throw APIError(.notFound, "version_not_found", "version \(versionID) does not exist")
                 }

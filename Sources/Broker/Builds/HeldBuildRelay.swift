@@ -1,14 +1,6 @@
 import Logging
 import PostgresNIO
 
-/// A build held while its project was rolling back.
-struct HeldBuild: Sendable, Hashable {
-    var id: Int64
-    var projectID: String
-    var buildID: String
-    var payload: String?
-}
-
 /// Hands released builds to the build sink after the outcome committed, then marks them
 /// delivered. The release itself is a state change in the outcome's transaction (so it happens
 /// exactly once); the hand-over is an outbox: a crash between commit and `XADD` leaves the row
@@ -30,11 +22,8 @@ struct HeldBuildRelay: Sendable {
                     payload: build.payload
                 )
                 let logger = self.logger
-                _ = try await database.connection { connection in
-                    try await connection.query(
-                        "UPDATE held_builds SET delivered_at = now() WHERE id = \(build.id)",
-                        logger: logger
-                    )
+                try await database.connection { connection in
+                    try await HeldBuildStore.markDelivered(build.id, on: connection, logger: logger)
                 }
             } catch {
                 logger.warning(
@@ -56,20 +45,12 @@ struct HeldBuildRelay: Sendable {
         let pending: [HeldBuild]
         do {
             pending = try await database.connection { connection in
-                var builds: [HeldBuild] = []
-                for try await (id, project, build, payload) in try await connection.query(
-                    """
-                    SELECT b.id, b.project_id, b.build_id, b.payload FROM held_builds b
-                    JOIN projects p ON p.id = b.project_id
-                    WHERE b.state = 'released' AND b.delivered_at IS NULL AND p.host = ANY(\(hosts))
-                        AND b.settled_at < now() - make_interval(secs => \(olderThanSeconds))
-                    ORDER BY b.id LIMIT 100
-                    """,
+                try await HeldBuildStore.undelivered(
+                    hosts: hosts,
+                    olderThanSeconds: olderThanSeconds,
+                    on: connection,
                     logger: logger
-                ).decode((Int64, String, String, String?).self) {
-                    builds.append(HeldBuild(id: id, projectID: project, buildID: build, payload: payload))
-                }
-                return builds
+                )
             }
         } catch {
             logger.debug("cannot look for undelivered builds", metadata: ["error": "\(error)"])

@@ -152,7 +152,7 @@ enum Migrations {
     /// (advisory lock, then look: each statement in a PL/pgSQL function sees what committed
     /// before it, so the look after the lock is never stale), then the compare-and-set with every
     /// insert hanging off it. One round trip, one implicit transaction. The argument is a JSON
-    /// object made by `RollbackService.record`; see `spec/http-api.md`.
+    /// object `RollbackRecord.Arguments`; see `spec/http-api.md`.
     static let rollbackRecordFunction = Step(
         version: 2,
         name: "rollback_record(jsonb): claim the idempotency key and record a rollback in one call",

@@ -30,7 +30,7 @@ extension BrokerAPI {
         }
         let logger = self.logger
         let exists = try await database.connection { connection in
-            try await ProjectRow.find(projectID, on: connection, logger: logger) != nil
+            try await ProjectStore.find(projectID, on: connection, logger: logger) != nil
         }
         guard exists else {
             throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
@@ -104,18 +104,7 @@ struct EventFeed: Sendable {
         let projectID = self.projectID
         let logger = self.logger
         return try await database.connection { connection in
-            var events: [StoredEvent] = []
-            for try await (id, type, payload) in try await connection.query(
-                """
-                SELECT id, type, payload::text FROM events
-                WHERE project_id = \(projectID) AND id > \(id)
-                ORDER BY id LIMIT 200
-                """,
-                logger: logger
-            ).decode((Int64, String, String).self) {
-                events.append(StoredEvent(id: id, projectID: projectID, type: type, payload: payload))
-            }
-            return events
+            try await EventStore.after(id, project: projectID, on: connection, logger: logger)
         }
     }
 }

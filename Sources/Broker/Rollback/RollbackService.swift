@@ -198,40 +198,6 @@ struct RollbackService: Sendable {
         )
     }
 
-    /// The arguments of `rollback_record` (migration 2), as one JSON object.
-    private struct RecordArguments: Encodable {
-        var caller: String
-        var key: String?
-        var fingerprint: String?
-        var lockId: String?
-        var versionId: String
-        var projectId: String
-        var targetVersionId: String
-        var versionStatus: String
-        var artifactUrl: String?
-        var artifactSha256: String?
-        var artifactSize: Int64?
-        var previewUrl: String
-        var deploymentId: String?
-        var newStatus: String
-        var expectedEpoch: Int64
-        var settled: [String]
-        var jobId: String?
-        var host: String
-        var previousVersionId: String?
-        var previousPreviewUrl: String?
-        var previousStatus: String
-        var userId: String
-        var traceParent: String?
-        var event: RollbackStartedEvent
-        var auditAction: String
-        var reason: String?
-        var auditDetails: [String: String]
-        var requestId: String
-        var response: String
-        var ttlSeconds: Int
-    }
-
     /// Writes the whole rollback with one call of `rollback_record`: the key's claim, the
     /// version, the project's compare-and-set, the job, the event, the audit row and the stored
     /// answer. Every insert hangs off the compare-and-set's row, so a lost race writes nothing.
@@ -269,7 +235,7 @@ struct RollbackService: Sendable {
             previewUrl: previewURL,
             skipWorkingDirectory: skip
         )
-        let arguments = RecordArguments(
+        let arguments = RollbackRecord.Arguments(
             caller: context.caller,
             key: context.idempotency?.key,
             fingerprint: context.idempotency?.fingerprint,
@@ -304,27 +270,19 @@ struct RollbackService: Sendable {
             response: String(decoding: response.body, as: UTF8.self),
             ttlSeconds: settings.idempotencyTTLSeconds
         )
-        let json = String(decoding: BrokerJSON.encode(arguments), as: UTF8.self)
-        let rows = try await connection.query(
-            "SELECT outcome, stored_status, stored_body, new_epoch FROM rollback_record(\(json)::jsonb)",
-            logger: logger
-        )
-        var row: (String, Int?, String?, Int64?)?
-        for try await decoded in rows.decode((String, Int?, String?, Int64?).self) where row == nil {
-            row = decoded
-        }
+        let row = try await RollbackRecord.write(arguments, on: connection, logger: logger)
         let key = context.idempotency?.key ?? ""
         let busy = Attempt.refused(Self.busy(project.id, because: "another request changed it a moment ago"))
-        guard let (outcome, status, body, _) = row else { return busy }
-        switch outcome {
+        guard let row else { return busy }
+        switch row.outcome {
         case "accepted": return .accepted(accepted, response, event: BrokerJSON.encode(event))
         case "in_flight": return .refused(Idempotency.inFlight(key))
         case "reused": return .refused(Idempotency.reused(key))
         case "replay":
             let stored = RollbackRead.Stored(
                 fingerprint: context.idempotency?.fingerprint ?? "",
-                status: status ?? 200,
-                body: body ?? ""
+                status: row.storedStatus ?? 200,
+                body: row.storedBody ?? ""
             )
             return .storedAnswer(stored)
         default: return busy

@@ -19,19 +19,7 @@ struct ExpiredRowsJanitor: Service {
             }
             do {
                 let deleted = try await database.connection { connection in
-                    var count = 0
-                    for try await _ in try await connection.query(
-                        "DELETE FROM idempotency_keys WHERE expires_at < now() RETURNING 1",
-                        logger: logger
-                    ).decode(Int.self) {
-                        count += 1
-                    }
-                    // Events are kept a week for SSE resumption (`Last-Event-ID`); see spec/http-api.md.
-                    try await connection.query(
-                        "DELETE FROM events WHERE created_at < now() - interval '7 days'",
-                        logger: logger
-                    )
-                    return count
+                    try await Maintenance.deleteExpired(on: connection, logger: logger)
                 }
                 if deleted > 0 {
                     logger.info("expired idempotency keys deleted", metadata: ["count": "\(deleted)"])

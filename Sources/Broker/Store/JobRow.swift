@@ -3,7 +3,8 @@ import Logging
 import PostgresNIO
 import RollbackProtocol
 
-/// A row of `jobs`: the durable queue the dispatcher claims from.
+/// A row of `jobs`, as `GET /v1/jobs/{id}` shows it (read by `JobStore`; the dispatcher's side
+/// of the table is `JobQueue`).
 struct JobRow: Sendable {
     var id: UUID
     var projectID: String
@@ -20,38 +21,6 @@ struct JobRow: Sendable {
     var createdAt: Date
     var startedAt: Date?
     var finishedAt: Date?
-
-    static func find(_ id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> JobRow? {
-        let rows = try await connection.query(
-            """
-            SELECT id, project_id, version_id, target_version_id, host, state, epoch, attempts, progress_percent,
-                phase, error_code, error_message, created_at, started_at, finished_at
-            FROM jobs WHERE id = \(id)
-            """,
-            logger: logger
-        )
-        for try await row in rows {
-            let columns = row.makeRandomAccess()
-            return JobRow(
-                id: try columns[0].decode(UUID.self),
-                projectID: try columns[1].decode(String.self),
-                versionID: try columns[2].decode(String.self),
-                targetVersionID: try columns[3].decode(String.self),
-                host: try columns[4].decode(String.self),
-                state: QueueJobState(rawValue: try columns[5].decode(String.self)) ?? .failed,
-                epoch: try columns[6].decode(Int64.self),
-                attempts: try columns[7].decode(Int.self),
-                progressPercent: try columns[8].decode(Int.self),
-                phase: try columns[9].decode(String?.self),
-                errorCode: try columns[10].decode(String?.self),
-                errorMessage: try columns[11].decode(String?.self),
-                createdAt: try columns[12].decode(Date.self),
-                startedAt: try columns[13].decode(Date?.self),
-                finishedAt: try columns[14].decode(Date?.self)
-            )
-        }
-        return nil
-    }
 
     var view: JobView {
         JobView(
@@ -70,5 +39,26 @@ struct JobRow: Sendable {
             startedAt: startedAt,
             finishedAt: finishedAt
         )
+    }
+}
+
+extension JobRow {
+    /// Decodes a row of `jobs` by column name.
+    init(_ row: PostgresRandomAccessRow) throws {
+        id = try row["id"].decode(UUID.self)
+        projectID = try row["project_id"].decode(String.self)
+        versionID = try row["version_id"].decode(String.self)
+        targetVersionID = try row["target_version_id"].decode(String.self)
+        host = try row["host"].decode(String.self)
+        state = QueueJobState(rawValue: try row["state"].decode(String.self)) ?? .failed
+        epoch = try row["epoch"].decode(Int64.self)
+        attempts = try row["attempts"].decode(Int.self)
+        progressPercent = try row["progress_percent"].decode(Int.self)
+        phase = try row["phase"].decode(String?.self)
+        errorCode = try row["error_code"].decode(String?.self)
+        errorMessage = try row["error_message"].decode(String?.self)
+        createdAt = try row["created_at"].decode(Date.self)
+        startedAt = try row["started_at"].decode(Date?.self)
+        finishedAt = try row["finished_at"].decode(Date?.self)
     }
 }

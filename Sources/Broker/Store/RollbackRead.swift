@@ -18,8 +18,7 @@ struct RollbackRead: Sendable {
     /// The project's and the target version's columns, built once: on the hot path of every
     /// rollback request, splitting and joining them each time was a measurable cost.
     private static let columns =
-        ProjectRow.qualifiedColumns("p", ProjectRow.columns) + ", "
-        + ProjectRow.qualifiedColumns("v", VersionRow.columns)
+        ProjectStore.aliasedColumns("p") + ", " + ProjectStore.aliasedColumns("v", VersionStore.columns)
 
     static func load(
         _ request: RollbackRequest,
@@ -41,14 +40,15 @@ struct RollbackRead: Sendable {
         )
         for try await row in rows {
             let columns = row.makeRandomAccess()
-            let project = try ProjectRow(columns)
-            let target = try columns[9].decode(String?.self) == nil ? nil : try VersionRow(columns, at: 9)
+            let project = try ProjectRow(columns, prefix: "p_")
+            let target =
+                try columns["v_id"].decode(String?.self) == nil ? nil : try VersionRow(columns, prefix: "v_")
             var stored: Stored?
-            if let fingerprint = try columns[22].decode(String?.self) {
+            if let fingerprint = try columns["fingerprint"].decode(String?.self) {
                 stored = Stored(
                     fingerprint: fingerprint,
-                    status: try columns[23].decode(Int.self),
-                    body: try columns[24].decode(String.self)
+                    status: try columns["response_status"].decode(Int.self),
+                    body: try columns["response_body"].decode(String.self)
                 )
             }
             return RollbackRead(project: project, target: target, stored: stored)

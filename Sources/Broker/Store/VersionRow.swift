@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import RollbackProtocol
 
-/// A row of `project_versions`.
+/// A row of `project_versions` (read and written by `VersionStore`).
 struct VersionRow: Sendable {
     var id: String
     var projectID: String
@@ -18,60 +18,6 @@ struct VersionRow: Sendable {
     var published: Bool
     var publishedAt: Date?
     var createdAt: Date
-
-    static let columns = """
-        id, project_id, parent_version_id, kind, status, artifact_url, artifact_sha256, artifact_size,
-        preview_url, deployment_id, published, published_at, created_at
-        """
-
-    static func find(
-        _ id: String,
-        forUpdate: Bool = false,
-        on connection: PostgresConnection,
-        logger: Logger
-    )
-        async throws -> VersionRow?
-    {
-        let suffix = forUpdate ? " FOR UPDATE" : ""
-        return try await decode(
-            connection.query(
-                "SELECT \(unescaped: columns) FROM project_versions WHERE id = \(id)\(unescaped: suffix)",
-                logger: logger
-            )
-        ).first
-    }
-
-    /// The project's versions, oldest first.
-    static func all(
-        project: String,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> [VersionRow] {
-        try await decode(
-            connection.query(
-                "SELECT \(unescaped: columns) FROM project_versions WHERE project_id = \(project) ORDER BY created_at, id",
-                logger: logger
-            )
-        )
-    }
-
-    func insert(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
-            """
-            INSERT INTO project_versions (id, project_id, parent_version_id, kind, status, artifact_url,
-                artifact_sha256, artifact_size, preview_url, deployment_id)
-            VALUES (\(id), \(projectID), \(parentVersionID), \(kind), \(status.rawValue), \(artifactURL),
-                \(artifactSHA256), \(artifactSize), \(previewURL), \(deploymentID))
-            """,
-            logger: logger
-        )
-    }
-
-    private static func decode(_ rows: PostgresRowSequence) async throws -> [VersionRow] {
-        var out: [VersionRow] = []
-        for try await row in rows { out.append(try VersionRow(row.makeRandomAccess())) }
-        return out
-    }
 
     var view: VersionView {
         VersionView(
@@ -93,20 +39,20 @@ struct VersionRow: Sendable {
 }
 
 extension VersionRow {
-    /// Reads the version's columns (in `columns` order) starting at `offset`.
-    init(_ row: PostgresRandomAccessRow, at offset: Int = 0) throws {
-        id = try row[offset].decode(String.self)
-        projectID = try row[offset + 1].decode(String.self)
-        parentVersionID = try row[offset + 2].decode(String?.self)
-        kind = try row[offset + 3].decode(String.self)
-        status = VersionStatus(rawValue: try row[offset + 4].decode(String.self)) ?? .failed
-        artifactURL = try row[offset + 5].decode(String?.self)
-        artifactSHA256 = try row[offset + 6].decode(String?.self)
-        artifactSize = try row[offset + 7].decode(Int64?.self)
-        previewURL = try row[offset + 8].decode(String?.self)
-        deploymentID = try row[offset + 9].decode(String?.self)
-        published = try row[offset + 10].decode(Bool.self)
-        publishedAt = try row[offset + 11].decode(Date?.self)
-        createdAt = try row[offset + 12].decode(Date.self)
+    /// Decodes a row by column name; `prefix` is the alias prefix in a join (`v_`).
+    init(_ row: PostgresRandomAccessRow, prefix: String = "") throws {
+        id = try row[prefix + "id"].decode(String.self)
+        projectID = try row[prefix + "project_id"].decode(String.self)
+        parentVersionID = try row[prefix + "parent_version_id"].decode(String?.self)
+        kind = try row[prefix + "kind"].decode(String.self)
+        status = VersionStatus(rawValue: try row[prefix + "status"].decode(String.self)) ?? .failed
+        artifactURL = try row[prefix + "artifact_url"].decode(String?.self)
+        artifactSHA256 = try row[prefix + "artifact_sha256"].decode(String?.self)
+        artifactSize = try row[prefix + "artifact_size"].decode(Int64?.self)
+        previewURL = try row[prefix + "preview_url"].decode(String?.self)
+        deploymentID = try row[prefix + "deployment_id"].decode(String?.self)
+        published = try row[prefix + "published"].decode(Bool.self)
+        publishedAt = try row[prefix + "published_at"].decode(Date?.self)
+        createdAt = try row[prefix + "created_at"].decode(Date.self)
     }
 }

@@ -3,7 +3,9 @@ import Logging
 import PostgresNIO
 import RollbackProtocol
 
-/// Writes a job's outcome, each in one transaction guarded by the lease and the epoch: the job
+/// The outcome aggregate: writes a job's outcome across `jobs`, `projects`, `project_versions`,
+/// `held_builds`, `events` and `audit_log`, each in one transaction guarded by the lease and the
+/// epoch: the job
 /// row must still be this dispatcher's and running, and the project must still be `rollingBack`
 /// at the job's epoch. A stale dispatcher's outcome writes nothing and returns nil.
 struct OutcomeRecorder: Sendable {
@@ -52,8 +54,8 @@ struct OutcomeRecorder: Sendable {
                     "UPDATE project_versions SET status = 'ready' WHERE id = \(job.versionID)",
                     logger: logger
                 )
-                let builds = try await Self.settleHeldBuilds(
-                    job,
+                let builds = try await HeldBuildStore.settle(
+                    projectID: job.projectID,
                     state: "released",
                     reason: "rollback \(job.versionID) completed",
                     on: connection,
@@ -129,8 +131,8 @@ struct OutcomeRecorder: Sendable {
                     logger: logger
                 )
                 let reason = "rollback \(job.versionID) failed: \(failure.code)"
-                let builds = try await Self.settleHeldBuilds(
-                    job,
+                let builds = try await HeldBuildStore.settle(
+                    projectID: job.projectID,
                     state: "purged",
                     reason: reason,
                     on: connection,
@@ -198,28 +200,6 @@ struct OutcomeRecorder: Sendable {
         )
     }
 
-    /// Marks every held build of the project `state`, returning them in arrival order.
-    private static func settleHeldBuilds(
-        _ job: ClaimedJob,
-        state: String,
-        reason: String,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> [HeldBuild] {
-        var builds: [HeldBuild] = []
-        for try await (id, buildID, payload) in try await connection.query(
-            """
-            UPDATE held_builds SET state = \(state), reason = \(reason), settled_at = now()
-            WHERE project_id = \(job.projectID) AND state = 'held'
-            RETURNING id, build_id, payload
-            """,
-            logger: logger
-        ).decode((Int64, String, String?).self) {
-            builds.append(HeldBuild(id: id, projectID: job.projectID, buildID: buildID, payload: payload))
-        }
-        return builds.sorted { $0.id < $1.id }
-    }
-
     /// The outcome's event, then one event per held build, in that order.
     private static func appendEvents(
         _ outcome: some Encodable,
@@ -260,14 +240,16 @@ struct OutcomeRecorder: Sendable {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> StoredEvent {
-        let json = String(decoding: BrokerJSON.encode(payload), as: UTF8.self)
-        for try await id in try await connection.query(
-            "INSERT INTO events (project_id, type, payload) VALUES (\(project), \(type.rawValue), \(json)::jsonb) RETURNING id",
-            logger: logger
-        ).decode(Int64.self) {
-            return StoredEvent(id: id, projectID: project, type: type.rawValue, payload: json)
-        }
-        throw Stale()
+        guard
+            let event = try await EventStore.append(
+                payload,
+                type: type,
+                project: project,
+                on: connection,
+                logger: logger
+            )
+        else { throw Stale() }
+        return event
     }
 
     private static func audit(

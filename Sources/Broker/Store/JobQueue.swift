@@ -53,22 +53,22 @@ struct JobQueue: Sendable {
             for try await row in rows {
                 let columns = row.makeRandomAccess()
                 return ClaimedJob(
-                    id: try columns[0].decode(UUID.self),
-                    projectID: try columns[1].decode(String.self),
-                    versionID: try columns[2].decode(String.self),
-                    targetVersionID: try columns[3].decode(String.self),
-                    host: try columns[4].decode(String.self),
-                    epoch: try columns[5].decode(Int64.self),
-                    attempts: try columns[6].decode(Int.self),
-                    maxAttempts: try columns[7].decode(Int.self),
+                    id: try columns["id"].decode(UUID.self),
+                    projectID: try columns["project_id"].decode(String.self),
+                    versionID: try columns["version_id"].decode(String.self),
+                    targetVersionID: try columns["target_version_id"].decode(String.self),
+                    host: try columns["host"].decode(String.self),
+                    epoch: try columns["epoch"].decode(Int64.self),
+                    attempts: try columns["attempts"].decode(Int.self),
+                    maxAttempts: try columns["max_attempts"].decode(Int.self),
                     artifact: WorkdirSync.Artifact(
-                        url: try columns[8].decode(String?.self) ?? "",
-                        sha256: try columns[9].decode(String?.self) ?? "",
-                        sizeBytes: try columns[10].decode(Int64?.self) ?? 0
+                        url: try columns["artifact_url"].decode(String?.self) ?? "",
+                        sha256: try columns["artifact_sha256"].decode(String?.self) ?? "",
+                        sizeBytes: try columns["artifact_size"].decode(Int64?.self) ?? 0
                     ),
-                    traceParent: try columns[11].decode(String?.self),
-                    createdAt: try columns[12].decode(Date.self),
-                    rescued: try columns[13].decode(String.self) == "running"
+                    traceParent: try columns["trace_parent"].decode(String?.self),
+                    createdAt: try columns["created_at"].decode(Date.self),
+                    rescued: try columns["previous_state"].decode(String.self) == "running"
                 )
             }
             return nil
@@ -111,16 +111,17 @@ struct JobQueue: Sendable {
                 SELECT project_id, 'rollbackProgress',
                     jsonb_set(\(payload)::jsonb, '{percent}', to_jsonb(progress_percent))
                 FROM job
-                RETURNING id, payload::text
+                RETURNING id, payload::text AS payload
                 """,
                 logger: logger
             )
-            for try await (id, stored) in rows.decode((Int64, String).self) {
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
                 return StoredEvent(
-                    id: id,
+                    id: try columns["id"].decode(Int64.self),
                     projectID: job.projectID,
                     type: "rollbackProgress",
-                    payload: stored
+                    payload: try columns["payload"].decode(String.self)
                 )
             }
             return nil
@@ -163,12 +164,15 @@ struct JobQueue: Sendable {
         return try await database.connection { connection in
             let rows = try await connection.query(
                 """
-                SELECT count(*) FILTER (WHERE state = 'queued')::int, count(*)::int
+                SELECT count(*) FILTER (WHERE state = 'queued')::int AS queued, count(*)::int AS unfinished
                 FROM jobs WHERE state IN ('queued', 'running')
                 """,
                 logger: logger
             )
-            for try await (queued, unfinished) in rows.decode((Int, Int).self) { return (queued, unfinished) }
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
+                return (try columns["queued"].decode(Int.self), try columns["unfinished"].decode(Int.self))
+            }
             return (0, 0)
         }
     }

@@ -1,0 +1,90 @@
+import Logging
+import PostgresNIO
+import RollbackProtocol
+
+/// The write half of a rollback request: one call of the PL/pgSQL function `rollback_record`
+/// (migration 2, `Migrations.rollbackRecordFunction`), so that claiming the Idempotency-Key, the
+/// project's compare-and-set, the rollback version, the job, the `rollbackStarted` event, the
+/// audit row and the stored answer are one round trip and one implicit transaction.
+enum RollbackRecord {
+    /// The function's one argument, a JSON object. The function reads each key as
+    /// `r->>'<key>'` (text) or `r-><key>` (JSON); `RollbackRecordKeysTests` fails when the two
+    /// sides disagree on a key. Optional keys are absent when nil (SQL NULL in the function).
+    struct Arguments: Encodable, Sendable {
+        /// Who signed the request; scopes the idempotency key and the audit row.
+        var caller: String
+        /// The Idempotency-Key, its request fingerprint and the advisory lock id derived from
+        /// (caller, key); all absent without a key.
+        var key: String?
+        var fingerprint: String?
+        var lockId: String?
+        /// The new rollback version and what it copies from the target.
+        var versionId: String
+        var projectId: String
+        var targetVersionId: String
+        /// `syncing`, or `ready` with `skipWorkingDirectory`.
+        var versionStatus: String
+        var artifactUrl: String?
+        var artifactSha256: String?
+        var artifactSize: Int64?
+        var previewUrl: String
+        var deploymentId: String?
+        /// The project's compare-and-set: the status it moves to, the epoch it must still hold,
+        /// and the settled statuses it may move from.
+        var newStatus: String
+        var expectedEpoch: Int64
+        var settled: [String]
+        /// The job (absent with `skipWorkingDirectory`) and what a failure restores.
+        var jobId: String?
+        var host: String
+        var previousVersionId: String?
+        var previousPreviewUrl: String?
+        var previousStatus: String
+        var userId: String
+        var traceParent: String?
+        /// The `rollbackStarted` event's payload.
+        var event: RollbackStartedEvent
+        /// The audit row.
+        var auditAction: String
+        var reason: String?
+        var auditDetails: [String: String]
+        var requestId: String
+        /// The answer stored for the key, and how long it is kept.
+        var response: String
+        var ttlSeconds: Int
+    }
+
+    /// What the function answered: `accepted` (with the new epoch), `in_flight`, `replay` (with
+    /// the stored answer), `reused`, or `busy` (the compare-and-set matched nothing).
+    struct Outcome: Sendable {
+        var outcome: String
+        var storedStatus: Int?
+        var storedBody: String?
+        var newEpoch: Int64?
+    }
+
+    static func write(
+        _ arguments: Arguments,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Outcome? {
+        let json = String(decoding: BrokerJSON.encode(arguments), as: UTF8.self)
+        let rows = try await connection.query(
+            "SELECT outcome, stored_status, stored_body, new_epoch FROM rollback_record(\(json)::jsonb)",
+            logger: logger
+        )
+        var outcome: Outcome?
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            if outcome == nil {
+                outcome = Outcome(
+                    outcome: try columns["outcome"].decode(String.self),
+                    storedStatus: try columns["stored_status"].decode(Int?.self),
+                    storedBody: try columns["stored_body"].decode(String?.self),
+                    newEpoch: try columns["new_epoch"].decode(Int64?.self)
+                )
+            }
+        }
+        return outcome
+    }
+}
