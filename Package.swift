@@ -90,6 +90,23 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["GitCommit"]
         ),
+        // Metrics (and, later, tracing) bootstraps for the daemons; kept apart from
+        // RollbackRuntime so that the client library links neither Prometheus nor an HTTP server.
+        .target(
+            name: "RollbackTelemetry",
+            dependencies: [
+                "RollbackRuntime",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Telemetry",
+            swiftSettings: strictSettings
+        ),
         .plugin(
             name: "GitCommit",
             capability: .buildTool(),
@@ -168,6 +185,7 @@ let package = Package(
             name: "RollbackAgentMain",
             dependencies: [
                 "RollbackRuntime",
+                "RollbackTelemetry",
                 "RollbackAgent",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RollbackAgent
 import RollbackRuntime
+import RollbackTelemetry
 import ServiceLifecycle
 
 @main
@@ -107,9 +108,14 @@ struct AgentCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("rollback-agent: cannot start: \(error)\n".utf8))
             throw ExitCode(ExitStatus.failure)
         }
+        var services: [any Service] = [agent]
+        if let address = try? MetricsListenAddress.parse(configuration.metricsListen) {
+            let registry = MetricsSetup.bootstrapPrometheus()
+            services.append(MetricsEndpoint(address: address, registry: registry, logger: logger))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [agent],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

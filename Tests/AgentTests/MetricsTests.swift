@@ -64,4 +64,48 @@ struct MetricsTests {
         try await running.value  // the agent stops and removes its socket before the test ends
         #expect(!FileManager.default.fileExists(atPath: harness.socketPath))
     }
+
+    @Test("rollback-agent serves /metrics when asked: the sync histogram by phase, bytes, cache fetches")
+    func scrapeAfterSync() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        let endpoint = "\(agent.directory)/metrics.sock"
+        try await agent.start(["--set", "metricsListen=unix:\(endpoint)"])
+        try agent.makeProject("scraped", files: ["a.txt": "one"])
+        let artifact = try agent.makeArtifact("scraped-v2", files: ["a.txt": "two", "b.txt": "new"])
+        for (job, epoch) in [("job-s1", Int64(1)), ("job-s2", 2)] {
+            _ = try await agent.call(
+                WorkdirSync.self,
+                agent.syncParams(
+                    job: job,
+                    project: "scraped",
+                    artifact: artifact,
+                    epoch: epoch,
+                    rollbackVersion: job
+                )
+            )
+        }
+        let text = try Shell.run([
+            "curl", "-sS", "--fail", "--unix-socket", endpoint, "http://localhost/metrics",
+        ])
+        for phase in ["downloading", "verifying", "extracting", "swapping", "committing"] {
+            #expect(
+                text.contains(#"rollback_agent_sync_phase_seconds_count{phase="\#(phase)"} 2"#),
+                "\(phase) in:\n\(text)"
+            )
+            #expect(text.contains(#"rollback_agent_sync_phase_seconds_bucket{phase="\#(phase)",le="#))
+        }
+        #expect(text.contains(#"rollback_agent_sync_duration_seconds_count{outcome="succeeded"} 2"#))
+        #expect(text.contains(#"rollback_agent_artifact_fetches_total{source="download"} 1"#))
+        #expect(text.contains(#"rollback_agent_artifact_fetches_total{source="cache"} 1"#))
+        #expect(text.contains(#"rollback_agent_bytes_total{kind="downloaded"} \#(artifact.sizeBytes)"#))
+        // Anything but GET /metrics is a 404, and the endpoint goes away with the agent.
+        let other = try Shell.run([
+            "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", endpoint,
+            "http://localhost/",
+        ])
+        #expect(other == "404")
+        try await agent.stop()
+        #expect(!FileManager.default.fileExists(atPath: endpoint))
+    }
 }

@@ -35,6 +35,9 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
     public var logLevel: String = "info"
     /// `text` or `json` (one object per line).
     public var logFormat: LogFormat = .text
+    /// Where `/metrics` (Prometheus text) is served: `127.0.0.1:9464`, `unix:/path`, or empty
+    /// for off (the default).
+    public var metricsListen: String = ""
 
     public init() {}
 
@@ -49,7 +52,7 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         "stateDirectory", "maxArtifactBytes", "maxUncompressedBytes", "maxEntries", "maxCompressionRatio",
         "maxConcurrentJobs", "artifactCacheBytes", "downloadStallSeconds", "shutdownGraceSeconds",
         "maxFrameBytes",
-        "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat",
+        "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat", "metricsListen",
     ]
 
     /// Sets one field from its textual form (as in the environment or a flag).
@@ -100,6 +103,9 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
             try LogLevelRule.check(text)
             logLevel = text
         case "logFormat": logFormat = try LogFormat.parse(text)
+        case "metricsListen":
+            _ = try MetricsListenAddress.parse(text)
+            metricsListen = text
         default: throw ConfigurationError(field: field, message: "unknown field")
         }
     }

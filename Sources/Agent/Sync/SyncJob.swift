@@ -53,6 +53,7 @@ struct SyncJob: Sendable {
             )
         }
         finish(.downloading)
+        SyncMetrics.recordFetch(fromCache: fetched.fromCache, bytes: total)
         progress.report(
             .verifying,
             fraction: 1,
