@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // OTLP export of the daemons' spans (tracing bootstrap in RollbackTelemetry; off unless
+        // configured).
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         // Traits off: the broker needs neither swift-configuration nor the full-Foundation extras,
         // and every package less is build time saved on each clean CI run.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
@@ -83,6 +86,7 @@ let package = Package(
             name: "RollbackRuntime",
             dependencies: [
                 "RollbackProtocol",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -103,6 +107,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
             ],
             path: "Sources/Telemetry",
             swiftSettings: strictSettings
@@ -138,6 +144,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/Agent",
             swiftSettings: strictSettings
@@ -198,6 +205,7 @@ let package = Package(
             name: "RollbackBrokerMain",
             dependencies: [
                 "RollbackRuntime",
+                "RollbackTelemetry",
                 "RollbackBroker",
                 "RollbackProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

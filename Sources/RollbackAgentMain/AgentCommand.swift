@@ -94,7 +94,22 @@ struct AgentCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
             return
         }
-        LoggingSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        let tracing: (any Service)?
+        do {
+            tracing = try TracingSetup.bootstrap(
+                serviceName: "rollback-agent",
+                endpoint: configuration.tracesEndpoint,
+                protocol: configuration.tracesProtocol
+            )
+        } catch {
+            FileHandle.standardError.write(Data("rollback-agent: cannot start tracing: \(error)\n".utf8))
+            throw ExitCode(ExitStatus.usage)
+        }
+        LoggingSetup.bootstrap(
+            level: configuration.logLevel,
+            format: configuration.logFormat,
+            metadataProvider: tracing == nil ? nil : TracingSetup.loggingMetadataProvider
+        )
         var logger = Logger(label: "rollback.agent")
         logger[metadataKey: "agent.id"] = "\(configuration.agentID)"
 
@@ -109,6 +124,7 @@ struct AgentCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
         var services: [any Service] = [agent]
+        if let tracing { services.append(tracing) }
         if let address = try? MetricsListenAddress.parse(configuration.metricsListen) {
             let registry = MetricsSetup.bootstrapPrometheus()
             services.append(MetricsEndpoint(address: address, registry: registry, logger: logger))

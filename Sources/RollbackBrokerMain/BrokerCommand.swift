@@ -4,6 +4,8 @@ import Logging
 import RollbackBroker
 import RollbackProtocol
 import RollbackRuntime
+import RollbackTelemetry
+import ServiceLifecycle
 
 @main
 struct BrokerCommand: AsyncParsableCommand {
@@ -76,8 +78,15 @@ struct CommonOptions: ParsableArguments {
         )
     }
 
-    func logger(_ configuration: BrokerConfiguration) -> Logger {
-        LoggingSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+    func logger(
+        _ configuration: BrokerConfiguration,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) -> Logger {
+        LoggingSetup.bootstrap(
+            level: configuration.logLevel,
+            format: configuration.logFormat,
+            metadataProvider: metadataProvider
+        )
         return Logger(label: "rollback.broker")
     }
 }
@@ -171,7 +180,20 @@ func runBroker(
     } catch {
         throw fail("\(error)", code: ExitStatus.usage)
     }
-    let logger = options.logger(configuration)
+    let tracing: (any Service)?
+    do {
+        tracing = try TracingSetup.bootstrap(
+            serviceName: "rollback-broker",
+            endpoint: configuration.tracesEndpoint,
+            protocol: configuration.tracesProtocol
+        )
+    } catch {
+        throw fail("cannot start tracing: \(error)", code: ExitStatus.usage)
+    }
+    let logger = options.logger(
+        configuration,
+        metadataProvider: tracing == nil ? nil : TracingSetup.loggingMetadataProvider
+    )
     do {
         // Fail fast, and say where: a wrong password or an unreachable host is one line and
         // exit 1 within startupTimeoutSeconds, not a pool retrying for ever.
@@ -186,7 +208,11 @@ func runBroker(
             agentKeyring: agentKeyring,
             logger: logger
         )
-        try await server.run(roles: roles, gracefulShutdownSignals: [.sigterm, .sigint])
+        try await server.run(
+            roles: roles,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            extraServices: tracing.map { [$0] } ?? []
+        )
     } catch let error as StartupError {
         throw fail(error.message, code: ExitStatus.failure)
     } catch let error as ConfigurationError {

@@ -8,6 +8,7 @@ and small HTTP servers on loopback. Used by the Swift integration tests.
   fixtures.py flaky-proxy PORT PORTFILE forward HTTP to PORT, dropping the first answer (after the server acted)
   fixtures.py stall PORTFILE            answer every request with headers and 10 bytes, then stall
   fixtures.py silent PORTFILE           accept connections, read what comes, never answer
+  fixtures.py otlp OUT PORTFILE         an OTLP/HTTP collector: append each JSON export to OUT, one per line
 """
 import http.server
 import os
@@ -100,6 +101,32 @@ class Held(Quiet):
         outputfile.write(data[half:])
 
 
+class OTLPCollector(http.server.BaseHTTPRequestHandler):
+    """Takes OTLP/HTTP exports (JSON encoding) and appends each body to the server's file as one
+    line, so a test can read every span the processes exported."""
+    out = None
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        import json
+        try:
+            line = json.dumps(json.loads(body), separators=(",", ":"))
+        except ValueError:
+            line = json.dumps({"unreadable": body[:200].hex(), "contentType": self.headers.get("Content-Type")})
+        with open(OTLPCollector.out, "a") as f:
+            f.write(self.path + " " + line + "\n")
+        answer = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
 def flaky_proxy(target_port, portfile):
     """Forwards HTTP requests to 127.0.0.1:TARGET_PORT. The first request is forwarded and
     answered by the target, but its answer is dropped (the client's connection is closed): the
@@ -184,5 +211,8 @@ if __name__ == "__main__":
         serve(Stall, sys.argv[2])
     elif command == "silent":
         serve(Silent, sys.argv[2])
+    elif command == "otlp":
+        OTLPCollector.out = sys.argv[2]
+        serve(OTLPCollector, sys.argv[3])
     else:
         raise SystemExit(__doc__)

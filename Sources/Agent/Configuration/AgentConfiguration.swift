@@ -38,6 +38,10 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
     /// Where `/metrics` (Prometheus text) is served: `127.0.0.1:9464`, `unix:/path`, or empty
     /// for off (the default).
     public var metricsListen: String = ""
+    /// OTLP/HTTP collector for this process's spans (`http://127.0.0.1:4318`); empty: off.
+    public var tracesEndpoint: String = ""
+    /// `http/protobuf` or `http/json`.
+    public var tracesProtocol: String = "http/protobuf"
 
     public init() {}
 
@@ -52,7 +56,8 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         "stateDirectory", "maxArtifactBytes", "maxUncompressedBytes", "maxEntries", "maxCompressionRatio",
         "maxConcurrentJobs", "artifactCacheBytes", "downloadStallSeconds", "shutdownGraceSeconds",
         "maxFrameBytes",
-        "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat", "metricsListen",
+        "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat", "metricsListen", "tracesEndpoint",
+        "tracesProtocol",
     ]
 
     /// Sets one field from its textual form (as in the environment or a flag).
@@ -103,6 +108,12 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
             try LogLevelRule.check(text)
             logLevel = text
         case "logFormat": logFormat = try LogFormat.parse(text)
+        case "tracesEndpoint":
+            try TracingRules.checkEndpoint(text)
+            tracesEndpoint = text
+        case "tracesProtocol":
+            try TracingRules.checkProtocol(text)
+            tracesProtocol = text
         case "metricsListen":
             _ = try MetricsListenAddress.parse(text)
             metricsListen = text

@@ -1,6 +1,8 @@
 import Logging
 import NIOPosix
 import RollbackProtocol
+import RollbackRuntime
+import Tracing
 
 /// Owns every job of this agent: admission (epochs, one sync per project, capacity), the running
 /// tasks, their durable records, cancellation, and recovery after a crash.
@@ -56,12 +58,15 @@ public actor JobManager {
 
     /// Starts the job (or attaches to it, or returns its stored outcome when it already ended)
     /// and waits for its result, forwarding progress to `progress`.
+    /// `trace` is the caller's span (the dispatcher's `rollback.dispatch`): the sync's spans are
+    /// its children.
     func sync(
         _ params: WorkdirSync.Params,
+        trace: TraceContext? = nil,
         progress: @escaping @Sendable (ProgressUpdate) async -> Void
     ) async throws(RPCError) -> WorkdirSync.Result {
         try params.validate()
-        let job = try admit(params)
+        let job = try admit(params, trace: trace)
         let (subscription, updates) = job.broadcaster.subscribe()
         let forwarding = Task {
             for await update in updates { await progress(update) }
@@ -77,7 +82,7 @@ public actor JobManager {
         return try outcome.get()
     }
 
-    private func admit(_ params: WorkdirSync.Params) throws(RPCError) -> RunningJob {
+    private func admit(_ params: WorkdirSync.Params, trace: TraceContext?) throws(RPCError) -> RunningJob {
         if let job = running[params.jobID] {
             guard records[params.jobID]?.params == params else { throw reusedJobID(params.jobID) }
             return job
@@ -151,19 +156,34 @@ public actor JobManager {
             // The project's last cleanup rewrites its CRC cache and index stat data; let it end
             // before this sync reads them.
             await previousCleanup?.value
-            logger.info("sync started", metadata: ["epoch": "\(params.epoch)", "dryRun": "\(params.dryRun)"])
-            let started = ContinuousClock.now
-            let outcome: Result<WorkdirSync.Result, RPCError>
-            do throws(RPCError) {
-                let (result, cleanup) = try await job.run()
-                outcome = .success(result)
-                if let cleanup { self.scheduleCleanup(cleanup, projectID: params.projectID) }
-            } catch {
-                outcome = .failure(error)
+            // One span for the sync, a child of the caller's (SyncJob adds one per phase); what
+            // is logged inside it carries the trace id.
+            return await withSpan(
+                "rollback.agent.sync",
+                context: TracePropagation.context(from: trace),
+                ofKind: .server
+            ) { span -> Result<WorkdirSync.Result, RPCError> in
+                span.attributes["rollback.job.id"] = params.jobID
+                span.attributes["rollback.project.id"] = params.projectID
+                span.attributes["rollback.dry_run"] = params.dryRun
+                logger.info(
+                    "sync started",
+                    metadata: ["epoch": "\(params.epoch)", "dryRun": "\(params.dryRun)"]
+                )
+                let started = ContinuousClock.now
+                let outcome: Result<WorkdirSync.Result, RPCError>
+                do throws(RPCError) {
+                    let (result, cleanup) = try await job.run()
+                    if let cleanup { self.scheduleCleanup(cleanup, projectID: params.projectID) }
+                    outcome = .success(result)
+                } catch {
+                    span.setStatus(SpanStatus(code: .error, message: error.code.name))
+                    outcome = .failure(error)
+                }
+                SyncMetrics.recordOutcome(outcome, duration: ContinuousClock.now - started)
+                self.finish(params.jobID, outcome)
+                return outcome
             }
-            SyncMetrics.recordOutcome(outcome, duration: ContinuousClock.now - started)
-            self.finish(params.jobID, outcome)
-            return outcome
         }
         let runningJob = RunningJob(task: task, cancellation: cancellation, broadcaster: broadcaster)
         running[params.jobID] = runningJob

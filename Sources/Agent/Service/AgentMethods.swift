@@ -23,7 +23,7 @@ struct AgentMethods: Sendable {
             )
         }
         methods.register(WorkdirSync.self) { params, context in
-            try await jobs.sync(params) { update in
+            try await jobs.sync(params, trace: context.trace) { update in
                 await context.progress(update.notification(requestID: context.id, jobID: params.jobID))
             }
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import NIOPosix
 import RollbackProtocol
+import Tracing
 
 /// One `workdir.sync`, phase by phase: download and verify, extract into staging (reusing
 /// unchanged files), swap atomically, commit and tag. Nothing touches the working directory
@@ -18,7 +19,14 @@ struct SyncJob: Sendable {
         let clock = ContinuousClock()
         var phaseMilliseconds: [String: Int64] = [:]
         var phaseStart = clock.now
+        var phaseStartWall = DefaultTracerClock.now
+        let parent = ServiceContext.current ?? .topLevel
         func finish(_ phase: SyncPhase) {
+            // A span per phase, under the sync's span, timed as the metrics are.
+            let span = startSpan("rollback.agent.\(phase.rawValue)", context: parent, at: phaseStartWall)
+            let now = DefaultTracerClock.now
+            span.end(at: now)
+            phaseStartWall = now
             let elapsed = clock.now - phaseStart
             SyncMetrics.recordPhase(
                 phase.rawValue,

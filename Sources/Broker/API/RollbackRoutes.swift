@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import RollbackProtocol
+import RollbackRuntime
 
 extension BrokerAPI {
     static let rollbackFields: Set<String> = [
@@ -45,7 +46,9 @@ extension BrokerAPI {
                     caller: signed.verified.caller,
                     requestID: context.id,
                     idempotency: idempotency,
-                    traceParent: signed.traceParent
+                    // The job carries this request's span (a child of the web tier's when it
+                    // sent a traceparent), so the dispatch and the agent's spans join its trace.
+                    traceParent: TracePropagation.current()?.traceparent ?? signed.traceParent
                 )
             )
         }

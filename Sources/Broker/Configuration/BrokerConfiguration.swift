@@ -32,6 +32,10 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     /// How long `serve`, `dispatch`, `run` and `migrate` wait for PostgreSQL at start before
     /// they give up with exit code 1 and a line naming host, port, database and user.
     public var startupTimeoutSeconds: Int = 30
+    /// OTLP/HTTP collector for this process's spans (`http://127.0.0.1:4318`); empty: off.
+    public var tracesEndpoint: String = ""
+    /// `http/protobuf` or `http/json`.
+    public var tracesProtocol: String = "http/protobuf"
     /// Prefix of every Prometheus metric name (`<prefix>_rollback_duration_seconds`).
     public var metricsPrefix: String = "rollback"
     /// How often an open event stream looks for new events.
@@ -59,7 +63,8 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         "listenHost", "listenPort", "postgresURL", "postgresMaxConnections", "redisURL", "redisKeyPrefix",
         "keyringFile", "maxRollbackDurationSeconds", "idempotencyTTLSeconds", "rateLimitPerUser",
         "rateLimitWindowSeconds", "signatureWindowSeconds", "databaseTimeoutMilliseconds", "migrateOnStart",
-        "logLevel", "logFormat", "startupTimeoutSeconds", "metricsPrefix", "eventPollMilliseconds", "agents",
+        "logLevel", "logFormat", "startupTimeoutSeconds", "tracesEndpoint", "tracesProtocol", "metricsPrefix",
+        "eventPollMilliseconds", "agents",
         "agentKeyringFile",
         "dispatchConcurrency",
         "jobLeaseSeconds", "dispatchPollMilliseconds", "retryBackoffMilliseconds",
@@ -109,6 +114,12 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
             try LogLevelRule.check(text)
             logLevel = text
         case "logFormat": logFormat = try LogFormat.parse(text)
+        case "tracesEndpoint":
+            try TracingRules.checkEndpoint(text)
+            tracesEndpoint = text
+        case "tracesProtocol":
+            try TracingRules.checkProtocol(text)
+            tracesProtocol = text
         case "startupTimeoutSeconds": startupTimeoutSeconds = try positive()
         case "metricsPrefix":
             guard text.range(of: "^[a-zA-Z_][a-zA-Z0-9_]*$", options: .regularExpression) != nil else {

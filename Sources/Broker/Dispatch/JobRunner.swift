@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RollbackClient
 import RollbackProtocol
+import RollbackRuntime
 import Synchronization
 import Tracing
 
@@ -21,6 +22,18 @@ struct JobRunner: Sendable {
     let logger: Logger
 
     func run(_ job: ClaimedJob, agent: AgentAddress) async {
+        // A child of the request that accepted the rollback (its stored traceparent), around
+        // the whole job, so every line logged for it carries the trace id.
+        let parent = TracePropagation.context(from: job.traceParent.flatMap { TraceContext(traceparent: $0) })
+        await withSpan("rollback.dispatch", context: parent, ofKind: .client) { span in
+            span.attributes["rollback.job.id"] = job.idText
+            span.attributes["rollback.project.id"] = job.projectID
+            span.attributes["rollback.job.attempt"] = job.attempts
+            await run(job, agent: agent, span: span)
+        }
+    }
+
+    private func run(_ job: ClaimedJob, agent: AgentAddress, span: any Span) async {
         var logger = self.logger
         logger[metadataKey: "job.id"] = "\(job.idText)"
         logger[metadataKey: "project.id"] = "\(job.projectID)"
@@ -29,23 +42,16 @@ struct JobRunner: Sendable {
             job.rescued ? "rescuing job" : "dispatching job",
             metadata: ["agent.host": "\(agent.host)"]
         )
-        let attempt = await withSpan("rollback.dispatch", ofKind: .client) { span in
-            span.attributes["rollback.job.id"] = job.idText
-            span.attributes["rollback.project.id"] = job.projectID
-            span.attributes["rollback.job.attempt"] = job.attempts
-            span.attributes["rollback.trace.parent"] = job.traceParent ?? ""
-            let attempt = await withHeartbeat(job) { await sync(job, agent: agent, logger: logger) }
-            switch attempt {
-            case nil: break
-            case .success(let result):
-                // The agent's own phases, so one trace shows where the time went on the host.
-                for (phase, milliseconds) in result.phaseMilliseconds.sorted(by: { $0.key < $1.key }) {
-                    span.attributes["rollback.agent.phase.\(phase).ms"] = milliseconds
-                }
-            case .failure(let failure):
-                span.setStatus(SpanStatus(code: .error, message: failure.code))
+        let attempt = await withHeartbeat(job) { await sync(job, agent: agent, logger: logger) }
+        switch attempt {
+        case nil: break
+        case .success(let result):
+            // The agent's own phases, so the dispatch span alone shows where the time went.
+            for (phase, milliseconds) in result.phaseMilliseconds.sorted(by: { $0.key < $1.key }) {
+                span.attributes["rollback.agent.phase.\(phase).ms"] = milliseconds
             }
-            return attempt
+        case .failure(let failure):
+            span.setStatus(SpanStatus(code: .error, message: failure.code))
         }
         guard let attempt else {
             // This dispatcher is stopping: the sync goes on at the agent, and the dispatcher
@@ -141,7 +147,10 @@ struct JobRunner: Sendable {
             endpoint: AgentEndpoint(socketPath: agent.socketPath, agentID: agent.agentID, keyring: keyring),
             logger: logger
         )
-        let trace = job.traceParent.flatMap { TraceContext(traceparent: $0) } ?? TraceContext.random()
+        // The agent's spans are children of this dispatch span, not of the web tier's request.
+        let trace =
+            TracePropagation.current() ?? job.traceParent.flatMap { TraceContext(traceparent: $0) }
+            ?? TraceContext.random()
         let progress = ProgressRecorder(job: job, runner: self, logger: logger)
         defer { progress.finish() }
         do {

@@ -5,7 +5,7 @@ import NIOCore
 public import PostgresNIO
 public import RollbackProtocol
 import RollbackRuntime
-import ServiceLifecycle
+public import ServiceLifecycle
 public import UnixSignals
 
 /// The broker assembled: PostgreSQL client, Redis client, HTTP API, and (for the `dispatch` and
@@ -99,11 +99,13 @@ public struct BrokerServer: Sendable {
         "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
     }
 
-    /// Serves HTTP; `onListening` gets the bound port (useful with port 0).
+    /// Serves HTTP; `onListening` gets the bound port (useful with port 0). `extraServices` run
+    /// in the same group (the tracing exporter), started first and stopped last.
     public func run(
         roles: Set<Role> = [.api],
         dispatcherOwner: String = BrokerServer.defaultOwner(),
         gracefulShutdownSignals: [UnixSignal] = [],
+        extraServices: [any Service] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let logger = self.logger
@@ -134,7 +136,10 @@ public struct BrokerServer: Sendable {
         let janitor = ExpiredRowsJanitor(database: database, interval: .seconds(600), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application), .init(service: janitor)] + services,
+                services: extraServices.map { .init(service: $0) } + [
+                    .init(service: application), .init(service: janitor),
+                ]
+                    + services,
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )

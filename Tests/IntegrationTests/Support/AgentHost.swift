@@ -41,13 +41,16 @@ final class AgentHost: @unchecked Sendable {
     }
 
     /// Starts the agent and waits until it answers `agent.health`.
-    func start() async throws {
+    func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
         let process = Process()
         process.executableURL = Self.executableDirectory.appendingPathComponent("rollback-agent")
-        process.arguments = [
-            "--socket", socketPath, "--agent-id", name, "--keyring", keyringPath, "--work-root", workRoot,
-            "--state-dir", "\(directory)/state", "--log-level", "debug", "--set", "downloadStallSeconds=120",
-        ]
+        process.arguments =
+            [
+                "--socket", socketPath, "--agent-id", name, "--keyring", keyringPath, "--work-root", workRoot,
+                "--state-dir", "\(directory)/state", "--log-level", "debug", "--set",
+                "downloadStallSeconds=120",
+            ] + extraArguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = try Self.appendingLog("\(directory)/agent.log")
         process.standardOutput = log
         process.standardError = log
@@ -68,6 +71,14 @@ final class AgentHost: @unchecked Sendable {
         guard let agent, agent.isRunning else { return }
         Foundation.kill(agent.processIdentifier, SIGKILL)
         try await waitUntil("agent \(name) to exit") { !agent.isRunning }
+        self.agent = nil
+    }
+
+    /// Stops the agent with SIGTERM (a graceful shutdown: spans and metrics are flushed).
+    func stop() async throws {
+        guard let agent, agent.isRunning else { return }
+        Foundation.kill(agent.processIdentifier, SIGTERM)
+        try await waitUntil(timeout: .seconds(30), "agent \(name) to stop") { !agent.isRunning }
         self.agent = nil
     }
 
