@@ -272,6 +272,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "BrokerRoutingTests",
+            dependencies: [
+                "RollbackBroker",
+                "RollbackProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/BrokerRoutingTests",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "TransportTests",
             dependencies: [
                 "RollbackProtocol",

@@ -65,16 +65,27 @@ public enum Shell {
         .appendingPathComponent("Fixtures/fixtures.py").path
 }
 
-/// Polls `condition` until it holds or `timeout` passes (never a fixed sleep).
+/// The one polling helper: checks `condition` every 20 ms until it holds or `timeout` passes
+/// (never a fixed sleep); returns whether it held.
+public func eventually(
+    timeout: Duration = .seconds(10),
+    _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+/// `eventually`, throwing a failure that names `what` when the time runs out.
 public func waitUntil(
     timeout: Duration = .seconds(20),
     _ what: String,
     _ condition: () async throws -> Bool
 ) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
+    guard try await eventually(timeout: timeout, condition) else {
+        throw Shell.Failure(command: "wait for \(what)", status: -1, output: "timed out after \(timeout)")
     }
-    throw Shell.Failure(command: "wait for \(what)", status: -1, output: "timed out after \(timeout)")
 }

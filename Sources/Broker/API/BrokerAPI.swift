@@ -25,6 +25,7 @@ public struct BrokerAPI: Sendable {
         keyring: Keyring,
         settings: BrokerSettings,
         buildSink: (any BuildSink)? = nil,
+        replayGuard: (any ReplayGuard)? = nil,
         metrics: BrokerMetrics = BrokerMetrics(prefix: "rollback"),
         logger: Logger
     ) {
@@ -38,8 +39,7 @@ public struct BrokerAPI: Sendable {
         self.audit = audit
         self.authenticator = RequestAuthenticator(
             verifier: HTTPRequestVerifier(keyring: keyring, windowSeconds: settings.signatureWindowSeconds),
-            redis: redis,
-            keys: keys,
+            replayGuard: replayGuard ?? RedisReplayGuard(redis: redis, keys: keys),
             audit: audit,
             maxBodyBytes: settings.maxBodyBytes
         )

@@ -13,12 +13,11 @@ struct SignedRequest: Sendable {
 }
 
 /// The first thing every `/v1` handler does: read the body (bounded), check the signature, and
-/// refuse a replayed signature (remembered in Redis, so every broker instance sees it).
-/// A refusal is audited.
+/// refuse a replayed signature (remembered by the `ReplayGuard`, Redis for a broker, so every
+/// instance sees it). A refusal is audited.
 struct RequestAuthenticator: Sendable {
     let verifier: HTTPRequestVerifier
-    let redis: RedisClient
-    let keys: RedisKeys
+    let replayGuard: any ReplayGuard
     let audit: AuditLog
     let maxBodyBytes: Int
 
@@ -84,15 +83,9 @@ struct RequestAuthenticator: Sendable {
     }
 
     private func refuseReplay(_ verified: VerifiedHTTPRequest) async throws {
-        let ttl = verifier.windowSeconds * 2 + 60
-        let reply: RedisReply
-        do {
-            reply = try await redis.command([
-                "SET", keys.seenSignature(verified.replayToken), "1", "NX", "EX", String(ttl),
-            ])
-        } catch {
-            throw APIError.redisUnavailable("\(error)")
+        let ttl = Int(verifier.windowSeconds * 2 + 60)
+        guard try await replayGuard.firstUse(of: verified.replayToken, ttlSeconds: ttl) else {
+            throw HTTPSignatureError.replayed
         }
-        if reply == .null { throw HTTPSignatureError.replayed }
     }
 }

@@ -318,6 +318,21 @@ final class BrokerHarness: Sendable {
         }
     }
 
+    /// Everything stored about `project` but its audit rows, table by table (row count and a
+    /// digest of the rows), for "nothing was written" checks: equal snapshots, same rows.
+    func snapshot(project: String) async throws -> [String: String] {
+        var tables: [String: String] = [:]
+        for (table, column) in [
+            ("projects", "id"), ("project_versions", "project_id"), ("jobs", "project_id"),
+            ("events", "project_id"), ("held_builds", "project_id"),
+        ] {
+            tables[table] = try await value(
+                "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM \(table) t WHERE \(column) = '\(project)'"
+            )
+        }
+        return tables
+    }
+
     func execute(_ sql: String) async throws {
         _ = try await server.database.connection { connection in
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
@@ -332,17 +347,4 @@ final class BrokerHarness: Sendable {
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Polls `condition` until it holds or `timeout` passes (never a fixed sleep).
-func eventually(
-    timeout: Duration = .seconds(10),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A Redis server of one test's own (a real `redis-server` process), for tests that flush or
 /// stop Redis without disturbing the tests running beside them.
