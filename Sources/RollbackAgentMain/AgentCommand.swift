@@ -96,20 +96,17 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let tracing: (any Service)?
         do {
-            tracing = try TracingSetup.bootstrap(
+            tracing = try TracingSetup.bootstrapWithLogging(
                 serviceName: "rollback-agent",
                 endpoint: configuration.tracesEndpoint,
-                protocol: configuration.tracesProtocol
+                protocol: configuration.tracesProtocol,
+                logLevel: configuration.logLevel,
+                logFormat: configuration.logFormat
             )
         } catch {
             FileHandle.standardError.write(Data("rollback-agent: cannot start tracing: \(error)\n".utf8))
             throw ExitCode(ExitStatus.usage)
         }
-        LoggingSetup.bootstrap(
-            level: configuration.logLevel,
-            format: configuration.logFormat,
-            metadataProvider: tracing == nil ? nil : TracingSetup.loggingMetadataProvider
-        )
         var logger = Logger(label: "rollback.agent")
         logger[metadataKey: "agent.id"] = "\(configuration.agentID)"
 

@@ -78,15 +78,9 @@ struct CommonOptions: ParsableArguments {
         )
     }
 
-    func logger(
-        _ configuration: BrokerConfiguration,
-        metadataProvider: Logger.MetadataProvider? = nil
-    ) -> Logger {
-        LoggingSetup.bootstrap(
-            level: configuration.logLevel,
-            format: configuration.logFormat,
-            metadataProvider: metadataProvider
-        )
+    /// Logging alone (`migrate`, which has no tracing).
+    func logger(_ configuration: BrokerConfiguration) -> Logger {
+        LoggingSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
         return Logger(label: "rollback.broker")
     }
 }
@@ -182,18 +176,17 @@ func runBroker(
     }
     let tracing: (any Service)?
     do {
-        tracing = try TracingSetup.bootstrap(
+        tracing = try TracingSetup.bootstrapWithLogging(
             serviceName: "rollback-broker",
             endpoint: configuration.tracesEndpoint,
-            protocol: configuration.tracesProtocol
+            protocol: configuration.tracesProtocol,
+            logLevel: configuration.logLevel,
+            logFormat: configuration.logFormat
         )
     } catch {
         throw fail("cannot start tracing: \(error)", code: ExitStatus.usage)
     }
-    let logger = options.logger(
-        configuration,
-        metadataProvider: tracing == nil ? nil : TracingSetup.loggingMetadataProvider
-    )
+    let logger = Logger(label: "rollback.broker")
     do {
         // Fail fast, and say where: a wrong password or an unreachable host is one line and
         // exit 1 within startupTimeoutSeconds, not a pool retrying for ever.

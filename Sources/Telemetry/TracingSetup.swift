@@ -1,5 +1,6 @@
-public import Logging
+import Logging
 import OTel
+public import RollbackRuntime
 public import ServiceLifecycle
 
 /// The one way a Rollback process exports its spans: swift-otel's OTLP/HTTP exporter as the
@@ -24,6 +25,22 @@ public enum TracingSetup {
         return try OTel.bootstrap(configuration: configuration)
     }
 
-    /// Adds `trace_id` and `span_id` to every log line written inside a span.
-    public static var loggingMetadataProvider: Logger.MetadataProvider { OTel.makeLoggingMetadataProvider() }
+    /// What a daemon does at start: tracing when `endpoint` is set, then logging, whose lines
+    /// carry `trace_id` and `span_id` inside a span when tracing is on. Returns the exporter to
+    /// run in the daemon's `ServiceGroup`, or nil.
+    public static func bootstrapWithLogging(
+        serviceName: String,
+        endpoint: String,
+        protocol name: String,
+        logLevel: String,
+        logFormat: LogFormat
+    ) throws -> (any Service)? {
+        let tracing = try bootstrap(serviceName: serviceName, endpoint: endpoint, protocol: name)
+        LoggingSetup.bootstrap(
+            level: logLevel,
+            format: logFormat,
+            metadataProvider: tracing == nil ? nil : OTel.makeLoggingMetadataProvider()
+        )
+        return tracing
+    }
 }

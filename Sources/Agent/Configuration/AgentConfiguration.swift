@@ -108,12 +108,8 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
             try LogLevelRule.check(text)
             logLevel = text
         case "logFormat": logFormat = try LogFormat.parse(text)
-        case "tracesEndpoint":
-            try TracingRules.checkEndpoint(text)
-            tracesEndpoint = text
-        case "tracesProtocol":
-            try TracingRules.checkProtocol(text)
-            tracesProtocol = text
+        case "tracesEndpoint": tracesEndpoint = try TracingRules.endpoint(text)
+        case "tracesProtocol": tracesProtocol = try TracingRules.protocolName(text)
         case "metricsListen":
             _ = try MetricsListenAddress.parse(text)
             metricsListen = text

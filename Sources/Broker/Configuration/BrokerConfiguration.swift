@@ -114,12 +114,8 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
             try LogLevelRule.check(text)
             logLevel = text
         case "logFormat": logFormat = try LogFormat.parse(text)
-        case "tracesEndpoint":
-            try TracingRules.checkEndpoint(text)
-            tracesEndpoint = text
-        case "tracesProtocol":
-            try TracingRules.checkProtocol(text)
-            tracesProtocol = text
+        case "tracesEndpoint": tracesEndpoint = try TracingRules.endpoint(text)
+        case "tracesProtocol": tracesProtocol = try TracingRules.protocolName(text)
         case "startupTimeoutSeconds": startupTimeoutSeconds = try positive()
         case "metricsPrefix":
             guard text.range(of: "^[a-zA-Z_][a-zA-Z0-9_]*$", options: .regularExpression) != nil else {
