@@ -56,17 +56,36 @@ struct RoutingTests {
     )
     func unreadableBodies(name: String, body: [UInt8], code: String, field: String?) async throws {
         try await RoutedBroker.test { client in
-            try await client.execute(
-                uri: Self.rollback,
-                method: .post,
-                headers: RoutedBroker.headers("POST", Self.rollback, body: body),
-                body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .badRequest, "\(name)")
-                let error = RoutedBroker.error(response)
-                #expect(error.code == code, "\(name): \(String(buffer: response.body))")
-                #expect(error.field == field, "\(name)")
-            }
+            try await Self.expectBadRequest(
+                client,
+                Self.rollback,
+                body: body,
+                name: name,
+                code: code,
+                field: field
+            )
+        }
+    }
+
+    /// POSTs a signed `body` to `target` and expects 400 with `code` and `details.field`.
+    static func expectBadRequest(
+        _ client: any TestClientProtocol,
+        _ target: String,
+        body: [UInt8],
+        name: String,
+        code: String,
+        field: String?
+    ) async throws {
+        try await client.execute(
+            uri: target,
+            method: .post,
+            headers: RoutedBroker.headers("POST", target, body: body),
+            body: ByteBuffer(bytes: body)
+        ) { response in
+            #expect(response.status == .badRequest, "\(name)")
+            let error = RoutedBroker.error(response)
+            #expect(error.code == code, "\(name): \(String(buffer: response.body))")
+            #expect(error.field == field, "\(name)")
         }
     }
 
@@ -115,17 +134,7 @@ struct RoutingTests {
     func badRegistrations(name: String, body: [UInt8], code: String, field: String) async throws {
         let target = "/v1/projects/p1/versions"
         try await RoutedBroker.test { client in
-            try await client.execute(
-                uri: target,
-                method: .post,
-                headers: RoutedBroker.headers("POST", target, body: body),
-                body: ByteBuffer(bytes: body)
-            ) { response in
-                #expect(response.status == .badRequest, "\(name)")
-                let error = RoutedBroker.error(response)
-                #expect(error.code == code, "\(name): \(String(buffer: response.body))")
-                #expect(error.field == field, "\(name)")
-            }
+            try await Self.expectBadRequest(client, target, body: body, name: name, code: code, field: field)
         }
     }
 
