@@ -51,9 +51,9 @@ func prepare(count: Int) throws -> [PreparedRequest] {
         let body = Array(
             try JSONEncoder().encode(
                 RollbackRequest(
-                    userId: "bench-user-\(n)",
-                    projectId: "bench-\(n)",
-                    targetVersionId: "bench-v-\(n)"
+                    userID: "bench-user-\(n)",
+                    projectID: "bench-\(n)",
+                    targetVersionID: "bench-v-\(n)"
                 )
             )
         )

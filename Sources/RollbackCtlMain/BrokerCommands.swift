@@ -41,9 +41,9 @@ struct Rollback: AsyncParsableCommand {
         try await reportingFailures {
             try await broker.run { client in
                 let request = RollbackRequest(
-                    userId: actor.user,
-                    projectId: project,
-                    targetVersionId: version,
+                    userID: actor.user,
+                    projectID: project,
+                    targetVersionID: version,
                     skipWorkingDirectory: skipWorkdir ? true : nil,
                     reason: reason
                 )
@@ -55,8 +55,8 @@ struct Rollback: AsyncParsableCommand {
                     }
                 if !broker.json {
                     Output.write(
-                        "\(project): rolling back to \(version) as \(accepted.rollbackVersionId); preview \(accepted.previewUrl)"
-                            + (accepted.jobId.map { "; job \($0)" } ?? " (preview only)")
+                        "\(project): rolling back to \(version) as \(accepted.rollbackVersionID); preview \(accepted.previewURL)"
+                            + (accepted.jobID.map { "; job \($0)" } ?? " (preview only)")
                     )
                 }
                 var report = Report(accepted: accepted)
@@ -76,7 +76,7 @@ struct Rollback: AsyncParsableCommand {
                     report.completed = completed
                     if !broker.json {
                         Output.write(
-                            "completed in \(Double(completed.durationMilliseconds) / 1000) s: commit \(completed.commitId ?? "-"), tag \(completed.tag ?? "-"), \(completed.releasedBuilds) held build(s) released"
+                            "completed in \(Double(completed.durationMilliseconds) / 1000) s: commit \(completed.commitID ?? "-"), tag \(completed.tag ?? "-"), \(completed.releasedBuilds) held build(s) released"
                         )
                     }
                 case .failed(let failed):
@@ -86,7 +86,7 @@ struct Rollback: AsyncParsableCommand {
                     throw CommandFailure(
                         code: CommandFailure.rollbackFailed,
                         message:
-                            "rollback failed and was undone (\(failed.errorCode): \(failed.errorMessage)); preview restored to \(failed.restoredPreviewUrl ?? "-")"
+                            "rollback failed and was undone (\(failed.errorCode): \(failed.errorMessage)); preview restored to \(failed.restoredPreviewURL ?? "-")"
                     )
                 }
                 if broker.json { Output.write(try Output.jsonText(report)) }
@@ -107,8 +107,8 @@ struct Status: AsyncParsableCommand {
         try await reportingFailures {
             let view = try await broker.run { try await $0.project(project) }
             try broker.print(view) {
-                "\($0.projectId): \($0.status.rawValue), version \($0.currentVersionId ?? "-"), preview \($0.previewUrl ?? "-"), host \($0.host), epoch \($0.epoch)"
-                    + ($0.activeJobId.map { ", job \($0)" } ?? "")
+                "\($0.projectID): \($0.status.rawValue), version \($0.currentVersionID ?? "-"), preview \($0.previewURL ?? "-"), host \($0.host), epoch \($0.epoch)"
+                    + ($0.activeJobID.map { ", job \($0)" } ?? "")
             }
         }
     }
@@ -125,9 +125,9 @@ struct Versions: AsyncParsableCommand {
             let list = try await broker.run { try await $0.versions(projectID: project) }
             try broker.print(list) { list in
                 list.versions.map { version in
-                    "\(version.versionId)  \(version.kind)  \(version.status.rawValue)"
+                    "\(version.versionID)  \(version.kind)  \(version.status.rawValue)"
                         + (version.published ? "  published" : "")
-                        + (version.parentVersionId.map { "  from \($0)" } ?? "")
+                        + (version.parentVersionID.map { "  from \($0)" } ?? "")
                 }.joined(separator: "\n")
             }
         }
@@ -149,7 +149,7 @@ struct Jobs: AsyncParsableCommand {
             try await reportingFailures {
                 let view = try await broker.run { try await $0.job(job) }
                 try broker.print(view) {
-                    "\($0.jobId): \($0.state.rawValue), project \($0.projectId), version \($0.versionId), attempt \($0.attempts), \($0.progressPercent)% \($0.phase ?? "")"
+                    "\($0.jobID): \($0.state.rawValue), project \($0.projectID), version \($0.versionID), attempt \($0.attempts), \($0.progressPercent)% \($0.phase ?? "")"
                         + ($0.errorCode.map { " — \($0): \(view.errorMessage ?? "")" } ?? "")
                 }
             }
@@ -203,7 +203,7 @@ struct Events: AsyncParsableCommand {
             case .rollbackStarted(let e):
                 (type, self.event, summary) = (
                     "rollbackStarted", AnyEncodable(e),
-                    "rollbackStarted \(e.rollbackVersionId) → \(e.targetVersionId)"
+                    "rollbackStarted \(e.rollbackVersionID) → \(e.targetVersionID)"
                 )
             case .rollbackProgress(let e):
                 (type, self.event, summary) = (
@@ -212,17 +212,17 @@ struct Events: AsyncParsableCommand {
             case .rollbackCompleted(let e):
                 (type, self.event, summary) = (
                     "rollbackCompleted", AnyEncodable(e),
-                    "rollbackCompleted \(e.rollbackVersionId) commit \(e.commitId ?? "-")"
+                    "rollbackCompleted \(e.rollbackVersionID) commit \(e.commitID ?? "-")"
                 )
             case .rollbackFailed(let e):
                 (type, self.event, summary) = (
                     "rollbackFailed", AnyEncodable(e),
-                    "rollbackFailed \(e.rollbackVersionId) \(e.errorCode): \(e.errorMessage)"
+                    "rollbackFailed \(e.rollbackVersionID) \(e.errorCode): \(e.errorMessage)"
                 )
             case .buildReleased(let e):
-                (type, self.event, summary) = ("buildReleased", AnyEncodable(e), "buildReleased \(e.buildId)")
+                (type, self.event, summary) = ("buildReleased", AnyEncodable(e), "buildReleased \(e.buildID)")
             case .buildPurged(let e):
-                (type, self.event, summary) = ("buildPurged", AnyEncodable(e), "buildPurged \(e.buildId)")
+                (type, self.event, summary) = ("buildPurged", AnyEncodable(e), "buildPurged \(e.buildID)")
             case .other(let kind, let json):
                 (type, self.event, summary) = (kind, AnyEncodable(json), "\(kind) \(json)")
             }
@@ -243,7 +243,7 @@ struct Publish: AsyncParsableCommand {
         try await reportingFailures {
             let view = try await broker.run { try await $0.publish(versionID: version, userID: actor.user) }
             try broker.print(view) {
-                "\($0.versionId) published (project \($0.projectId), preview \($0.previewUrl ?? "-"))"
+                "\($0.versionID) published (project \($0.projectID), preview \($0.previewURL ?? "-"))"
             }
         }
     }

@@ -13,8 +13,8 @@ struct BuildAdmissionTests {
             let accepted = try await broker.post(
                 "/v1/builds",
                 json: BuildRequest(
-                    projectId: project.id,
-                    buildId: "b1",
+                    projectID: project.id,
+                    buildID: "b1",
                     payload: .object(["commit": .string("abc")])
                 )
             )
@@ -33,14 +33,14 @@ struct BuildAdmissionTests {
 
             try broker.expectStatus(
                 try await broker.rollback(
-                    RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                    RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
                 ),
                 200
             )
             for build in ["b2", "b3", "b2"] {
                 let held = try await broker.post(
                     "/v1/builds",
-                    json: BuildRequest(projectId: project.id, buildId: build)
+                    json: BuildRequest(projectID: project.id, buildID: build)
                 )
                 try broker.expectStatus(held, 202)
                 #expect(try BrokerHarness.decode(BuildAdmission.self, held).disposition == .held)
@@ -60,14 +60,14 @@ struct BuildAdmissionTests {
             )
             let refused = try await broker.post(
                 "/v1/builds",
-                json: BuildRequest(projectId: project.id, buildId: "b4")
+                json: BuildRequest(projectID: project.id, buildID: "b4")
             )
             #expect(refused.status == 409)
             #expect(BrokerHarness.errorCode(refused) == "rollback_failed")
 
             let unknown = try await broker.post(
                 "/v1/builds",
-                json: BuildRequest(projectId: "nope-\(project.id)", buildId: "b5")
+                json: BuildRequest(projectID: "nope-\(project.id)", buildID: "b5")
             )
             #expect(unknown.status == 404)
         }
@@ -80,10 +80,10 @@ struct BuildAdmissionTests {
             let accepted = try BrokerHarness.decode(
                 RollbackAccepted.self,
                 try await broker.rollback(
-                    RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                    RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
                 )
             )
-            let syncing = try await broker.post(accepted.publishUrl, json: ["userId": project.user])
+            let syncing = try await broker.post(accepted.publishURL, json: ["userId": project.user])
             #expect(syncing.status == 409)
             #expect(BrokerHarness.errorCode(syncing) == "version_syncing")
 
@@ -118,9 +118,9 @@ struct BuildAdmissionTests {
                 try await broker.send("GET", "/v1/projects/\(project.id)/versions")
             )
             #expect(
-                versions.versions.map(\.versionId) == [project.v1, project.v2, accepted.rollbackVersionId]
+                versions.versions.map(\.versionID) == [project.v1, project.v2, accepted.rollbackVersionID]
             )
-            #expect(versions.versions.map(\.parentVersionId) == [nil, nil, project.v1])
+            #expect(versions.versions.map(\.parentVersionID) == [nil, nil, project.v1])
 
             #expect(try await broker.send("GET", "/v1/jobs/\(UUID().uuidString)").status == 404)
             #expect(
@@ -137,26 +137,26 @@ struct BuildAdmissionTests {
             let same = try await broker.post(
                 "/v1/projects",
                 json: RegisterProjectRequest(
-                    projectId: project.id,
-                    userId: project.user,
+                    projectID: project.id,
+                    userID: project.user,
                     host: "build-host-1"
                 )
             )
             #expect(same.status == 200)
             let moved = try await broker.post(
                 "/v1/projects",
-                json: RegisterProjectRequest(projectId: project.id, userId: project.user, host: "elsewhere")
+                json: RegisterProjectRequest(projectID: project.id, userID: project.user, host: "elsewhere")
             )
             #expect(BrokerHarness.errorCode(moved) == "project_exists")
             // A new current version must wait while the project rolls back.
             let during = try await broker.post(
                 "/v1/projects/\(project.id)/versions",
                 json: RegisterVersionRequest(
-                    versionId: "v3-\(project.id)",
-                    artifactUrl: nil,
-                    artifactSha256: nil,
+                    versionID: "v3-\(project.id)",
+                    artifactURL: nil,
+                    artifactSHA256: nil,
                     artifactSize: nil,
-                    previewUrl: nil
+                    previewURL: nil
                 )
             )
             #expect(BrokerHarness.errorCode(during) == "rollback_in_progress")

@@ -104,21 +104,21 @@ struct CLITests {
                 let report = try Self.decode(RollbackReport.self, rolled.stdout)
                 #expect(
                     report.outcome == "completed"
-                        && report.completed?.rollbackVersionId == report.accepted.rollbackVersionId
+                        && report.completed?.rollbackVersionID == report.accepted.rollbackVersionID
                 )
 
                 let status = try await ctl("status", project, "--json")
                 #expect(try Self.decode(ProjectView.self, status.stdout).status == .deployed)
                 let versions = try await ctl("versions", project, "--json")
                 #expect(try Self.decode(VersionList.self, versions.stdout).versions.count == 3)
-                let job = try await ctl("jobs", "show", try #require(report.accepted.jobId), "--json")
+                let job = try await ctl("jobs", "show", try #require(report.accepted.jobID), "--json")
                 #expect(try Self.decode(JobView.self, job.stdout).state == .succeeded)
                 let events = try await ctl("events", project, "--json")
                 let lines = try events.stdout.split(separator: "\n").map {
                     try Self.decode(EventLine.self, String($0))
                 }
                 #expect(lines.first?.type == "rollbackStarted" && lines.last?.type == "rollbackCompleted")
-                let published = try await ctl("publish", report.accepted.rollbackVersionId, "--json")
+                let published = try await ctl("publish", report.accepted.rollbackVersionID, "--json")
                 #expect(try Self.decode(VersionView.self, published.stdout).published)
 
                 // Human output is one line per answer.

@@ -26,19 +26,19 @@ struct ClientTests {
                 let client = try Self.client(broker)
                 let project = "c-\(scene.suffix)"
                 let registered = try await client.registerProject(
-                    RegisterProjectRequest(projectId: project, userId: "carol", host: host.name)
+                    RegisterProjectRequest(projectID: project, userID: "carol", host: host.name)
                 )
-                #expect(registered.projectId == project)
+                #expect(registered.projectID == project)
                 for (id, artifact) in [(scene.v1ID, scene.v1), (scene.v2ID, scene.v2)] {
                     let version = try await client.registerVersion(
                         projectID: project,
                         RegisterVersionRequest(
-                            versionId: id,
-                            artifactUrl: artifact.url,
-                            artifactSha256: artifact.sha256,
+                            versionID: id,
+                            artifactURL: artifact.url,
+                            artifactSHA256: artifact.sha256,
                             artifactSize: artifact.size,
-                            previewUrl: "https://\(id).example.com",
-                            deploymentId: nil
+                            previewURL: "https://\(id).example.com",
+                            deploymentID: nil
                         )
                     )
                     #expect(version.status == .ready)
@@ -46,7 +46,7 @@ struct ClientTests {
                 try host.makeWorkingDirectory(project, files: DispatchTests.oldFiles)
 
                 let accepted = try await client.rollback(
-                    RollbackRequest(userId: "carol", projectId: project, targetVersionId: scene.v1ID)
+                    RollbackRequest(userID: "carol", projectID: project, targetVersionID: scene.v1ID)
                 )
                 let seen = ProgressLog()
                 let outcome = try await client.waitForRollback(accepted) { seen.append($0.percent) }
@@ -54,14 +54,14 @@ struct ClientTests {
                     Issue.record("expected completion, got \(outcome)")
                     return
                 }
-                #expect(completed.tag == "rollback/\(accepted.rollbackVersionId)")
+                #expect(completed.tag == "rollback/\(accepted.rollbackVersionID)")
                 #expect(!seen.values.isEmpty && seen.values == seen.values.sorted())
                 #expect(try await client.project(project).status == .deployed)
                 let versions = try await client.versions(projectID: project).versions
-                #expect(versions.last?.parentVersionId == scene.v1ID)
-                #expect(try await client.job(try #require(accepted.jobId)).state == .succeeded)
+                #expect(versions.last?.parentVersionID == scene.v1ID)
+                #expect(try await client.job(try #require(accepted.jobID)).state == .succeeded)
                 #expect(
-                    try await client.publish(versionID: accepted.rollbackVersionId, userID: "carol").published
+                    try await client.publish(versionID: accepted.rollbackVersionID, userID: "carol").published
                 )
 
                 // The event sequence: everything so far, in order, typed.
@@ -80,9 +80,9 @@ struct ClientTests {
                 do {
                     _ = try await client.rollback(
                         RollbackRequest(
-                            userId: "carol",
-                            projectId: "nope-\(project)",
-                            targetVersionId: scene.v1ID
+                            userID: "carol",
+                            projectID: "nope-\(project)",
+                            targetVersionID: scene.v1ID
                         )
                     )
                     Issue.record("an unknown project was accepted")
@@ -118,10 +118,10 @@ struct ClientTests {
             defer { proxy.stop() }
             let client = try Self.client(broker, port: proxy.port)
             let accepted = try await client.rollback(
-                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1),
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1),
                 idempotencyKey: "retry-\(project.id)"
             )
-            #expect(accepted.targetVersionId == project.v1)
+            #expect(accepted.targetVersionID == project.v1)
             #expect(
                 try await broker.count(
                     "SELECT count(*) FROM project_versions WHERE project_id = '\(project.id)' AND kind = 'rollback'"
@@ -152,9 +152,9 @@ struct ClientTests {
             try first.expectStatus(
                 try await first.rollback(
                     RollbackRequest(
-                        userId: created.user,
-                        projectId: created.id,
-                        targetVersionId: created.v1,
+                        userID: created.user,
+                        projectID: created.id,
+                        targetVersionID: created.v1,
                         skipWorkingDirectory: true
                     )
                 ),
@@ -174,9 +174,9 @@ struct ClientTests {
             try second.expectStatus(
                 try await second.rollback(
                     RollbackRequest(
-                        userId: created.user,
-                        projectId: created.id,
-                        targetVersionId: created.v2,
+                        userID: created.user,
+                        projectID: created.id,
+                        targetVersionID: created.v2,
                         skipWorkingDirectory: true
                     )
                 ),

@@ -83,9 +83,9 @@ struct DispatchTests {
     ) async throws -> RollbackAccepted {
         let response = try await broker.rollback(
             RollbackRequest(
-                userId: "u-\(project)",
-                projectId: project,
-                targetVersionId: version,
+                userID: "u-\(project)",
+                projectID: project,
+                targetVersionID: version,
                 reason: "test"
             )
         )
@@ -107,7 +107,7 @@ struct DispatchTests {
                     try broker.expectStatus(
                         try await broker.post(
                             "/v1/builds",
-                            json: BuildRequest(projectId: project, buildId: build)
+                            json: BuildRequest(projectID: project, buildID: build)
                         ),
                         202
                     )
@@ -116,7 +116,7 @@ struct DispatchTests {
                 try await Self.waitForStatus(broker, project, "deployed")
 
                 // PostgreSQL: job, version, project, held builds, audit.
-                let jobID = try #require(accepted.jobId)
+                let jobID = try #require(accepted.jobID)
                 #expect(try await broker.value("SELECT state FROM jobs WHERE id = '\(jobID)'") == "succeeded")
                 #expect(
                     try await broker.value("SELECT progress_percent::text FROM jobs WHERE id = '\(jobID)'")
@@ -124,12 +124,12 @@ struct DispatchTests {
                 )
                 #expect(
                     try await broker.value(
-                        "SELECT status FROM project_versions WHERE id = '\(accepted.rollbackVersionId)'"
+                        "SELECT status FROM project_versions WHERE id = '\(accepted.rollbackVersionID)'"
                     ) == "ready"
                 )
                 #expect(
                     try await broker.value("SELECT current_version_id FROM projects WHERE id = '\(project)'")
-                        == accepted.rollbackVersionId
+                        == accepted.rollbackVersionID
                 )
                 // Delivery to the build stream and the lock's end follow the commit.
                 #expect(
@@ -177,7 +177,7 @@ struct DispatchTests {
                     "one commit on top of the initial build: \(log)"
                 )
                 let tags = try Shell.git("tag", "--list", in: work)
-                #expect(tags.contains("rollback/\(accepted.rollbackVersionId)"))
+                #expect(tags.contains("rollback/\(accepted.rollbackVersionID)"))
                 #expect(try Shell.git("status", "--porcelain", in: work).isEmpty)
 
                 // Events, in order: started, progress (at least one), completed, three releases.
@@ -271,7 +271,7 @@ struct DispatchTests {
                 try broker.expectStatus(
                     try await broker.post(
                         "/v1/builds",
-                        json: BuildRequest(projectId: project, buildId: "held-1")
+                        json: BuildRequest(projectID: project, buildID: "held-1")
                     ),
                     202
                 )
@@ -288,11 +288,11 @@ struct DispatchTests {
                 )
                 #expect(
                     try await broker.value(
-                        "SELECT status FROM project_versions WHERE id = '\(accepted.rollbackVersionId)'"
+                        "SELECT status FROM project_versions WHERE id = '\(accepted.rollbackVersionID)'"
                     ) == "failed"
                 )
                 #expect(
-                    try await broker.value("SELECT error_code FROM jobs WHERE id = '\(accepted.jobId!)'")
+                    try await broker.value("SELECT error_code FROM jobs WHERE id = '\(accepted.jobID!)'")
                         == "artifact_rejected"
                 )
                 #expect(
@@ -322,7 +322,7 @@ struct DispatchTests {
                 // Builds after a failed rollback are refused until a rollback succeeds.
                 let refused = try await broker.post(
                     "/v1/builds",
-                    json: BuildRequest(projectId: project, buildId: "after")
+                    json: BuildRequest(projectID: project, buildID: "after")
                 )
                 #expect(refused.status == 409)
 
@@ -350,7 +350,7 @@ struct DispatchTests {
                 let project = try await scene.project(on: broker)
                 host.hold(scene.v1)
                 let accepted = try await Self.rollback(broker, project, to: scene.v1ID)
-                let jobID = try #require(accepted.jobId)
+                let jobID = try #require(accepted.jobID)
                 #expect(try await eventually { host.downloadStarted(scene.v1) })
                 try await host.kill()
                 try await host.start()
@@ -383,7 +383,7 @@ struct DispatchTests {
                 #expect(host.file(project, "index.html") == "<h1>one</h1>")
                 #expect(
                     try Shell.git("tag", "--list", in: host.workingDirectory(project)).contains(
-                        "rollback/\(accepted.rollbackVersionId)"
+                        "rollback/\(accepted.rollbackVersionID)"
                     )
                 )
                 #expect(try Shell.git("status", "--porcelain", in: host.workingDirectory(project)).isEmpty)
@@ -401,10 +401,10 @@ struct DispatchTests {
                 let accepted = try await Self.rollback(broker, project, to: scene.v1ID)
                 try await Self.waitForStatus(broker, project, "rollbackFailed")
                 #expect(
-                    try await broker.count("SELECT attempts FROM jobs WHERE id = '\(accepted.jobId!)'") == 3
+                    try await broker.count("SELECT attempts FROM jobs WHERE id = '\(accepted.jobID!)'") == 3
                 )
                 #expect(
-                    try await broker.value("SELECT error_code FROM jobs WHERE id = '\(accepted.jobId!)'")
+                    try await broker.value("SELECT error_code FROM jobs WHERE id = '\(accepted.jobID!)'")
                         == "agent_unreachable"
                 )
                 #expect(
@@ -427,7 +427,7 @@ struct DispatchTests {
                 try dispatcher.start()
                 host.hold(scene.v1)
                 let accepted = try await Self.rollback(broker, project, to: scene.v1ID)
-                let jobID = try #require(accepted.jobId)
+                let jobID = try #require(accepted.jobID)
                 #expect(try await eventually(timeout: .seconds(30)) { host.downloadStarted(scene.v1) })
                 let firstOwner = try await broker.value("SELECT lease_owner FROM jobs WHERE id = '\(jobID)'")
                 dispatcher.kill()
@@ -466,7 +466,7 @@ struct DispatchTests {
                 let running = Task { try await first.run() }
                 host.hold(scene.v1)
                 let accepted = try await Self.rollback(broker, project, to: scene.v1ID)
-                let jobID = try #require(accepted.jobId)
+                let jobID = try #require(accepted.jobID)
                 #expect(try await eventually { host.downloadStarted(scene.v1) })
                 running.cancel()
                 _ = await running.result
@@ -541,12 +541,12 @@ struct DispatchTests {
             let accepted = try BrokerHarness.decode(
                 RollbackAccepted.self,
                 try await broker.rollback(
-                    RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                    RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
                 )
             )
             let queue = JobQueue(database: broker.server.database, logger: BrokerHarness.logger)
             let first = try #require(try await queue.claim(hosts: [host], owner: "me", leaseSeconds: 3))
-            #expect(first.idText == accepted.jobId && first.attempts == 1 && !first.rescued)
+            #expect(first.idText == accepted.jobID && first.attempts == 1 && !first.rescued)
             try await broker.execute(
                 "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = '\(first.idText)'"
             )

@@ -21,18 +21,18 @@ enum GettingStartedSnippets {
     ) async throws -> RollbackOutcome {
         let accepted = try await broker.rollback(
             RollbackRequest(
-                userId: user,
-                projectId: projectID,
-                targetVersionId: targetVersion,
+                userID: user,
+                projectID: projectID,
+                targetVersionID: targetVersion,
                 reason: "v42 broke checkout"
             )
         )
-        print("preview now at \(accepted.previewUrl)")
+        print("preview now at \(accepted.previewURL)")
         let outcome = try await broker.waitForRollback(accepted) { progress in
             print("\(progress.percent)% \(progress.phase)")
         }
         switch outcome {
-        case .completed(let done): print("working directory at commit \(done.commitId ?? "-")")
+        case .completed(let done): print("working directory at commit \(done.commitID ?? "-")")
         case .failed(let failure): print("undone: \(failure.errorCode): \(failure.errorMessage)")
         case .previewOnly: print("preview switched; no working directory to sync")
         }
@@ -42,7 +42,7 @@ enum GettingStartedSnippets {
     static func handleErrors(_ broker: BrokerClient, projectID: String) async {
         do {
             let project = try await broker.project(projectID)
-            print("\(project.projectId) is \(project.status.rawValue)")
+            print("\(project.projectID) is \(project.status.rawValue)")
         } catch {
             if error.isRetryable {
                 print("try again shortly: \(error.message)")
@@ -55,7 +55,7 @@ enum GettingStartedSnippets {
     static func followEvents(_ broker: BrokerClient, projectID: String) async throws {
         for try await event in broker.events(projectID: projectID) {
             if case .rollbackCompleted(let done) = event.kind {
-                print("event \(event.id): \(done.rollbackVersionId) completed")
+                print("event \(event.id): \(done.rollbackVersionID) completed")
                 break
             }
         }

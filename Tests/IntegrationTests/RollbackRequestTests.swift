@@ -12,9 +12,9 @@ struct RollbackRequestTests {
             let project = try await broker.makeProject()
             let response = try await broker.rollback(
                 RollbackRequest(
-                    userId: project.user,
-                    projectId: project.id,
-                    targetVersionId: project.v1,
+                    userID: project.user,
+                    projectID: project.id,
+                    targetVersionID: project.v1,
                     reason: "bad deploy"
                 ),
                 idempotencyKey: "key-\(project.id)"
@@ -22,11 +22,11 @@ struct RollbackRequestTests {
             try broker.expectStatus(response, 200)
             let accepted = try BrokerHarness.decode(RollbackAccepted.self, response)
             #expect(accepted.status == .rollingBack)
-            #expect(accepted.previewUrl == "https://\(project.v1).preview.example.com")
-            #expect(accepted.targetVersionId == project.v1)
+            #expect(accepted.previewURL == "https://\(project.v1).preview.example.com")
+            #expect(accepted.targetVersionID == project.v1)
             #expect(accepted.epoch == 3)  // two versions registered (epochs 1, 2), then this rollback
-            #expect(accepted.publishUrl == "/v1/versions/\(accepted.rollbackVersionId)/publish")
-            let jobID = try #require(accepted.jobId)
+            #expect(accepted.publishURL == "/v1/versions/\(accepted.rollbackVersionID)/publish")
+            let jobID = try #require(accepted.jobID)
 
             // The project: status, epoch, current version, preview URL and active job switched together.
             let view = try BrokerHarness.decode(
@@ -35,9 +35,9 @@ struct RollbackRequestTests {
             )
             #expect(view.status == .rollingBack)
             #expect(view.epoch == 3)
-            #expect(view.currentVersionId == accepted.rollbackVersionId)
-            #expect(view.previewUrl == accepted.previewUrl)
-            #expect(view.activeJobId == jobID)
+            #expect(view.currentVersionID == accepted.rollbackVersionID)
+            #expect(view.previewURL == accepted.previewURL)
+            #expect(view.activeJobID == jobID)
 
             // The new version: a child of the target, with its metadata, unpublished, syncing.
             let versions = try BrokerHarness.decode(
@@ -45,15 +45,15 @@ struct RollbackRequestTests {
                 try await broker.send("GET", "/v1/projects/\(project.id)/versions")
             )
             let rollbackVersion = try #require(
-                versions.versions.first { $0.versionId == accepted.rollbackVersionId }
+                versions.versions.first { $0.versionID == accepted.rollbackVersionID }
             )
             #expect(versions.versions.count == 3)
-            #expect(rollbackVersion.parentVersionId == project.v1)
+            #expect(rollbackVersion.parentVersionID == project.v1)
             #expect(rollbackVersion.kind == "rollback")
             #expect(rollbackVersion.status == .syncing)
             #expect(rollbackVersion.published == false)
-            #expect(rollbackVersion.artifactSha256 == String(repeating: "1", count: 64))
-            #expect(rollbackVersion.deploymentId == "dep-\(project.v1)")
+            #expect(rollbackVersion.artifactSHA256 == String(repeating: "1", count: 64))
+            #expect(rollbackVersion.deploymentID == "dep-\(project.v1)")
 
             // The job: queued, fenced by the epoch, remembering what to restore on failure.
             let job = try BrokerHarness.decode(
@@ -62,8 +62,8 @@ struct RollbackRequestTests {
             )
             #expect(job.state == .queued)
             #expect(job.epoch == 3)
-            #expect(job.versionId == accepted.rollbackVersionId)
-            #expect(job.targetVersionId == project.v1)
+            #expect(job.versionID == accepted.rollbackVersionID)
+            #expect(job.targetVersionID == project.v1)
             #expect(
                 try await broker.count(
                     """
@@ -110,7 +110,7 @@ struct RollbackRequestTests {
             #expect((600...660).contains(ttl))
             #expect(
                 try await broker.redis(["GET", broker.keys.latestVersion(project: project.id)])
-                    == .string(accepted.rollbackVersionId)
+                    == .string(accepted.rollbackVersionID)
             )
             #expect(response.header("X-Request-Id") != nil)
         }
@@ -122,41 +122,41 @@ struct RollbackRequestTests {
             let project = try await broker.makeProject()
             let response = try await broker.rollback(
                 RollbackRequest(
-                    userId: project.user,
-                    projectId: project.id,
-                    targetVersionId: project.v1,
+                    userID: project.user,
+                    projectID: project.id,
+                    targetVersionID: project.v1,
                     skipWorkingDirectory: true
                 )
             )
             try broker.expectStatus(response, 200)
             let accepted = try BrokerHarness.decode(RollbackAccepted.self, response)
-            #expect(accepted.jobId == nil)
+            #expect(accepted.jobID == nil)
             #expect(accepted.status == .deployed)
             let view = try BrokerHarness.decode(
                 ProjectView.self,
                 try await broker.send("GET", "/v1/projects/\(project.id)")
             )
             #expect(view.status == .deployed)
-            #expect(view.currentVersionId == accepted.rollbackVersionId)
-            #expect(view.previewUrl == "https://\(project.v1).preview.example.com")
+            #expect(view.currentVersionID == accepted.rollbackVersionID)
+            #expect(view.previewURL == "https://\(project.v1).preview.example.com")
             #expect(
                 try await broker.count("SELECT count(*) FROM jobs WHERE project_id = '\(project.id)'") == 0
             )
             #expect(
                 try await broker.count(
-                    "SELECT count(*) FROM project_versions WHERE id = '\(accepted.rollbackVersionId)' AND status = 'ready'"
+                    "SELECT count(*) FROM project_versions WHERE id = '\(accepted.rollbackVersionID)' AND status = 'ready'"
                 ) == 1
             )
             #expect(try await broker.redis(["EXISTS", broker.keys.lock(project: project.id)]) == .integer(0))
 
             // A preview-only version can be published at once.
-            let published = try await broker.post(accepted.publishUrl, json: ["userId": project.user])
+            let published = try await broker.post(accepted.publishURL, json: ["userId": project.user])
             try broker.expectStatus(published, 200)
             #expect(try BrokerHarness.decode(VersionView.self, published).published)
 
             // And another rollback may follow straight away.
             let again = try await broker.rollback(
-                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v2)
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v2)
             )
             try broker.expectStatus(again, 200)
         }
@@ -171,9 +171,9 @@ struct RollbackRequestTests {
                     group.addTask {
                         let response = try await broker.rollback(
                             RollbackRequest(
-                                userId: project.user,
-                                projectId: project.id,
-                                targetVersionId: index % 2 == 0 ? project.v1 : project.v2
+                                userID: project.user,
+                                projectID: project.id,
+                                targetVersionID: index % 2 == 0 ? project.v1 : project.v2
                             )
                         )
                         return (response.status, BrokerHarness.errorCode(response))
@@ -205,9 +205,9 @@ struct RollbackRequestTests {
         try await BrokerHarness.with { broker in
             let project = try await broker.makeProject()
             let request = RollbackRequest(
-                userId: project.user,
-                projectId: project.id,
-                targetVersionId: project.v1
+                userID: project.user,
+                projectID: project.id,
+                targetVersionID: project.v1
             )
             let key = "idem-\(project.id)"
             let responses = try await withThrowingTaskGroup(of: HTTP1Response.self) { group in
@@ -252,9 +252,9 @@ struct RollbackRequestTests {
             let key = "reuse-\(project.id)"
             let first = try await broker.rollback(
                 RollbackRequest(
-                    userId: project.user,
-                    projectId: project.id,
-                    targetVersionId: project.v1,
+                    userID: project.user,
+                    projectID: project.id,
+                    targetVersionID: project.v1,
                     skipWorkingDirectory: true
                 ),
                 idempotencyKey: key
@@ -265,9 +265,9 @@ struct RollbackRequestTests {
             )
             let second = try await broker.rollback(
                 RollbackRequest(
-                    userId: project.user,
-                    projectId: project.id,
-                    targetVersionId: project.v2,
+                    userID: project.user,
+                    projectID: project.id,
+                    targetVersionID: project.v2,
                     skipWorkingDirectory: true
                 ),
                 idempotencyKey: key
@@ -312,14 +312,14 @@ struct RollbackRequestTests {
             let project = try await broker.makeProject()
             try broker.expectStatus(
                 try await broker.rollback(
-                    RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                    RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
                 ),
                 200
             )
             #expect(try await broker.redis(["FLUSHALL"]) == .status("OK"))
             #expect(try await broker.redis(["EXISTS", broker.keys.lock(project: project.id)]) == .integer(0))
             let second = try await broker.rollback(
-                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v2)
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v2)
             )
             #expect(second.status == 409)
             #expect(BrokerHarness.errorCode(second) == "rollback_in_progress")
@@ -341,7 +341,7 @@ struct RollbackRequestTests {
             // that has ended (its outcome was written) but was never released.
             #expect(try await broker.redis(["SET", lockKey, "2", "EX", "600"]) == .status("OK"))
             let accepted = try await broker.rollback(
-                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
             )
             try broker.expectStatus(accepted, 200)
             #expect(try await broker.redis(["GET", lockKey]) == .string("3"))
@@ -352,7 +352,7 @@ struct RollbackRequestTests {
             let otherKey = broker.keys.lock(project: other.id)
             #expect(try await broker.redis(["SET", otherKey, "3", "EX", "1860"]) == .status("OK"))
             let refused = try await broker.rollback(
-                RollbackRequest(userId: other.user, projectId: other.id, targetVersionId: other.v1)
+                RollbackRequest(userID: other.user, projectID: other.id, targetVersionID: other.v1)
             )
             #expect(refused.status == 409)
             #expect(try await broker.redis(["GET", otherKey]) == .string("3"))
@@ -365,7 +365,7 @@ struct RollbackRequestTests {
             let thirdKey = broker.keys.lock(project: third.id)
             #expect(try await broker.redis(["SET", thirdKey, "3", "EX", "1000"]) == .status("OK"))
             let taken = try await broker.rollback(
-                RollbackRequest(userId: third.user, projectId: third.id, targetVersionId: third.v1)
+                RollbackRequest(userID: third.user, projectID: third.id, targetVersionID: third.v1)
             )
             try broker.expectStatus(taken, 200)
             guard case .integer(let ttl) = try await broker.redis(["TTL", thirdKey]) else {
@@ -385,7 +385,7 @@ struct RollbackRequestTests {
             let project = try await broker.makeProject()
             try await redis.stop()
             let refused = try await broker.rollback(
-                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
             )
             #expect(refused.status == 503)
             #expect(BrokerHarness.errorCode(refused) == "redis_unavailable")
@@ -408,7 +408,7 @@ struct RollbackRequestTests {
 
             try await redis.start()
             let accepted = try await broker.rollback(
-                RollbackRequest(userId: project.user, projectId: project.id, targetVersionId: project.v1)
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
             )
             try broker.expectStatus(accepted, 200)
             #expect(try await broker.send("GET", "/readyz", signed: false).status == 200)
@@ -427,7 +427,7 @@ struct RollbackRequestTests {
         }) { broker in
             let started = ContinuousClock.now
             let response = try await broker.rollback(
-                RollbackRequest(userId: "u1", projectId: "p1", targetVersionId: "v1")
+                RollbackRequest(userID: "u1", projectID: "p1", targetVersionID: "v1")
             )
             #expect(response.status == 503)
             #expect(BrokerHarness.errorCode(response) == "database_unavailable")
@@ -449,9 +449,9 @@ struct RollbackRequestTests {
         }) { broker in
             let project = try await broker.makeProject()
             let request = RollbackRequest(
-                userId: project.user,
-                projectId: project.id,
-                targetVersionId: project.v1,
+                userID: project.user,
+                projectID: project.id,
+                targetVersionID: project.v1,
                 skipWorkingDirectory: true
             )
             try broker.expectStatus(try await broker.rollback(request), 200)

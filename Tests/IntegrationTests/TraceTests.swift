@@ -46,17 +46,17 @@ struct TraceTests {
         let client = try BrokerClient(url: broker.url, key: BrokerHarness.keyring.activeKey)
         let project = "trace-\(scene.suffix)"
         _ = try await client.registerProject(
-            RegisterProjectRequest(projectId: project, userId: "u-trace", host: host.name)
+            RegisterProjectRequest(projectID: project, userID: "u-trace", host: host.name)
         )
         for (id, artifact) in [(scene.v1ID, scene.v1), (scene.v2ID, scene.v2)] {
             _ = try await client.registerVersion(
                 projectID: project,
                 RegisterVersionRequest(
-                    versionId: id,
-                    artifactUrl: artifact.url,
-                    artifactSha256: artifact.sha256,
+                    versionID: id,
+                    artifactURL: artifact.url,
+                    artifactSHA256: artifact.sha256,
                     artifactSize: artifact.size,
-                    previewUrl: "https://\(id).example.com"
+                    previewURL: "https://\(id).example.com"
                 )
             )
         }
@@ -66,7 +66,7 @@ struct TraceTests {
         let traceID = Self.randomHex(16)
         let webSpanID = Self.randomHex(8)
         let body = BrokerHarness.encode(
-            RollbackRequest(userId: "u-trace", projectId: project, targetVersionId: scene.v1ID)
+            RollbackRequest(userID: "u-trace", projectID: project, targetVersionID: scene.v1ID)
         )
         let target = "/v1/versions/rollback"
         let headers =

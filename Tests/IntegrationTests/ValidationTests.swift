@@ -14,8 +14,8 @@ struct ValidationTests {
             let bare = try await broker.post(
                 "/v1/projects",
                 json: RegisterProjectRequest(
-                    projectId: "bare-\(project.id)",
-                    userId: project.user,
+                    projectID: "bare-\(project.id)",
+                    userID: project.user,
                     host: "h1"
                 )
             )
@@ -23,11 +23,11 @@ struct ValidationTests {
             let noArtifact = try await broker.post(
                 "/v1/projects/\(project.id)/versions",
                 json: RegisterVersionRequest(
-                    versionId: "na-\(project.id)",
-                    artifactUrl: nil,
-                    artifactSha256: nil,
+                    versionID: "na-\(project.id)",
+                    artifactURL: nil,
+                    artifactSHA256: nil,
                     artifactSize: nil,
-                    previewUrl: "https://na.example.com",
+                    previewURL: "https://na.example.com",
                     makeCurrent: false
                 )
             )
@@ -35,11 +35,11 @@ struct ValidationTests {
             let noPreview = try await broker.post(
                 "/v1/projects/\(project.id)/versions",
                 json: RegisterVersionRequest(
-                    versionId: "np-\(project.id)",
-                    artifactUrl: "https://a.example.com/x.zip",
-                    artifactSha256: String(repeating: "a", count: 64),
+                    versionID: "np-\(project.id)",
+                    artifactURL: "https://a.example.com/x.zip",
+                    artifactSHA256: String(repeating: "a", count: 64),
                     artifactSize: 1,
-                    previewUrl: nil,
+                    previewURL: nil,
                     makeCurrent: false
                 )
             )
@@ -164,9 +164,9 @@ struct ValidationTests {
             let project = try await broker.makeProject()
             let body = BrokerHarness.encode(
                 RollbackRequest(
-                    userId: project.user,
-                    projectId: project.id,
-                    targetVersionId: project.v1,
+                    userID: project.user,
+                    projectID: project.id,
+                    targetVersionID: project.v1,
                     skipWorkingDirectory: true
                 )
             )
@@ -315,18 +315,18 @@ struct ValidationTests {
             let target = "/v1/projects/\(project.id)/versions"
             // v1 as makeProject registered it: the same data again is 200; any field changed is 409.
             let original = RegisterVersionRequest(
-                versionId: project.v1,
-                artifactUrl: "https://artifacts.example.com/\(project.id)/\(project.v1).zip",
-                artifactSha256: String(repeating: "1", count: 64),
+                versionID: project.v1,
+                artifactURL: "https://artifacts.example.com/\(project.id)/\(project.v1).zip",
+                artifactSHA256: String(repeating: "1", count: 64),
                 artifactSize: 1000,
-                previewUrl: "https://\(project.v1).preview.example.com",
-                deploymentId: "dep-\(project.v1)",
+                previewURL: "https://\(project.v1).preview.example.com",
+                deploymentID: "dep-\(project.v1)",
                 makeCurrent: false
             )
             try broker.expectStatus(try await broker.post(target, json: original), 200)
             let before = try await broker.snapshot(project: project.id)
             var otherDeployment = original
-            otherDeployment.deploymentId = "dep-other"
+            otherDeployment.deploymentID = "dep-other"
             var otherSize = original
             otherSize.artifactSize = 1001
             for (name, changed) in [("deploymentId", otherDeployment), ("artifactSize", otherSize)] {

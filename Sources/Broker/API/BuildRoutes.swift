@@ -17,9 +17,9 @@ extension BrokerAPI {
                 from: signed.body,
                 fields: ["projectId", "buildId", "payload"]
             )
-            subject.projectID = body.projectId
-            try FieldRules.projectID(body.projectId)
-            try FieldRules.id(body.buildId, field: "buildId")
+            subject.projectID = body.projectID
+            try FieldRules.projectID(body.projectID)
+            try FieldRules.id(body.buildID, field: "buildId")
             let payload = body.payload.map { String(decoding: BrokerJSON.encode($0), as: UTF8.self) }
             if let payload, payload.utf8.count > 16 * 1024 {
                 throw APIError.invalidField("payload", "must be at most 16 KiB of JSON")
@@ -33,7 +33,7 @@ extension BrokerAPI {
                 // transaction, so a build held here is always seen by the release or purge.
                 guard
                     let project = try await ProjectStore.find(
-                        body.projectId,
+                        body.projectID,
                         lockForShare: true,
                         on: connection,
                         logger: logger
@@ -42,7 +42,7 @@ extension BrokerAPI {
                     throw APIError(
                         .notFound,
                         "project_not_found",
-                        "project \(body.projectId) is not registered"
+                        "project \(body.projectID) is not registered"
                     )
                 }
                 let admission: BuildAdmission
@@ -58,24 +58,24 @@ extension BrokerAPI {
                 case .rollingBack:
                     try await HeldBuildStore.hold(
                         projectID: project.id,
-                        buildID: body.buildId,
+                        buildID: body.buildID,
                         payload: payload,
                         epoch: project.epoch,
                         on: connection,
                         logger: logger
                     )
                     admission = BuildAdmission(
-                        buildId: body.buildId,
-                        projectId: project.id,
+                        buildID: body.buildID,
+                        projectID: project.id,
                         disposition: .held,
                         message: "a rollback is in progress; the build is held and released when it succeeds"
                     )
                     status = .accepted
                 default:
-                    try await sink.submit(projectID: project.id, buildID: body.buildId, payload: payload)
+                    try await sink.submit(projectID: project.id, buildID: body.buildID, payload: payload)
                     admission = BuildAdmission(
-                        buildId: body.buildId,
-                        projectId: project.id,
+                        buildID: body.buildID,
+                        projectID: project.id,
                         disposition: .accepted,
                         message: "handed to the build queue"
                     )
@@ -89,7 +89,7 @@ extension BrokerAPI {
                     outcome: admission.disposition.rawValue,
                     statusCode: Int(status.code),
                     reason: nil,
-                    details: ["buildId": body.buildId],
+                    details: ["buildId": body.buildID],
                     requestID: requestID
                 ).insert(on: connection, logger: logger)
                 return APIResponse(status: status, json: admission)

@@ -21,41 +21,41 @@ extension BrokerAPI {
                 from: signed.body,
                 fields: ["projectId", "userId", "host"]
             )
-            subject.actor = body.userId
-            subject.projectID = body.projectId
-            try FieldRules.projectID(body.projectId)
-            try FieldRules.id(body.userId, field: "userId")
+            subject.actor = body.userID
+            subject.projectID = body.projectID
+            try FieldRules.projectID(body.projectID)
+            try FieldRules.id(body.userID, field: "userId")
             try FieldRules.id(body.host, field: "host")
             let logger = self.logger
             let caller = signed.verified.caller
             let requestID = context.id
             return try await database.transaction { connection in
                 let inserted = try await ProjectStore.insertIfAbsent(
-                    id: body.projectId,
-                    userID: body.userId,
+                    id: body.projectID,
+                    userID: body.userID,
                     host: body.host,
                     on: connection,
                     logger: logger
                 )
                 guard
-                    let project = try await ProjectStore.find(body.projectId, on: connection, logger: logger)
+                    let project = try await ProjectStore.find(body.projectID, on: connection, logger: logger)
                 else {
-                    throw APIError(.notFound, "project_not_found", "project \(body.projectId) vanished")
+                    throw APIError(.notFound, "project_not_found", "project \(body.projectID) vanished")
                 }
-                if !inserted && (project.userID != body.userId || project.host != body.host) {
+                if !inserted && (project.userID != body.userID || project.host != body.host) {
                     throw APIError(
                         .conflict,
                         "project_exists",
-                        "project \(body.projectId) is already registered with another owner or host",
-                        details: ["projectId": body.projectId]
+                        "project \(body.projectID) is already registered with another owner or host",
+                        details: ["projectId": body.projectID]
                     )
                 }
                 if inserted {
                     try await AuditEntry(
                         caller: caller,
-                        actor: body.userId,
+                        actor: body.userID,
                         action: "project.register",
-                        projectID: body.projectId,
+                        projectID: body.projectID,
                         outcome: "accepted",
                         statusCode: 201,
                         reason: nil,
@@ -92,15 +92,15 @@ extension BrokerAPI {
                 from: signed.body,
                 fields: Self.versionFields
             )
-            try FieldRules.id(body.versionId, field: "versionId")
-            try FieldRules.artifactURL(body.artifactUrl, field: "artifactUrl")
-            try FieldRules.sha256(body.artifactSha256, field: "artifactSha256")
+            try FieldRules.id(body.versionID, field: "versionId")
+            try FieldRules.artifactURL(body.artifactURL, field: "artifactUrl")
+            try FieldRules.sha256(body.artifactSHA256, field: "artifactSha256")
             try FieldRules.size(body.artifactSize, field: "artifactSize")
-            try FieldRules.url(body.previewUrl, field: "previewUrl")
-            try FieldRules.text(body.deploymentId, field: "deploymentId", max: 256)
+            try FieldRules.url(body.previewURL, field: "previewUrl")
+            try FieldRules.text(body.deploymentID, field: "deploymentId", max: 256)
             // An artifact is its URL, digest and size together: the agent needs all three.
             let artifactFields = [
-                body.artifactUrl != nil, body.artifactSha256 != nil, body.artifactSize != nil,
+                body.artifactURL != nil, body.artifactSHA256 != nil, body.artifactSize != nil,
             ]
             if artifactFields.contains(true) && artifactFields.contains(false) {
                 let missing = zip(["artifactUrl", "artifactSha256", "artifactSize"], artifactFields)
@@ -123,40 +123,40 @@ extension BrokerAPI {
                     throw RollbackService.busy(projectID, because: "a new current version must wait for it")
                 }
                 let version = VersionRow(
-                    id: body.versionId,
+                    id: body.versionID,
                     projectID: projectID,
                     parentVersionID: nil,
                     kind: "build",
                     status: .ready,
-                    artifactURL: body.artifactUrl,
-                    artifactSHA256: body.artifactSha256,
+                    artifactURL: body.artifactURL,
+                    artifactSHA256: body.artifactSHA256,
                     artifactSize: body.artifactSize,
-                    previewURL: body.previewUrl,
-                    deploymentID: body.deploymentId,
+                    previewURL: body.previewURL,
+                    deploymentID: body.deploymentID,
                     published: false,
                     publishedAt: nil,
                     createdAt: Date()
                 )
-                if let existing = try await VersionStore.find(body.versionId, on: connection, logger: logger)
+                if let existing = try await VersionStore.find(body.versionID, on: connection, logger: logger)
                 {
                     // Registering is idempotent only for the same data: any field that differs is
                     // a different version under a reused id.
                     let differing = [
                         ("projectId", existing.projectID == projectID),
-                        ("artifactUrl", existing.artifactURL == body.artifactUrl),
-                        ("artifactSha256", existing.artifactSHA256 == body.artifactSha256),
+                        ("artifactUrl", existing.artifactURL == body.artifactURL),
+                        ("artifactSha256", existing.artifactSHA256 == body.artifactSHA256),
                         ("artifactSize", existing.artifactSize == body.artifactSize),
-                        ("previewUrl", existing.previewURL == body.previewUrl),
-                        ("deploymentId", existing.deploymentID == body.deploymentId),
+                        ("previewUrl", existing.previewURL == body.previewURL),
+                        ("deploymentId", existing.deploymentID == body.deploymentID),
                     ].filter { !$0.1 }.map(\.0)
                     guard differing.isEmpty else {
                         throw APIError(
                             .conflict,
                             "version_exists",
-                            "version \(body.versionId) is already registered with other data "
+                            "version \(body.versionID) is already registered with other data "
                                 + "(\(differing.joined(separator: ", "))); version ids are unique across all projects",
                             details: [
-                                "versionId": body.versionId, "fields": differing.joined(separator: ","),
+                                "versionId": body.versionID, "fields": differing.joined(separator: ","),
                             ]
                         )
                     }
@@ -166,8 +166,8 @@ extension BrokerAPI {
                 if makeCurrent {
                     try await ProjectStore.makeCurrent(
                         projectID: projectID,
-                        versionID: body.versionId,
-                        previewURL: body.previewUrl,
+                        versionID: body.versionID,
+                        previewURL: body.previewURL,
                         on: connection,
                         logger: logger
                     )
@@ -180,12 +180,12 @@ extension BrokerAPI {
                     outcome: "accepted",
                     statusCode: 201,
                     reason: nil,
-                    details: ["versionId": body.versionId, "makeCurrent": String(makeCurrent)],
+                    details: ["versionId": body.versionID, "makeCurrent": String(makeCurrent)],
                     requestID: requestID
                 ).insert(on: connection, logger: logger)
-                guard let stored = try await VersionStore.find(body.versionId, on: connection, logger: logger)
+                guard let stored = try await VersionStore.find(body.versionID, on: connection, logger: logger)
                 else {
-                    throw APIError(.notFound, "version_not_found", "version \(body.versionId) vanished")
+                    throw APIError(.notFound, "version_not_found", "version \(body.versionID) vanished")
                 }
                 return APIResponse(status: .created, json: stored.view)
             }
@@ -215,7 +215,7 @@ extension BrokerAPI {
                 throw APIError(.notFound, "project_not_found", "project \(projectID) is not registered")
             }
             let versions = try await VersionStore.all(project: projectID, on: connection, logger: logger)
-            return APIResponse(json: VersionList(projectId: projectID, versions: versions.map(\.view)))
+            return APIResponse(json: VersionList(projectID: projectID, versions: versions.map(\.view)))
         }
     }
 

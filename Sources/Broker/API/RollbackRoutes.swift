@@ -19,11 +19,11 @@ extension BrokerAPI {
                 from: signed.body,
                 fields: Self.rollbackFields
             )
-            subject.actor = body.userId
-            subject.projectID = body.projectId
-            try FieldRules.id(body.userId, field: "userId")
-            try FieldRules.projectID(body.projectId)
-            try FieldRules.id(body.targetVersionId, field: "targetVersionId")
+            subject.actor = body.userID
+            subject.projectID = body.projectID
+            try FieldRules.id(body.userID, field: "userId")
+            try FieldRules.projectID(body.projectID)
+            try FieldRules.id(body.targetVersionID, field: "targetVersionId")
             try FieldRules.text(body.reason, field: "reason", max: 500)
             var idempotency: Idempotency?
             if let key = signed.idempotencyKey {
@@ -39,7 +39,7 @@ extension BrokerAPI {
                     )
                 )
             }
-            try await limitRate(user: body.userId)
+            try await limitRate(user: body.userID)
             return try await rollbacks.rollback(
                 body,
                 context: RollbackService.Context(
@@ -61,10 +61,10 @@ extension BrokerAPI {
         return try await audited(action: "publish", caller: signed.verified.caller, context: context) {
             subject in
             let body = try RequestBody.decode(PublishRequest.self, from: signed.body, fields: ["userId"])
-            subject.actor = body.userId
-            try FieldRules.id(body.userId, field: "userId")
+            subject.actor = body.userID
+            try FieldRules.id(body.userID, field: "userId")
             try FieldRules.id(versionID, field: "versionId")
-            try await limitRate(user: body.userId)
+            try await limitRate(user: body.userID)
             let logger = self.logger
             let caller = signed.verified.caller
             let requestID = context.id
@@ -85,7 +85,7 @@ extension BrokerAPI {
                         on: connection,
                         logger: logger
                     ),
-                    project.userID == body.userId
+                    project.userID == body.userID
                 else {
                     throw APIError(
                         .forbidden,
@@ -113,7 +113,7 @@ extension BrokerAPI {
                     try await VersionStore.publish(versionID, on: connection, logger: logger)
                     try await AuditEntry(
                         caller: caller,
-                        actor: body.userId,
+                        actor: body.userID,
                         action: "publish",
                         projectID: project.id,
                         outcome: "accepted",

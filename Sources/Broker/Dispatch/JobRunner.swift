@@ -220,9 +220,9 @@ struct JobRunner: Sendable {
     /// Stores a progress update and publishes its event.
     fileprivate func store(_ update: JobProgress.Params, job: ClaimedJob) async {
         let payload = RollbackProgressEvent(
-            projectId: job.projectID,
-            jobId: job.idText,
-            rollbackVersionId: job.versionID,
+            projectID: job.projectID,
+            jobID: job.idText,
+            rollbackVersionID: job.versionID,
             percent: update.percent,
             phase: update.phase.rawValue,
             bytesDone: update.bytesDone,

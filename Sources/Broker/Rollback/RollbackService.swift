@@ -28,7 +28,7 @@ struct RollbackService: Sendable {
         // Setting metadata re-renders the handler's whole metadata; worth it only when the
         // statements below are logged (PostgresNIO logs them at debug and trace).
         if requestLogger.logLevel <= .debug {
-            requestLogger[metadataKey: "project.id"] = "\(request.projectId)"
+            requestLogger[metadataKey: "project.id"] = "\(request.projectID)"
             requestLogger[metadataKey: "request.id"] = "\(context.requestID)"
         }
         let logger = requestLogger
@@ -181,9 +181,9 @@ struct RollbackService: Sendable {
         let logger = self.logger
         let entry = AuditEntry(
             caller: context.caller,
-            actor: request.userId,
+            actor: request.userID,
             action: "rollback",
-            projectID: request.projectId,
+            projectID: request.projectID,
             outcome: "replayed",
             statusCode: stored.status,
             reason: nil,
@@ -216,48 +216,48 @@ struct RollbackService: Sendable {
         let previewURL = target.previewURL ?? ""
         let newStatus = skip ? project.status : .rollingBack
         let accepted = RollbackAccepted(
-            rollbackVersionId: versionID,
-            targetVersionId: target.id,
-            projectId: project.id,
-            previewUrl: previewURL,
+            rollbackVersionID: versionID,
+            targetVersionID: target.id,
+            projectID: project.id,
+            previewURL: previewURL,
             status: newStatus,
-            jobId: jobID,
+            jobID: jobID,
             epoch: newEpoch,
-            publishUrl: "/v1/versions/\(versionID)/publish"
+            publishURL: "/v1/versions/\(versionID)/publish"
         )
         let response = APIResponse(json: accepted)
         let event = RollbackStartedEvent(
-            projectId: project.id,
-            rollbackVersionId: versionID,
-            targetVersionId: target.id,
-            jobId: jobID,
+            projectID: project.id,
+            rollbackVersionID: versionID,
+            targetVersionID: target.id,
+            jobID: jobID,
             epoch: newEpoch,
-            previewUrl: previewURL,
+            previewURL: previewURL,
             skipWorkingDirectory: skip
         )
         let arguments = RollbackRecord.Arguments(
             caller: context.caller,
             key: context.idempotency?.key,
             fingerprint: context.idempotency?.fingerprint,
-            lockId: context.idempotency.map { String($0.lockID) },
-            versionId: versionID,
-            projectId: project.id,
-            targetVersionId: target.id,
+            lockID: context.idempotency.map { String($0.lockID) },
+            versionID: versionID,
+            projectID: project.id,
+            targetVersionID: target.id,
             versionStatus: skip ? "ready" : "syncing",
-            artifactUrl: target.artifactURL,
-            artifactSha256: target.artifactSHA256,
+            artifactURL: target.artifactURL,
+            artifactSHA256: target.artifactSHA256,
             artifactSize: target.artifactSize,
-            previewUrl: previewURL,
-            deploymentId: target.deploymentID,
+            previewURL: previewURL,
+            deploymentID: target.deploymentID,
             newStatus: newStatus.rawValue,
             expectedEpoch: project.epoch,
             settled: ProjectStatus.allCases.filter(\.isSettled).map(\.rawValue),
-            jobId: jobID,
+            jobID: jobID,
             host: project.host,
-            previousVersionId: project.currentVersionID,
-            previousPreviewUrl: project.previewURL,
+            previousVersionID: project.currentVersionID,
+            previousPreviewURL: project.previewURL,
             previousStatus: project.status.rawValue,
-            userId: request.userId,
+            userID: request.userID,
             traceParent: context.traceParent,
             event: event,
             auditAction: skip ? "rollback.previewOnly" : "rollback",
@@ -266,7 +266,7 @@ struct RollbackService: Sendable {
                 "targetVersionId": target.id, "rollbackVersionId": versionID, "epoch": String(newEpoch),
                 "jobId": jobID ?? "",
             ],
-            requestId: context.requestID,
+            requestID: context.requestID,
             response: String(decoding: response.body, as: UTF8.self),
             ttlSeconds: settings.idempotencyTTLSeconds
         )
@@ -294,15 +294,15 @@ struct RollbackService: Sendable {
             throw APIError(
                 .notFound,
                 "project_not_found",
-                "project \(request.projectId) is not registered",
-                details: ["projectId": request.projectId]
+                "project \(request.projectID) is not registered",
+                details: ["projectId": request.projectID]
             )
         }
-        guard project.userID == request.userId else {
+        guard project.userID == request.userID else {
             throw APIError(
                 .forbidden,
                 "project_not_owned",
-                "project \(project.id) does not belong to user \(request.userId)",
+                "project \(project.id) does not belong to user \(request.userID)",
                 details: ["projectId": project.id]
             )
         }
@@ -326,7 +326,7 @@ struct RollbackService: Sendable {
         _ found: VersionRow?,
         skip: Bool
     ) throws -> VersionRow {
-        let id = request.targetVersionId
+        let id = request.targetVersionID
         guard let target = found else {
             throw APIError(
                 .notFound,
@@ -335,12 +335,12 @@ struct RollbackService: Sendable {
                 details: ["targetVersionId": id]
             )
         }
-        guard target.projectID == request.projectId else {
+        guard target.projectID == request.projectID else {
             throw APIError(
                 .unprocessableContent,
                 "version_not_in_project",
-                "version \(id) belongs to another project, not to \(request.projectId)",
-                details: ["targetVersionId": id, "projectId": request.projectId]
+                "version \(id) belongs to another project, not to \(request.projectID)",
+                details: ["targetVersionId": id, "projectId": request.projectID]
             )
         }
         guard target.status != .failed else {
@@ -390,17 +390,17 @@ struct RollbackService: Sendable {
     /// for a rollback that has committed.
     private func afterCommit(_ accepted: RollbackAccepted, skip: Bool, event: [UInt8]) async {
         let commands: [[String]] = [
-            ["SET", keys.latestVersion(project: accepted.projectId), accepted.rollbackVersionId],
-            ["PUBLISH", keys.events(project: accepted.projectId), String(decoding: event, as: UTF8.self)],
+            ["SET", keys.latestVersion(project: accepted.projectID), accepted.rollbackVersionID],
+            ["PUBLISH", keys.events(project: accepted.projectID), String(decoding: event, as: UTF8.self)],
         ]
         do {
             _ = try await redis.commands(commands)
             // No job will end this lock: a preview-only rollback is over once committed.
-            if skip { try await lock.release(project: accepted.projectId, epoch: accepted.epoch) }
+            if skip { try await lock.release(project: accepted.projectID, epoch: accepted.epoch) }
         } catch {
             logger.warning(
                 "redis update after commit failed; the lock expires by its TTL",
-                metadata: ["project.id": "\(accepted.projectId)", "error": "\(error)"]
+                metadata: ["project.id": "\(accepted.projectID)", "error": "\(error)"]
             )
         }
     }

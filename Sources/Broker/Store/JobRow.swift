@@ -24,10 +24,10 @@ struct JobRow: Sendable {
 
     var view: JobView {
         JobView(
-            jobId: id.uuidString.lowercased(),
-            projectId: projectID,
-            versionId: versionID,
-            targetVersionId: targetVersionID,
+            jobID: id.uuidString.lowercased(),
+            projectID: projectID,
+            versionID: versionID,
+            targetVersionID: targetVersionID,
             state: state,
             epoch: epoch,
             attempts: attempts,

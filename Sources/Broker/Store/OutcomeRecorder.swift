@@ -63,11 +63,11 @@ struct OutcomeRecorder: Sendable {
                 )
                 let events = try await Self.appendEvents(
                     RollbackCompletedEvent(
-                        projectId: job.projectID,
-                        jobId: job.idText,
-                        rollbackVersionId: job.versionID,
+                        projectID: job.projectID,
+                        jobID: job.idText,
+                        rollbackVersionID: job.versionID,
                         epoch: job.epoch,
-                        commitId: result.commitID,
+                        commitID: result.commitID,
                         tag: result.tag,
                         durationMilliseconds: durationMilliseconds,
                         releasedBuilds: builds.count
@@ -140,14 +140,14 @@ struct OutcomeRecorder: Sendable {
                 )
                 let events = try await Self.appendEvents(
                     RollbackFailedEvent(
-                        projectId: job.projectID,
-                        jobId: job.idText,
-                        rollbackVersionId: job.versionID,
+                        projectID: job.projectID,
+                        jobID: job.idText,
+                        rollbackVersionID: job.versionID,
                         epoch: job.epoch,
                         errorCode: failure.code,
                         errorMessage: failure.message,
-                        restoredVersionId: restored.version,
-                        restoredPreviewUrl: restored.preview,
+                        restoredVersionID: restored.version,
+                        restoredPreviewURL: restored.preview,
                         purgedBuilds: builds.count
                     ),
                     type: .rollbackFailed,
@@ -219,8 +219,8 @@ struct OutcomeRecorder: Sendable {
                 try await appendEvent(
                     HeldBuildEvent(
                         type: buildEvent,
-                        projectId: job.projectID,
-                        buildId: build.buildID,
+                        projectID: job.projectID,
+                        buildID: build.buildID,
                         reason: reason
                     ),
                     type: buildEvent,

@@ -17,14 +17,14 @@ struct ProjectRow: Sendable {
 
     var view: ProjectView {
         ProjectView(
-            projectId: id,
-            userId: userID,
+            projectID: id,
+            userID: userID,
             host: host,
             status: status,
-            currentVersionId: currentVersionID,
-            previewUrl: previewURL,
+            currentVersionID: currentVersionID,
+            previewURL: previewURL,
             epoch: epoch,
-            activeJobId: activeJobID.map { $0.uuidString.lowercased() },
+            activeJobID: activeJobID.map { $0.uuidString.lowercased() },
             updatedAt: updatedAt
         )
     }

@@ -31,10 +31,10 @@ struct RollbackRead: Sendable {
             SELECT \(unescaped: Self.columns),
                 k.fingerprint, k.response_status, k.response_body
             FROM projects p
-            LEFT JOIN project_versions v ON v.id = \(request.targetVersionId)
+            LEFT JOIN project_versions v ON v.id = \(request.targetVersionID)
             LEFT JOIN idempotency_keys k ON k.caller = \(idempotency?.caller) AND k.key = \(idempotency?.key)
                 AND k.expires_at > now()
-            WHERE p.id = \(request.projectId)
+            WHERE p.id = \(request.projectID)
             """,
             logger: logger
         )

@@ -17,30 +17,30 @@ enum RollbackRecord {
         /// (caller, key); all absent without a key.
         var key: String?
         var fingerprint: String?
-        var lockId: String?
+        var lockID: String?
         /// The new rollback version and what it copies from the target.
-        var versionId: String
-        var projectId: String
-        var targetVersionId: String
+        var versionID: String
+        var projectID: String
+        var targetVersionID: String
         /// `syncing`, or `ready` with `skipWorkingDirectory`.
         var versionStatus: String
-        var artifactUrl: String?
-        var artifactSha256: String?
+        var artifactURL: String?
+        var artifactSHA256: String?
         var artifactSize: Int64?
-        var previewUrl: String
-        var deploymentId: String?
+        var previewURL: String
+        var deploymentID: String?
         /// The project's compare-and-set: the status it moves to, the epoch it must still hold,
         /// and the settled statuses it may move from.
         var newStatus: String
         var expectedEpoch: Int64
         var settled: [String]
         /// The job (absent with `skipWorkingDirectory`) and what a failure restores.
-        var jobId: String?
+        var jobID: String?
         var host: String
-        var previousVersionId: String?
-        var previousPreviewUrl: String?
+        var previousVersionID: String?
+        var previousPreviewURL: String?
         var previousStatus: String
-        var userId: String
+        var userID: String
         var traceParent: String?
         /// The `rollbackStarted` event's payload.
         var event: RollbackStartedEvent
@@ -48,10 +48,43 @@ enum RollbackRecord {
         var auditAction: String
         var reason: String?
         var auditDetails: [String: String]
-        var requestId: String
+        var requestID: String
         /// The answer stored for the key, and how long it is kept.
         var response: String
         var ttlSeconds: Int
+
+        enum CodingKeys: String, CodingKey {
+            case caller
+            case key
+            case fingerprint
+            case lockID = "lockId"
+            case versionID = "versionId"
+            case projectID = "projectId"
+            case targetVersionID = "targetVersionId"
+            case versionStatus
+            case artifactURL = "artifactUrl"
+            case artifactSHA256 = "artifactSha256"
+            case artifactSize
+            case previewURL = "previewUrl"
+            case deploymentID = "deploymentId"
+            case newStatus
+            case expectedEpoch
+            case settled
+            case jobID = "jobId"
+            case host
+            case previousVersionID = "previousVersionId"
+            case previousPreviewURL = "previousPreviewUrl"
+            case previousStatus
+            case userID = "userId"
+            case traceParent
+            case event
+            case auditAction
+            case reason
+            case auditDetails
+            case requestID = "requestId"
+            case response
+            case ttlSeconds
+        }
     }
 
     /// What the function answered: `accepted` (with the new epoch), `in_flight`, `replay` (with

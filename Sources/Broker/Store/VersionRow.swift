@@ -21,16 +21,16 @@ struct VersionRow: Sendable {
 
     var view: VersionView {
         VersionView(
-            versionId: id,
-            projectId: projectID,
-            parentVersionId: parentVersionID,
+            versionID: id,
+            projectID: projectID,
+            parentVersionID: parentVersionID,
             kind: kind,
             status: status,
-            artifactUrl: artifactURL,
-            artifactSha256: artifactSHA256,
+            artifactURL: artifactURL,
+            artifactSHA256: artifactSHA256,
             artifactSize: artifactSize,
-            previewUrl: previewURL,
-            deploymentId: deploymentID,
+            previewURL: previewURL,
+            deploymentID: deploymentID,
             published: published,
             publishedAt: publishedAt,
             createdAt: createdAt

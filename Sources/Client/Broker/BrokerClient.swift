@@ -74,7 +74,7 @@ public struct BrokerClient: Sendable {
         try await call(
             "POST",
             "/v1/versions/\(try PathSegment.id(versionID, field: "versionID"))/publish",
-            body: PublishRequest(userId: userID)
+            body: PublishRequest(userID: userID)
         )
     }
 

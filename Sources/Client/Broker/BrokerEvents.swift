@@ -45,10 +45,10 @@ public struct BrokerEvent: Sendable, Hashable {
     /// The rollback version an event is about, when it is about one.
     public var rollbackVersionID: String? {
         switch kind {
-        case .rollbackStarted(let event): event.rollbackVersionId
-        case .rollbackProgress(let event): event.rollbackVersionId
-        case .rollbackCompleted(let event): event.rollbackVersionId
-        case .rollbackFailed(let event): event.rollbackVersionId
+        case .rollbackStarted(let event): event.rollbackVersionID
+        case .rollbackProgress(let event): event.rollbackVersionID
+        case .rollbackCompleted(let event): event.rollbackVersionID
+        case .rollbackFailed(let event): event.rollbackVersionID
         case .buildReleased, .buildPurged, .other: nil
         }
     }
@@ -109,9 +109,9 @@ extension BrokerClient {
         _ accepted: RollbackAccepted,
         progress: @Sendable (RollbackProgressEvent) -> Void = { _ in }
     ) async throws -> RollbackOutcome {
-        guard accepted.jobId != nil else { return .previewOnly }
-        for try await event in events(projectID: accepted.projectId)
-        where event.rollbackVersionID == accepted.rollbackVersionId {
+        guard accepted.jobID != nil else { return .previewOnly }
+        for try await event in events(projectID: accepted.projectID)
+        where event.rollbackVersionID == accepted.rollbackVersionID {
             switch event.kind {
             case .rollbackProgress(let update): progress(update)
             case .rollbackCompleted(let completed): return .completed(completed)

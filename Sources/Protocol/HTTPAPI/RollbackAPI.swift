@@ -6,126 +6,171 @@ public import Foundation
 
 /// `POST /v1/versions/rollback`.
 public struct RollbackRequest: Codable, Sendable, Hashable {
-    public var userId: String
-    public var projectId: String
-    public var targetVersionId: String
+    public var userID: String
+    public var projectID: String
+    public var targetVersionID: String
     /// Switch the preview only; no job, the project's status stays as it is.
     public var skipWorkingDirectory: Bool?
     public var reason: String?
 
     public init(
-        userId: String,
-        projectId: String,
-        targetVersionId: String,
+        userID: String,
+        projectID: String,
+        targetVersionID: String,
         skipWorkingDirectory: Bool? = nil,
         reason: String? = nil
     ) {
-        self.userId = userId
-        self.projectId = projectId
-        self.targetVersionId = targetVersionId
+        self.userID = userID
+        self.projectID = projectID
+        self.targetVersionID = targetVersionID
         self.skipWorkingDirectory = skipWorkingDirectory
         self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "userId"
+        case projectID = "projectId"
+        case targetVersionID = "targetVersionId"
+        case skipWorkingDirectory
+        case reason
     }
 }
 
 /// The answer to an accepted rollback.
 public struct RollbackAccepted: Codable, Sendable, Hashable {
-    public var rollbackVersionId: String
-    public var targetVersionId: String
-    public var projectId: String
-    public var previewUrl: String
+    public var rollbackVersionID: String
+    public var targetVersionID: String
+    public var projectID: String
+    public var previewURL: String
     public var status: ProjectStatus
     /// Nil when `skipWorkingDirectory` was set.
-    public var jobId: String?
+    public var jobID: String?
     /// The project's fencing token after this rollback.
     public var epoch: Int64
     /// `POST` here to publish the new (unpublished) version.
-    public var publishUrl: String
+    public var publishURL: String
 
     public init(
-        rollbackVersionId: String,
-        targetVersionId: String,
-        projectId: String,
-        previewUrl: String,
+        rollbackVersionID: String,
+        targetVersionID: String,
+        projectID: String,
+        previewURL: String,
         status: ProjectStatus,
-        jobId: String?,
+        jobID: String?,
         epoch: Int64,
-        publishUrl: String
+        publishURL: String
     ) {
-        self.rollbackVersionId = rollbackVersionId
-        self.targetVersionId = targetVersionId
-        self.projectId = projectId
-        self.previewUrl = previewUrl
+        self.rollbackVersionID = rollbackVersionID
+        self.targetVersionID = targetVersionID
+        self.projectID = projectID
+        self.previewURL = previewURL
         self.status = status
-        self.jobId = jobId
+        self.jobID = jobID
         self.epoch = epoch
-        self.publishUrl = publishUrl
+        self.publishURL = publishURL
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rollbackVersionID = "rollbackVersionId"
+        case targetVersionID = "targetVersionId"
+        case projectID = "projectId"
+        case previewURL = "previewUrl"
+        case status
+        case jobID = "jobId"
+        case epoch
+        case publishURL = "publishUrl"
     }
 }
 
 /// `POST /v1/projects`: the build system registers a project and the host that builds it.
 public struct RegisterProjectRequest: Codable, Sendable, Hashable {
-    public var projectId: String
-    public var userId: String
+    public var projectID: String
+    public var userID: String
     public var host: String
 
-    public init(projectId: String, userId: String, host: String) {
-        self.projectId = projectId
-        self.userId = userId
+    public init(projectID: String, userID: String, host: String) {
+        self.projectID = projectID
+        self.userID = userID
         self.host = host
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case projectID = "projectId"
+        case userID = "userId"
+        case host
     }
 }
 
 /// `POST /v1/projects/{id}/versions`: the build system registers a built version.
 public struct RegisterVersionRequest: Codable, Sendable, Hashable {
-    public var versionId: String
-    public var artifactUrl: String?
-    public var artifactSha256: String?
+    public var versionID: String
+    public var artifactURL: String?
+    public var artifactSHA256: String?
     public var artifactSize: Int64?
-    public var previewUrl: String?
-    public var deploymentId: String?
+    public var previewURL: String?
+    public var deploymentID: String?
     /// Make it the project's current version and set the project `deployed` (default true).
     public var makeCurrent: Bool?
 
     public init(
-        versionId: String,
-        artifactUrl: String?,
-        artifactSha256: String?,
+        versionID: String,
+        artifactURL: String?,
+        artifactSHA256: String?,
         artifactSize: Int64?,
-        previewUrl: String?,
-        deploymentId: String? = nil,
+        previewURL: String?,
+        deploymentID: String? = nil,
         makeCurrent: Bool? = nil
     ) {
-        self.versionId = versionId
-        self.artifactUrl = artifactUrl
-        self.artifactSha256 = artifactSha256
+        self.versionID = versionID
+        self.artifactURL = artifactURL
+        self.artifactSHA256 = artifactSHA256
         self.artifactSize = artifactSize
-        self.previewUrl = previewUrl
-        self.deploymentId = deploymentId
+        self.previewURL = previewURL
+        self.deploymentID = deploymentID
         self.makeCurrent = makeCurrent
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case versionID = "versionId"
+        case artifactURL = "artifactUrl"
+        case artifactSHA256 = "artifactSha256"
+        case artifactSize
+        case previewURL = "previewUrl"
+        case deploymentID = "deploymentId"
+        case makeCurrent
     }
 }
 
 /// `POST /v1/builds`: the build system asks whether a build may start now.
 /// `POST /v1/versions/{versionId}/publish`: who publishes (the project's user).
 public struct PublishRequest: Codable, Sendable, Hashable {
-    public var userId: String
+    public var userID: String
 
-    public init(userId: String) {
-        self.userId = userId
+    public init(userID: String) {
+        self.userID = userID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "userId"
     }
 }
 
 public struct BuildRequest: Codable, Sendable, Hashable {
-    public var projectId: String
-    public var buildId: String
+    public var projectID: String
+    public var buildID: String
     /// Passed through to the build sink untouched (at most 16 KiB of JSON).
     public var payload: JSONValue?
 
-    public init(projectId: String, buildId: String, payload: JSONValue? = nil) {
-        self.projectId = projectId
-        self.buildId = buildId
+    public init(projectID: String, buildID: String, payload: JSONValue? = nil) {
+        self.projectID = projectID
+        self.buildID = buildID
         self.payload = payload
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case projectID = "projectId"
+        case buildID = "buildId"
+        case payload
     }
 }
 
@@ -138,124 +183,164 @@ public struct BuildAdmission: Codable, Sendable, Hashable {
         case held
     }
 
-    public var buildId: String
-    public var projectId: String
+    public var buildID: String
+    public var projectID: String
     public var disposition: Disposition
     public var message: String
 
     public init(
-        buildId: String,
-        projectId: String,
+        buildID: String,
+        projectID: String,
         disposition: Disposition,
         message: String
     ) {
-        self.buildId = buildId
-        self.projectId = projectId
+        self.buildID = buildID
+        self.projectID = projectID
         self.disposition = disposition
         self.message = message
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case buildID = "buildId"
+        case projectID = "projectId"
+        case disposition
+        case message
     }
 }
 
 /// A project as the API shows it.
 public struct ProjectView: Codable, Sendable, Hashable {
-    public var projectId: String
-    public var userId: String
+    public var projectID: String
+    public var userID: String
     public var host: String
     public var status: ProjectStatus
-    public var currentVersionId: String?
-    public var previewUrl: String?
+    public var currentVersionID: String?
+    public var previewURL: String?
     public var epoch: Int64
-    public var activeJobId: String?
+    public var activeJobID: String?
     public var updatedAt: Date
 
     public init(
-        projectId: String,
-        userId: String,
+        projectID: String,
+        userID: String,
         host: String,
         status: ProjectStatus,
-        currentVersionId: String?,
-        previewUrl: String?,
+        currentVersionID: String?,
+        previewURL: String?,
         epoch: Int64,
-        activeJobId: String?,
+        activeJobID: String?,
         updatedAt: Date
     ) {
-        self.projectId = projectId
-        self.userId = userId
+        self.projectID = projectID
+        self.userID = userID
         self.host = host
         self.status = status
-        self.currentVersionId = currentVersionId
-        self.previewUrl = previewUrl
+        self.currentVersionID = currentVersionID
+        self.previewURL = previewURL
         self.epoch = epoch
-        self.activeJobId = activeJobId
+        self.activeJobID = activeJobID
         self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case projectID = "projectId"
+        case userID = "userId"
+        case host
+        case status
+        case currentVersionID = "currentVersionId"
+        case previewURL = "previewUrl"
+        case epoch
+        case activeJobID = "activeJobId"
+        case updatedAt
     }
 }
 
 /// A version as the API shows it.
 public struct VersionView: Codable, Sendable, Hashable {
-    public var versionId: String
-    public var projectId: String
+    public var versionID: String
+    public var projectID: String
     /// The version this one was rolled back from; nil for builds.
-    public var parentVersionId: String?
+    public var parentVersionID: String?
     public var kind: String
     public var status: VersionStatus
-    public var artifactUrl: String?
-    public var artifactSha256: String?
+    public var artifactURL: String?
+    public var artifactSHA256: String?
     public var artifactSize: Int64?
-    public var previewUrl: String?
-    public var deploymentId: String?
+    public var previewURL: String?
+    public var deploymentID: String?
     public var published: Bool
     public var publishedAt: Date?
     public var createdAt: Date
 
     public init(
-        versionId: String,
-        projectId: String,
-        parentVersionId: String?,
+        versionID: String,
+        projectID: String,
+        parentVersionID: String?,
         kind: String,
         status: VersionStatus,
-        artifactUrl: String?,
-        artifactSha256: String?,
+        artifactURL: String?,
+        artifactSHA256: String?,
         artifactSize: Int64?,
-        previewUrl: String?,
-        deploymentId: String?,
+        previewURL: String?,
+        deploymentID: String?,
         published: Bool,
         publishedAt: Date?,
         createdAt: Date
     ) {
-        self.versionId = versionId
-        self.projectId = projectId
-        self.parentVersionId = parentVersionId
+        self.versionID = versionID
+        self.projectID = projectID
+        self.parentVersionID = parentVersionID
         self.kind = kind
         self.status = status
-        self.artifactUrl = artifactUrl
-        self.artifactSha256 = artifactSha256
+        self.artifactURL = artifactURL
+        self.artifactSHA256 = artifactSHA256
         self.artifactSize = artifactSize
-        self.previewUrl = previewUrl
-        self.deploymentId = deploymentId
+        self.previewURL = previewURL
+        self.deploymentID = deploymentID
         self.published = published
         self.publishedAt = publishedAt
         self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case versionID = "versionId"
+        case projectID = "projectId"
+        case parentVersionID = "parentVersionId"
+        case kind
+        case status
+        case artifactURL = "artifactUrl"
+        case artifactSHA256 = "artifactSha256"
+        case artifactSize
+        case previewURL = "previewUrl"
+        case deploymentID = "deploymentId"
+        case published
+        case publishedAt
+        case createdAt
     }
 }
 
 /// `GET /v1/projects/{id}/versions`.
 public struct VersionList: Codable, Sendable, Hashable {
-    public var projectId: String
+    public var projectID: String
     public var versions: [VersionView]
 
-    public init(projectId: String, versions: [VersionView]) {
-        self.projectId = projectId
+    public init(projectID: String, versions: [VersionView]) {
+        self.projectID = projectID
         self.versions = versions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case projectID = "projectId"
+        case versions
     }
 }
 
 /// A job as the API shows it.
 public struct JobView: Codable, Sendable, Hashable {
-    public var jobId: String
-    public var projectId: String
-    public var versionId: String
-    public var targetVersionId: String
+    public var jobID: String
+    public var projectID: String
+    public var versionID: String
+    public var targetVersionID: String
     public var state: QueueJobState
     public var epoch: Int64
     public var attempts: Int
@@ -268,10 +353,10 @@ public struct JobView: Codable, Sendable, Hashable {
     public var finishedAt: Date?
 
     public init(
-        jobId: String,
-        projectId: String,
-        versionId: String,
-        targetVersionId: String,
+        jobID: String,
+        projectID: String,
+        versionID: String,
+        targetVersionID: String,
         state: QueueJobState,
         epoch: Int64,
         attempts: Int,
@@ -283,10 +368,10 @@ public struct JobView: Codable, Sendable, Hashable {
         startedAt: Date?,
         finishedAt: Date?
     ) {
-        self.jobId = jobId
-        self.projectId = projectId
-        self.versionId = versionId
-        self.targetVersionId = targetVersionId
+        self.jobID = jobID
+        self.projectID = projectID
+        self.versionID = versionID
+        self.targetVersionID = targetVersionID
         self.state = state
         self.epoch = epoch
         self.attempts = attempts
@@ -297,6 +382,23 @@ public struct JobView: Codable, Sendable, Hashable {
         self.createdAt = createdAt
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "jobId"
+        case projectID = "projectId"
+        case versionID = "versionId"
+        case targetVersionID = "targetVersionId"
+        case state
+        case epoch
+        case attempts
+        case progressPercent
+        case phase
+        case errorCode
+        case errorMessage
+        case createdAt
+        case startedAt
+        case finishedAt
     }
 }
 

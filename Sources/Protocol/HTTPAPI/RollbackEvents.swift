@@ -8,131 +8,178 @@ public enum RollbackEventType: String, Codable, Sendable, CaseIterable {
 /// `rollbackStarted`: the request was accepted; the preview already points at the new version.
 public struct RollbackStartedEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackStarted.rawValue
-    public var projectId: String
-    public var rollbackVersionId: String
-    public var targetVersionId: String
+    public var projectID: String
+    public var rollbackVersionID: String
+    public var targetVersionID: String
     /// Nil with `skipWorkingDirectory` (no job runs).
-    public var jobId: String?
+    public var jobID: String?
     public var epoch: Int64
-    public var previewUrl: String
+    public var previewURL: String
     public var skipWorkingDirectory: Bool
 
     public init(
-        projectId: String,
-        rollbackVersionId: String,
-        targetVersionId: String,
-        jobId: String?,
+        projectID: String,
+        rollbackVersionID: String,
+        targetVersionID: String,
+        jobID: String?,
         epoch: Int64,
-        previewUrl: String,
+        previewURL: String,
         skipWorkingDirectory: Bool
     ) {
-        self.projectId = projectId
-        self.rollbackVersionId = rollbackVersionId
-        self.targetVersionId = targetVersionId
-        self.jobId = jobId
+        self.projectID = projectID
+        self.rollbackVersionID = rollbackVersionID
+        self.targetVersionID = targetVersionID
+        self.jobID = jobID
         self.epoch = epoch
-        self.previewUrl = previewUrl
+        self.previewURL = previewURL
         self.skipWorkingDirectory = skipWorkingDirectory
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case projectID = "projectId"
+        case rollbackVersionID = "rollbackVersionId"
+        case targetVersionID = "targetVersionId"
+        case jobID = "jobId"
+        case epoch
+        case previewURL = "previewUrl"
+        case skipWorkingDirectory
     }
 }
 
 /// `rollbackProgress`: the agent's progress on the job, throttled by the dispatcher.
 public struct RollbackProgressEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackProgress.rawValue
-    public var projectId: String
-    public var jobId: String
-    public var rollbackVersionId: String
+    public var projectID: String
+    public var jobID: String
+    public var rollbackVersionID: String
     public var percent: Int
     public var phase: String
     public var bytesDone: Int64
     public var bytesTotal: Int64
 
     public init(
-        projectId: String,
-        jobId: String,
-        rollbackVersionId: String,
+        projectID: String,
+        jobID: String,
+        rollbackVersionID: String,
         percent: Int,
         phase: String,
         bytesDone: Int64,
         bytesTotal: Int64
     ) {
-        self.projectId = projectId
-        self.jobId = jobId
-        self.rollbackVersionId = rollbackVersionId
+        self.projectID = projectID
+        self.jobID = jobID
+        self.rollbackVersionID = rollbackVersionID
         self.percent = percent
         self.phase = phase
         self.bytesDone = bytesDone
         self.bytesTotal = bytesTotal
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case projectID = "projectId"
+        case jobID = "jobId"
+        case rollbackVersionID = "rollbackVersionId"
+        case percent
+        case phase
+        case bytesDone
+        case bytesTotal
     }
 }
 
 /// `rollbackCompleted`: the working directory holds the target's files and git recorded it.
 public struct RollbackCompletedEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackCompleted.rawValue
-    public var projectId: String
-    public var jobId: String
-    public var rollbackVersionId: String
+    public var projectID: String
+    public var jobID: String
+    public var rollbackVersionID: String
     public var epoch: Int64
-    public var commitId: String?
+    public var commitID: String?
     public var tag: String?
     public var durationMilliseconds: Int64
     public var releasedBuilds: Int
 
     public init(
-        projectId: String,
-        jobId: String,
-        rollbackVersionId: String,
+        projectID: String,
+        jobID: String,
+        rollbackVersionID: String,
         epoch: Int64,
-        commitId: String?,
+        commitID: String?,
         tag: String?,
         durationMilliseconds: Int64,
         releasedBuilds: Int
     ) {
-        self.projectId = projectId
-        self.jobId = jobId
-        self.rollbackVersionId = rollbackVersionId
+        self.projectID = projectID
+        self.jobID = jobID
+        self.rollbackVersionID = rollbackVersionID
         self.epoch = epoch
-        self.commitId = commitId
+        self.commitID = commitID
         self.tag = tag
         self.durationMilliseconds = durationMilliseconds
         self.releasedBuilds = releasedBuilds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case projectID = "projectId"
+        case jobID = "jobId"
+        case rollbackVersionID = "rollbackVersionId"
+        case epoch
+        case commitID = "commitId"
+        case tag
+        case durationMilliseconds
+        case releasedBuilds
     }
 }
 
 /// `rollbackFailed`: the sync failed; the project's preview and current version were restored.
 public struct RollbackFailedEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackFailed.rawValue
-    public var projectId: String
-    public var jobId: String
-    public var rollbackVersionId: String
+    public var projectID: String
+    public var jobID: String
+    public var rollbackVersionID: String
     public var epoch: Int64
     /// The agent's error name (`artifact_rejected`, …) or the dispatcher's (`agent_unreachable`).
     public var errorCode: String
     public var errorMessage: String
-    public var restoredVersionId: String?
-    public var restoredPreviewUrl: String?
+    public var restoredVersionID: String?
+    public var restoredPreviewURL: String?
     public var purgedBuilds: Int
 
     public init(
-        projectId: String,
-        jobId: String,
-        rollbackVersionId: String,
+        projectID: String,
+        jobID: String,
+        rollbackVersionID: String,
         epoch: Int64,
         errorCode: String,
         errorMessage: String,
-        restoredVersionId: String?,
-        restoredPreviewUrl: String?,
+        restoredVersionID: String?,
+        restoredPreviewURL: String?,
         purgedBuilds: Int
     ) {
-        self.projectId = projectId
-        self.jobId = jobId
-        self.rollbackVersionId = rollbackVersionId
+        self.projectID = projectID
+        self.jobID = jobID
+        self.rollbackVersionID = rollbackVersionID
         self.epoch = epoch
         self.errorCode = errorCode
         self.errorMessage = errorMessage
-        self.restoredVersionId = restoredVersionId
-        self.restoredPreviewUrl = restoredPreviewUrl
+        self.restoredVersionID = restoredVersionID
+        self.restoredPreviewURL = restoredPreviewURL
         self.purgedBuilds = purgedBuilds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case projectID = "projectId"
+        case jobID = "jobId"
+        case rollbackVersionID = "rollbackVersionId"
+        case epoch
+        case errorCode
+        case errorMessage
+        case restoredVersionID = "restoredVersionId"
+        case restoredPreviewURL = "restoredPreviewUrl"
+        case purgedBuilds
     }
 }
 
@@ -140,14 +187,21 @@ public struct RollbackFailedEvent: Codable, Sendable, Hashable {
 /// system (in arrival order) or dropped with a reason.
 public struct HeldBuildEvent: Codable, Sendable, Hashable {
     public var type: String
-    public var projectId: String
-    public var buildId: String
+    public var projectID: String
+    public var buildID: String
     public var reason: String?
 
-    public init(type: RollbackEventType, projectId: String, buildId: String, reason: String? = nil) {
+    public init(type: RollbackEventType, projectID: String, buildID: String, reason: String? = nil) {
         self.type = type.rawValue
-        self.projectId = projectId
-        self.buildId = buildId
+        self.projectID = projectID
+        self.buildID = buildID
         self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case projectID = "projectId"
+        case buildID = "buildId"
+        case reason
     }
 }

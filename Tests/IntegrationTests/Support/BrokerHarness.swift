@@ -184,19 +184,19 @@ final class BrokerHarness: Sendable {
         let project = Project(id: "p-\(suffix)", user: "u-\(suffix)", v1: "v1-\(suffix)", v2: "v2-\(suffix)")
         let created = try await post(
             "/v1/projects",
-            json: RegisterProjectRequest(projectId: project.id, userId: project.user, host: host)
+            json: RegisterProjectRequest(projectID: project.id, userID: project.user, host: host)
         )
         try expectStatus(created, 201)
         for (index, version) in [project.v1, project.v2].enumerated() {
             let response = try await post(
                 "/v1/projects/\(project.id)/versions",
                 json: RegisterVersionRequest(
-                    versionId: version,
-                    artifactUrl: "https://artifacts.example.com/\(project.id)/\(version).zip",
-                    artifactSha256: String(repeating: "\(index + 1)", count: 64),
+                    versionID: version,
+                    artifactURL: "https://artifacts.example.com/\(project.id)/\(version).zip",
+                    artifactSHA256: String(repeating: "\(index + 1)", count: 64),
                     artifactSize: 1000 + Int64(index),
-                    previewUrl: "https://\(version).preview.example.com",
-                    deploymentId: "dep-\(version)"
+                    previewURL: "https://\(version).preview.example.com",
+                    deploymentID: "dep-\(version)"
                 )
             )
             try expectStatus(response, 201)
@@ -213,7 +213,7 @@ final class BrokerHarness: Sendable {
         try expectStatus(
             try await post(
                 "/v1/projects",
-                json: RegisterProjectRequest(projectId: project, userId: "u-\(project)", host: host)
+                json: RegisterProjectRequest(projectID: project, userID: "u-\(project)", host: host)
             ),
             201
         )
@@ -222,12 +222,12 @@ final class BrokerHarness: Sendable {
                 try await post(
                     "/v1/projects/\(project)/versions",
                     json: RegisterVersionRequest(
-                        versionId: id,
-                        artifactUrl: artifact.url,
-                        artifactSha256: artifact.sha256,
+                        versionID: id,
+                        artifactURL: artifact.url,
+                        artifactSHA256: artifact.sha256,
                         artifactSize: artifact.size,
-                        previewUrl: "https://\(id).preview.example.com",
-                        deploymentId: "dep-\(id)"
+                        previewURL: "https://\(id).preview.example.com",
+                        deploymentID: "dep-\(id)"
                     )
                 ),
                 201
