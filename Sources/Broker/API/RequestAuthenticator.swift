@@ -70,7 +70,7 @@ struct RequestAuthenticator: Sendable {
                     projectID: nil,
                     outcome: "refused",
                     statusCode: 401,
-                    reason: error.code,
+                    reason: error.code.name,
                     details: [
                         "keyId": fields[HTTPField.Name(HTTPSignatureHeader.keyID)!] ?? "",
                         "path": target,
@@ -78,7 +78,7 @@ struct RequestAuthenticator: Sendable {
                     requestID: context.id
                 )
             )
-            throw APIError(.unauthorized, error.code, error.description)
+            throw APIError(.unauthorized, error.code.name, error.message)
         }
     }
 

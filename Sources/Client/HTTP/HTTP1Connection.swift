@@ -152,10 +152,3 @@ public struct HTTP1Response: Sendable {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
-
-/// Why an HTTP exchange failed below the level of an HTTP status.
-public enum HTTP1ClientError: Error, Hashable, Sendable {
-    case connectionClosed
-    case malformedResponse(String)
-    case responseTooLarge(limit: Int)
-}

@@ -78,41 +78,90 @@ public struct VerifiedHTTPRequest: Sendable, Hashable {
     public let replayToken: String
 }
 
-/// Why an HTTP request's signature was refused; `code` is the API's stable error code.
-public enum HTTPSignatureError: Error, Hashable, Sendable, CustomStringConvertible {
-    case missingSignature(headers: [String])
-    case malformed(String)
-    case unknownKeyID(String)
-    case badSignature
-    case expired(timestamp: Int64, now: Int64, windowSeconds: Int64)
-    case inFuture(timestamp: Int64, now: Int64, windowSeconds: Int64)
-    case replayed
-
-    public var code: String {
-        switch self {
-        case .missingSignature: "missing_signature"
-        case .malformed: "malformed_signature"
-        case .unknownKeyID: "unknown_key_id"
-        case .badSignature: "bad_signature"
-        case .expired: "signature_expired"
-        case .inFuture: "signature_in_future"
-        case .replayed: "signature_replayed"
+/// Why an HTTP request's signature was refused. ``code`` is the API's stable error code
+/// (`bad_signature`); compare it with the static members of ``Code``. A struct, not an enum, so
+/// that a new code is not a breaking change (the shape of swift-nio's `FileSystemError`).
+public struct HTTPSignatureError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of refusal; its ``name`` is the API's error code, listed in `spec/openapi.yaml`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Wrapped: String, Sendable {
+            case missingSignature = "missing_signature"
+            case malformed = "malformed_signature"
+            case unknownKeyID = "unknown_key_id"
+            case badSignature = "bad_signature"
+            case expired = "signature_expired"
+            case inFuture = "signature_in_future"
+            case replayed = "signature_replayed"
         }
+
+        fileprivate let wrapped: Wrapped
+
+        /// A signature header is absent.
+        public static var missingSignature: Self { Self(wrapped: .missingSignature) }
+        /// A signature header breaks its documented form.
+        public static var malformed: Self { Self(wrapped: .malformed) }
+        /// The key id is not in the broker's keyring.
+        public static var unknownKeyID: Self { Self(wrapped: .unknownKeyID) }
+        /// The MAC does not match.
+        public static var badSignature: Self { Self(wrapped: .badSignature) }
+        /// The timestamp is older than the window allows.
+        public static var expired: Self { Self(wrapped: .expired) }
+        /// The timestamp is further ahead than the window allows.
+        public static var inFuture: Self { Self(wrapped: .inFuture) }
+        /// This exact signed request was seen before.
+        public static var replayed: Self { Self(wrapped: .replayed) }
+
+        /// The API's error code (`bad_signature`).
+        public var name: String { wrapped.rawValue }
+        public var description: String { name }
     }
 
-    public var description: String {
-        switch self {
-        case .missingSignature(let headers):
-            "request is not signed: missing \(headers.joined(separator: ", "))"
-        case .malformed(let why): "signature headers are malformed: \(why)"
-        case .unknownKeyID(let id): "key id \"\(id)\" is not in the broker's keyring"
-        case .badSignature:
+    /// What went wrong, for code to compare.
+    public let code: Code
+    /// What went wrong and what to do, for a person.
+    public let message: String
+
+    public var description: String { message }
+
+    private init(_ code: Code.Wrapped, _ message: String) {
+        self.code = Code(wrapped: code)
+        self.message = message
+    }
+
+    public static func missingSignature(headers: [String]) -> Self {
+        Self(.missingSignature, "request is not signed: missing \(headers.joined(separator: ", "))")
+    }
+
+    public static func malformed(_ why: String) -> Self {
+        Self(.malformed, "signature headers are malformed: \(why)")
+    }
+
+    public static func unknownKeyID(_ id: String) -> Self {
+        Self(.unknownKeyID, "key id \"\(id)\" is not in the broker's keyring")
+    }
+
+    public static var badSignature: Self {
+        Self(
+            .badSignature,
             "signature does not match: wrong key, or the method, path, timestamp or body changed on the way"
-        case .expired(let ts, let now, let window):
-            "timestamp \(ts) is \(now - ts) s old; at most \(window) s are accepted (check the caller's clock)"
-        case .inFuture(let ts, let now, let window):
-            "timestamp \(ts) is \(ts - now) s in the future; at most \(window) s are accepted (check the caller's clock)"
-        case .replayed: "this exact signed request was already received; sign each request afresh"
-        }
+        )
+    }
+
+    public static func expired(timestamp: Int64, now: Int64, windowSeconds: Int64) -> Self {
+        Self(
+            .expired,
+            "timestamp \(timestamp) is \(now - timestamp) s old; at most \(windowSeconds) s are accepted (check the caller's clock)"
+        )
+    }
+
+    public static func inFuture(timestamp: Int64, now: Int64, windowSeconds: Int64) -> Self {
+        Self(
+            .inFuture,
+            "timestamp \(timestamp) is \(timestamp - now) s in the future; at most \(windowSeconds) s are accepted (check the caller's clock)"
+        )
+    }
+
+    public static var replayed: Self {
+        Self(.replayed, "this exact signed request was already received; sign each request afresh")
     }
 }

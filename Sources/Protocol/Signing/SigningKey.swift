@@ -26,32 +26,81 @@ public struct SigningKey: Sendable {
     }
 }
 
-/// Why a keyring could not be built or loaded.
-public enum KeyringError: Error, Hashable, Sendable, CustomStringConvertible {
-    case invalidKeyID(String)
-    case secretTooShort(keyID: String, length: Int)
-    case invalidSecretEncoding(keyID: String)
-    case duplicateKeyID(String)
-    case empty
-    case unknownActiveKey(String)
-    case unreadable(String)
-
-    public var description: String {
-        switch self {
-        case .invalidKeyID(let id):
-            "key id \"\(id)\" must be 1–64 characters from A–Z a–z 0–9 . _ ~ -"
-        case .secretTooShort(let id, let length):
-            "key \"\(id)\" has a \(length)-byte secret; at least \(SigningKey.minimumSecretLength) bytes are required"
-        case .invalidSecretEncoding(let id):
-            "key \"\(id)\": secret is not valid base64"
-        case .duplicateKeyID(let id):
-            "key id \"\(id)\" appears twice in the keyring"
-        case .empty:
-            "the keyring holds no keys"
-        case .unknownActiveKey(let id):
-            "active key \"\(id)\" is not in the keyring"
-        case .unreadable(let reason):
-            "keyring is not valid JSON of the documented shape: \(reason)"
+/// Why a keyring could not be built or loaded. Compare ``code`` with the static members of
+/// ``Code``; a struct, not an enum, so that a new code is not a breaking change.
+public struct KeyringError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of keyring error, with a stable ``name`` for logs.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Wrapped: String, Sendable {
+            case invalidKeyID = "invalid_key_id"
+            case secretTooShort = "secret_too_short"
+            case invalidSecretEncoding = "invalid_secret_encoding"
+            case duplicateKeyID = "duplicate_key_id"
+            case empty = "empty_keyring"
+            case unknownActiveKey = "unknown_active_key"
+            case unreadable = "unreadable_keyring"
         }
+
+        fileprivate let wrapped: Wrapped
+
+        /// A key id breaks the id rule.
+        public static var invalidKeyID: Self { Self(wrapped: .invalidKeyID) }
+        /// A secret is shorter than ``SigningKey/minimumSecretLength``.
+        public static var secretTooShort: Self { Self(wrapped: .secretTooShort) }
+        /// A secret is not base64.
+        public static var invalidSecretEncoding: Self { Self(wrapped: .invalidSecretEncoding) }
+        /// Two keys share an id.
+        public static var duplicateKeyID: Self { Self(wrapped: .duplicateKeyID) }
+        /// The keyring holds no keys.
+        public static var empty: Self { Self(wrapped: .empty) }
+        /// The active key is not among the keys.
+        public static var unknownActiveKey: Self { Self(wrapped: .unknownActiveKey) }
+        /// The file is not the documented JSON shape.
+        public static var unreadable: Self { Self(wrapped: .unreadable) }
+
+        /// The stable machine-readable name (`secret_too_short`).
+        public var name: String { wrapped.rawValue }
+        public var description: String { name }
+    }
+
+    /// What went wrong, for code to compare.
+    public let code: Code
+    /// What went wrong, naming the key, for a person.
+    public let message: String
+
+    public var description: String { message }
+
+    private init(_ code: Code.Wrapped, _ message: String) {
+        self.code = Code(wrapped: code)
+        self.message = message
+    }
+
+    public static func invalidKeyID(_ id: String) -> Self {
+        Self(.invalidKeyID, "key id \"\(id)\" must be 1–64 characters from A–Z a–z 0–9 . _ ~ -")
+    }
+
+    public static func secretTooShort(keyID: String, length: Int) -> Self {
+        Self(
+            .secretTooShort,
+            "key \"\(keyID)\" has a \(length)-byte secret; at least \(SigningKey.minimumSecretLength) bytes are required"
+        )
+    }
+
+    public static func invalidSecretEncoding(keyID: String) -> Self {
+        Self(.invalidSecretEncoding, "key \"\(keyID)\": secret is not valid base64")
+    }
+
+    public static func duplicateKeyID(_ id: String) -> Self {
+        Self(.duplicateKeyID, "key id \"\(id)\" appears twice in the keyring")
+    }
+
+    public static var empty: Self { Self(.empty, "the keyring holds no keys") }
+
+    public static func unknownActiveKey(_ id: String) -> Self {
+        Self(.unknownActiveKey, "active key \"\(id)\" is not in the keyring")
+    }
+
+    public static func unreadable(_ reason: String) -> Self {
+        Self(.unreadable, "keyring is not valid JSON of the documented shape: \(reason)")
     }
 }

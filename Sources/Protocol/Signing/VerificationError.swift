@@ -1,84 +1,115 @@
-/// Why a signed message was refused. Each case is distinct; `rpcError` maps it onto the
-/// protocol's error codes, with the case's name as `details.reason`.
-public enum VerificationError: Error, Hashable, Sendable {
-    /// A client message arrived without an auth section.
-    case missingSignature
-    /// The auth section is not the documented JSON object, or a field breaks its rules.
-    case malformedAuth(String)
-    /// No key with this id is in the verifier's keyring.
-    case unknownKeyID(String)
-    /// The MAC does not match: wrong key, wrong agent, or a byte changed on the way.
-    case badSignature
-    /// `ts` is older than the window allows.
-    case expired(timestamp: Int64, now: Int64, windowSeconds: Int64)
-    /// `ts` is further in the future than the window allows.
-    case inFuture(timestamp: Int64, now: Int64, windowSeconds: Int64)
-    /// The nonce was already used within the window.
-    case replayed(nonce: String)
-    /// The replay cache is full; refusing is the only way to stay safe against replays.
-    case replayCacheFull
-
-    /// Stable name, sent as `details.reason` and used by the test vectors.
-    public var name: String {
-        switch self {
-        case .missingSignature: "missing_signature"
-        case .malformedAuth: "malformed_auth"
-        case .unknownKeyID: "unknown_key_id"
-        case .badSignature: "bad_signature"
-        case .expired: "timestamp_expired"
-        case .inFuture: "timestamp_in_future"
-        case .replayed: "replayed_nonce"
-        case .replayCacheFull: "replay_cache_full"
+/// Why a signed message was refused. ``rpcError`` is the answer sent to the peer, with the
+/// code's ``Code/name`` as `details.reason`. Compare ``code`` with the static members of ``Code``;
+/// a struct, not an enum, so that a new code is not a breaking change.
+public struct VerificationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of refusal; its ``name`` is stable and used by `spec/vectors/`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Wrapped: String, Sendable {
+            case missingSignature = "missing_signature"
+            case malformedAuth = "malformed_auth"
+            case unknownKeyID = "unknown_key_id"
+            case badSignature = "bad_signature"
+            case expired = "timestamp_expired"
+            case inFuture = "timestamp_in_future"
+            case replayed = "replayed_nonce"
+            case replayCacheFull = "replay_cache_full"
         }
+
+        fileprivate let wrapped: Wrapped
+
+        /// A client message arrived without an auth section.
+        public static var missingSignature: Self { Self(wrapped: .missingSignature) }
+        /// The auth section is not the documented JSON object, or a field breaks its rules.
+        public static var malformedAuth: Self { Self(wrapped: .malformedAuth) }
+        /// No key with this id is in the verifier's keyring.
+        public static var unknownKeyID: Self { Self(wrapped: .unknownKeyID) }
+        /// The MAC does not match: wrong key, wrong agent, or a byte changed on the way.
+        public static var badSignature: Self { Self(wrapped: .badSignature) }
+        /// `ts` is older than the window allows.
+        public static var expired: Self { Self(wrapped: .expired) }
+        /// `ts` is further in the future than the window allows.
+        public static var inFuture: Self { Self(wrapped: .inFuture) }
+        /// The nonce was already used within the window.
+        public static var replayed: Self { Self(wrapped: .replayed) }
+        /// The replay cache is full; refusing is the only way to stay safe against replays.
+        public static var replayCacheFull: Self { Self(wrapped: .replayCacheFull) }
+
+        /// The stable machine-readable name (`bad_signature`).
+        public var name: String { wrapped.rawValue }
+        public var description: String { name }
     }
 
+    /// What went wrong, for code to compare.
+    public let code: Code
     /// The error response sent to the peer.
-    public var rpcError: RPCError {
-        switch self {
-        case .missingSignature:
-            RPCError(
-                .unauthenticated,
-                "message is not signed; every client message needs an auth section",
-                details: ["reason": name]
-            )
-        case .malformedAuth(let why):
-            RPCError(.unauthenticated, "auth section is malformed: \(why)", details: ["reason": name])
-        case .unknownKeyID(let kid):
-            RPCError(
-                .unauthenticated,
-                "key id \"\(kid)\" is not in this agent's keyring",
-                details: ["reason": name, "kid": kid]
-            )
-        case .badSignature:
-            RPCError(
-                .unauthenticated,
-                "signature does not match (wrong key, wrong agent id, or the message was altered)",
-                details: ["reason": name]
-            )
-        case .expired(let ts, let now, let window):
-            RPCError(
-                .expired,
-                "timestamp \(ts) is \(now - ts) s old; the window is ±\(window) s (check the clocks)",
-                details: ["reason": name, "ts": String(ts), "now": String(now)]
-            )
-        case .inFuture(let ts, let now, let window):
-            RPCError(
-                .expired,
-                "timestamp \(ts) is \(ts - now) s in the future; the window is ±\(window) s (check the clocks)",
-                details: ["reason": name, "ts": String(ts), "now": String(now)]
-            )
-        case .replayed(let nonce):
-            RPCError(
-                .replayed,
-                "nonce \(nonce) was already used; sign every message with a fresh nonce",
-                details: ["reason": name]
-            )
-        case .replayCacheFull:
-            RPCError(
-                .busy,
-                "too many signed messages within the replay window; retry shortly",
-                details: ["reason": name]
-            )
-        }
+    public let rpcError: RPCError
+
+    /// The stable machine-readable name of ``code``, sent as `details.reason`.
+    public var name: String { code.name }
+    public var description: String { rpcError.message }
+
+    private init(
+        _ code: Code.Wrapped,
+        _ rpcCode: RPCErrorCode,
+        _ message: String,
+        details: [String: String] = [:]
+    ) {
+        self.code = Code(wrapped: code)
+        self.rpcError = RPCError(rpcCode, message, details: details.merging(["reason": code.rawValue]) { $1 })
+    }
+
+    public static var missingSignature: Self {
+        Self(
+            .missingSignature,
+            .unauthenticated,
+            "message is not signed; every client message needs an auth section"
+        )
+    }
+
+    public static func malformedAuth(_ why: String) -> Self {
+        Self(.malformedAuth, .unauthenticated, "auth section is malformed: \(why)")
+    }
+
+    public static func unknownKeyID(_ kid: String) -> Self {
+        Self(
+            .unknownKeyID,
+            .unauthenticated,
+            "key id \"\(kid)\" is not in this agent's keyring",
+            details: ["kid": kid]
+        )
+    }
+
+    public static var badSignature: Self {
+        Self(
+            .badSignature,
+            .unauthenticated,
+            "signature does not match (wrong key, wrong agent id, or the message was altered)"
+        )
+    }
+
+    public static func expired(timestamp: Int64, now: Int64, windowSeconds: Int64) -> Self {
+        Self(
+            .expired,
+            .expired,
+            "timestamp \(timestamp) is \(now - timestamp) s old; the window is ±\(windowSeconds) s (check the clocks)",
+            details: ["ts": String(timestamp), "now": String(now)]
+        )
+    }
+
+    public static func inFuture(timestamp: Int64, now: Int64, windowSeconds: Int64) -> Self {
+        Self(
+            .inFuture,
+            .expired,
+            "timestamp \(timestamp) is \(timestamp - now) s in the future; the window is ±\(windowSeconds) s (check the clocks)",
+            details: ["ts": String(timestamp), "now": String(now)]
+        )
+    }
+
+    public static func replayed(nonce: String) -> Self {
+        Self(.replayed, .replayed, "nonce \(nonce) was already used; sign every message with a fresh nonce")
+    }
+
+    public static var replayCacheFull: Self {
+        Self(.replayCacheFull, .busy, "too many signed messages within the replay window; retry shortly")
     }
 }
