@@ -272,18 +272,15 @@ struct SyncTests {
         let agent = try AgentHarness()
         defer { agent.shutdown() }
         chmod(agent.keyringPath, 0o644)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AgentHarness.executable)
-        process.arguments = [
-            "--socket", agent.socketPath, "--keyring", agent.keyringPath, "--work-root", agent.workRoot,
-            "--state-dir", agent.stateDirectory,
-        ]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
+        let run = try await ChildProcess.run(
+            AgentHarness.executable,
+            [
+                "--socket", agent.socketPath, "--keyring", agent.keyringPath, "--work-root", agent.workRoot,
+                "--state-dir", agent.stateDirectory,
+            ]
+        )
+        let output = run.stderr
+        #expect(run.status == 2)
         #expect(output.contains("keyringFile"))
         #expect(output.split(separator: "\n").count == 1)
     }

@@ -70,24 +70,15 @@ struct BrokerConfigurationTests {
     }
 
     @Test("rollback-broker: a bad setting is one line naming the field, and exit code 2")
-    func commandLineErrors() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("rollback-broker").path
+    func commandLineErrors() async throws {
         for (arguments, expected) in [
             (["serve", "--set", "listenPort=abc"], "listenPort"),
             (["serve", "--keyring", "/nonexistent/keyring.json"], "keyringFile"),
             (["migrate", "--postgres-url", "http://nope"], "postgresURL"),
         ] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 2, "\(arguments)")
+            let run = try await CLITests.run("rollback-broker", arguments)
+            let output = run.stderr
+            #expect(run.status == 2, "\(arguments)")
             #expect(
                 output.hasPrefix("rollback-broker: configuration: \(expected) "),
                 "\(arguments): \(output)"

@@ -9,11 +9,7 @@ import Testing
 /// exit codes and that `--json` output parses back into the API's types.
 @Suite("rollbackctl: exit codes and --json")
 struct CLITests {
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Run = ChildProcess.Finished
 
     /// Runs rollbackctl with the broker's URL and a keyring file in its environment.
     static func rollbackctl(
@@ -21,42 +17,19 @@ struct CLITests {
         broker: BrokerHarness? = nil,
         keyring: String? = nil
     ) async throws -> Run {
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ["ROLLBACK_USER": "cli-user"]
         if let broker { environment["ROLLBACK_BROKER_URL"] = "http://127.0.0.1:\(broker.port)" }
         if let keyring { environment["ROLLBACK_BROKER_KEYRING"] = keyring }
-        environment["ROLLBACK_USER"] = "cli-user"
         return try await run("rollbackctl", arguments, environment: environment)
     }
 
-    /// Runs one of the package's programs and collects its exit status and output.
+    /// Runs one of the package's programs to the end and collects its exit status and output.
     static func run(
         _ program: String,
         _ arguments: [String],
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = [:]
     ) async throws -> Run {
-        let process = Process()
-        process.executableURL = AgentHost.executableDirectory.appendingPathComponent(program)
-        process.arguments = arguments
-        process.environment = environment
-        let directory = TemporaryFiles.directory(prefix: "rbk-cli")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        // Files, not pipes: a full pipe would block the child while we wait for it.
-        let (out, err) = ("\(directory)/out", "\(directory)/err")
-        for path in [out, err] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        try process.run()
-        // Poll rather than block: the broker under test runs on this process's few threads.
-        let exited = try await eventually(timeout: .seconds(60)) { !process.isRunning }
-        if !exited {
-            kill(process.processIdentifier, SIGKILL)
-            throw HarnessError("\(program) \(arguments.joined(separator: " ")) did not finish")
-        }
-        return Run(
-            status: process.terminationStatus,
-            stdout: try String(contentsOfFile: out, encoding: .utf8),
-            stderr: try String(contentsOfFile: err, encoding: .utf8)
-        )
+        try await ChildProcess.run(ChildProcess.packageProgram(program), arguments, environment: environment)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {

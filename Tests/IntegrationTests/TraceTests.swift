@@ -170,63 +170,60 @@ struct TraceTests {
 
 /// A real `rollback-broker run` (API and dispatcher) for one host, against the CI's PostgreSQL
 /// and Redis, on a port it picks and logs.
-final class BrokerProcess: @unchecked Sendable {
-    // @unchecked: only touched by the one test that owns it.
-    private let process = Process()
-    private let logPath: String
-    private(set) var port = 0
+final class BrokerProcess: Sendable {
+    private let child: ChildProcess
+    let port: Int
     var url: String { "http://127.0.0.1:\(port)" }
 
-    private init(logPath: String) { self.logPath = logPath }
+    private init(child: ChildProcess, port: Int) {
+        self.child = child
+        self.port = port
+    }
 
     static func start(
         host: AgentHost,
         extraArguments: [String],
         environment: [String: String]
     ) async throws -> BrokerProcess {
-        let broker = BrokerProcess(logPath: "\(host.directory)/broker.log")
+        let logPath = "\(host.directory)/broker.log"
         let keyring = BrokerHarness.writeClientKeyring(in: host.directory)
-        broker.process.executableURL = AgentHost.executableDirectory.appendingPathComponent("rollback-broker")
-        broker.process.arguments =
+        let child = try ChildProcess(
+            ChildProcess.packageProgram("rollback-broker"),
             [
                 "run", "--agent", "\(host.name)=\(host.socketPath)", "--agent-keyring", host.keyringPath,
                 "--keyring", keyring, "--port", "0", "--set", "dispatchPollMilliseconds=50",
                 "--set", "redisKeyPrefix=trace-\(UInt32.random(in: 0...UInt32.max))",
-            ] + extraArguments
-        broker.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([
-            "ROLLBACK_BROKER_POSTGRES_URL": try TestEnvironment.postgresURL(),
-            "ROLLBACK_BROKER_REDIS_URL": try TestEnvironment.redisURL(),
-        ]) { $1 }
-        _ = FileManager.default.createFile(atPath: broker.logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: broker.logPath))
-        broker.process.standardOutput = log
-        broker.process.standardError = log
-        try broker.process.run()
-        try await waitUntil(timeout: .seconds(30), "rollback-broker run to listen") {
-            guard broker.process.isRunning else {
-                throw HarnessError("rollback-broker exited: \(broker.log)")
+            ] + extraArguments,
+            environment: environment.merging([
+                "ROLLBACK_BROKER_POSTGRES_URL": try TestEnvironment.postgresURL(),
+                "ROLLBACK_BROKER_REDIS_URL": try TestEnvironment.redisURL(),
+            ]) { $1 },
+            stdout: .file(logPath),
+            stderr: .file(logPath),
+            name: "rollback-broker run"
+        )
+        var port = 0
+        do {
+            try await waitUntil(timeout: .seconds(30), "rollback-broker run to listen") {
+                guard child.isRunning else { throw HarnessError("rollback-broker exited: \(child.output)") }
+                let log = child.output
+                guard let range = log.range(of: #"http\.port=[0-9]+"#, options: .regularExpression) else {
+                    return false
+                }
+                port = Int(log[range].dropFirst("http.port=".count)) ?? 0
+                return port > 0
             }
-            guard let range = broker.log.range(of: #"http\.port=[0-9]+"#, options: .regularExpression) else {
-                return false
-            }
-            broker.port = Int(broker.log[range].dropFirst("http.port=".count)) ?? 0
-            return broker.port > 0
+        } catch {
+            child.kill()
+            throw error
         }
-        return broker
+        return BrokerProcess(child: child, port: port)
     }
 
     /// SIGTERM, and waits for the exit.
-    func stop() async throws {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGTERM)
-        try await waitUntil(timeout: .seconds(30), "rollback-broker to stop") { !self.process.isRunning }
-    }
+    func stop() async throws { try await child.stop() }
 
-    func kill() {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func kill() { child.kill() }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var log: String { child.output }
 }

@@ -17,32 +17,29 @@ public enum Shell {
         public var description: String { "`\(command)` exited \(status): \(output)" }
     }
 
+    /// Runs a quick tool to the end; its output (stdout and stderr, interleaved) is returned,
+    /// or thrown with the status when it fails.
     @discardableResult
     public static func run(
         _ arguments: [String],
         in directory: String? = nil,
         environment: [String: String] = [:]
     ) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                command: arguments.joined(separator: " "),
-                status: process.terminationStatus,
-                output: output
-            )
+        let scratch = TemporaryFiles.directory(prefix: "rbk-shell")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let log = "\(scratch)/output"
+        let child = try ChildProcess(
+            arguments[0],
+            Array(arguments.dropFirst()),
+            environment: environment,
+            directory: directory,
+            stdout: .file(log),
+            stderr: .file(log)
+        )
+        let status = child.waitBlocking()
+        let output = child.output
+        guard status == 0 else {
+            throw Failure(command: arguments.joined(separator: " "), status: status, output: output)
         }
         return output
     }

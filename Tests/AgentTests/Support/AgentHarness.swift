@@ -19,16 +19,11 @@ final class AgentHarness: @unchecked Sendable {
     var socketPath: String { "\(directory)/agent.sock" }
     var keyringPath: String { "\(directory)/keyring.json" }
     var artifacts: String { "\(directory)/artifacts" }
-    private var process: Process?
-    private var helpers: [Process] = []
-    private(set) var log = ""
+    private var process: ChildProcess?
+    private var helpers: [FixtureServer] = []
 
     /// The `rollback-agent` built beside the test bundle.
-    static var executable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-            "rollback-agent"
-        ).path
-    }
+    static var executable: String { ChildProcess.packageProgram("rollback-agent") }
 
     init() throws {
         directory = TemporaryFiles.directory(prefix: "rbk-agent")
@@ -44,22 +39,18 @@ final class AgentHarness: @unchecked Sendable {
 
     /// Starts the agent and waits until it answers `agent.health`.
     func start(_ extra: [String] = [], environment: [String: String] = [:]) async throws {
-        let process = Process()
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments =
+        let logFile = "\(directory)/agent.log"
+        let process = try ChildProcess(
+            Self.executable,
             [
                 "--socket", socketPath, "--agent-id", Self.agentID, "--keyring", keyringPath,
                 "--work-root", workRoot, "--state-dir", stateDirectory, "--log-level", "debug",
                 "--set", "downloadStallSeconds=2",
-            ] + extra
-        let logFile = "\(directory)/agent.log"
-        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+            ] + extra,
+            environment: environment,
+            stdout: .file(logFile),
+            stderr: .file(logFile)
+        )
         self.process = process
         try await waitUntil("the agent to answer") {
             guard process.isRunning else {
@@ -80,18 +71,17 @@ final class AgentHarness: @unchecked Sendable {
     /// Sends SIGTERM (or SIGKILL) and waits for the process to end.
     func stop(signal number: Int32 = SIGTERM) async throws {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, number)
-        try await waitUntil("the agent to exit") { !process.isRunning }
+        try await process.stop(signal: number)
         self.process = nil
     }
 
     /// The agent's pid, while it runs.
-    var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    var pid: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// Waits for the agent to exit by itself (a crash point, say) and returns its status.
     func waitForExit() async throws -> Process.TerminationReason? {
         guard let process else { return nil }
-        try await waitUntil(timeout: .seconds(60), "the agent to exit") { !process.isRunning }
+        try await process.waitForExit(timeout: .seconds(60))
         self.process = nil
         lastExitStatus = process.terminationStatus
         return process.terminationReason
@@ -101,14 +91,8 @@ final class AgentHarness: @unchecked Sendable {
     private(set) var lastExitStatus: Int32?
 
     func shutdown() {
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        for helper in helpers where helper.isRunning {
-            kill(helper.processIdentifier, SIGKILL)
-            helper.waitUntilExit()
-        }
+        process?.kill()
+        for helper in helpers { helper.stop() }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -188,14 +172,14 @@ final class AgentHarness: @unchecked Sendable {
     }
 
     private func startHelper(_ arguments: [String]) async throws -> String {
-        let portFile = "\(directory)/port-\(helpers.count)"
-        let helper = Process()
-        helper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        helper.arguments = ["python3", Shell.fixtures] + arguments + [portFile]
-        try helper.run()
+        let helper = try await FixtureServer.start(
+            arguments[0],
+            Array(arguments.dropFirst()),
+            portFile: "\(directory)/port-\(helpers.count)",
+            log: "\(directory)/helpers.log"
+        )
         helpers.append(helper)
-        try await waitUntil("the HTTP helper to listen") { FileManager.default.fileExists(atPath: portFile) }
-        return "http://127.0.0.1:\(try String(contentsOfFile: portFile, encoding: .utf8))"
+        return helper.baseURL
     }
 
     func syncParams(

@@ -19,7 +19,7 @@ final class AgentHost: @unchecked Sendable {
     var workRoot: String { "\(directory)/work" }
     var artifacts: String { "\(directory)/artifacts" }
     var keyringPath: String { "\(directory)/agent-keyring.json" }
-    private var agent: Process?
+    private var agent: ChildProcess?
     private var server: FixtureServer?
     private(set) var baseURL = ""
 
@@ -36,25 +36,20 @@ final class AgentHost: @unchecked Sendable {
         try await startArtifactServer()
     }
 
-    static var executableDirectory: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    }
-
     /// Starts the agent and waits until it answers `agent.health`.
     func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
-        let process = Process()
-        process.executableURL = Self.executableDirectory.appendingPathComponent("rollback-agent")
-        process.arguments =
+        let log = "\(directory)/agent.log"
+        let process = try ChildProcess(
+            ChildProcess.packageProgram("rollback-agent"),
             [
                 "--socket", socketPath, "--agent-id", name, "--keyring", keyringPath, "--work-root", workRoot,
                 "--state-dir", "\(directory)/state", "--log-level", "debug", "--set",
                 "downloadStallSeconds=120",
-            ] + extraArguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let log = try Self.appendingLog("\(directory)/agent.log")
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+            ] + extraArguments,
+            environment: environment,
+            stdout: .file(log),
+            stderr: .file(log)
+        )
         agent = process
         let signer = RequestSigner(agentID: name, keyring: Self.keyring)
         try await waitUntil("agent \(name) to answer") {
@@ -68,17 +63,14 @@ final class AgentHost: @unchecked Sendable {
 
     /// Kills the agent at once (no graceful shutdown), as a crash would.
     func kill() async throws {
-        guard let agent, agent.isRunning else { return }
-        Foundation.kill(agent.processIdentifier, SIGKILL)
-        try await waitUntil("agent \(name) to exit") { !agent.isRunning }
-        self.agent = nil
+        agent?.kill()
+        agent = nil
     }
 
     /// Stops the agent with SIGTERM (a graceful shutdown: spans and metrics are flushed).
     func stop() async throws {
         guard let agent, agent.isRunning else { return }
-        Foundation.kill(agent.processIdentifier, SIGTERM)
-        try await waitUntil(timeout: .seconds(30), "agent \(name) to stop") { !agent.isRunning }
+        try await agent.stop()
         self.agent = nil
     }
 
@@ -87,10 +79,7 @@ final class AgentHost: @unchecked Sendable {
     }
 
     func shutdown() {
-        if let agent, agent.isRunning {
-            Foundation.kill(agent.processIdentifier, SIGKILL)
-            agent.waitUntilExit()
-        }
+        agent?.kill()
         server?.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -157,15 +146,6 @@ final class AgentHost: @unchecked Sendable {
         )
         self.server = server
         baseURL = server.baseURL
-    }
-
-    private static func appendingLog(_ path: String) throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        handle.seekToEndOfFile()
-        return handle
     }
 
     private static func write(_ files: [String: String], into root: String) throws {

@@ -6,7 +6,7 @@ import TestSupport
 final class PrivateRedis: @unchecked Sendable {
     let port: Int
     let directory: String
-    private var process: Process?
+    private var process: ChildProcess?
 
     init() throws {
         directory = NSTemporaryDirectory() + "rollback-redis-\(UUID().uuidString.prefix(8))"
@@ -18,50 +18,30 @@ final class PrivateRedis: @unchecked Sendable {
 
     /// Starts (or restarts) the server on the same port and waits until it answers.
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", directory, "--logfile", directory + "/redis.log",
-        ]
-        // Never inherit the test runner's output: a pipe held open by a leftover server would
-        // keep whoever reads the runner's output waiting.
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        process = try ChildProcess(
+            "redis-server",
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory, "--logfile", directory + "/redis.log",
+            ]
+        )
         let ready = try await eventually { (try? Self.ping(port: self.port)) == true }
         guard ready else { throw HarnessError("private redis on \(port) did not start") }
     }
 
     /// Kills the server and waits for the process to exit.
     func stop() async throws {
-        guard let process else { return }
-        // SIGKILL: the test runner may have SIGTERM ignored, which children inherit.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
+        process?.kill()
+        process = nil
     }
 
     deinit {
-        if let process {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process?.kill()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     private static func ping(port: Int) throws -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["redis-cli", "-p", String(port), "ping"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).contains("PONG")
+        try Shell.run(["redis-cli", "-p", String(port), "ping"]).contains("PONG")
     }
 
     private static func freePort() throws -> Int {
