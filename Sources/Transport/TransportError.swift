@@ -1,3 +1,5 @@
+public import RollbackProtocol
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,36 +10,7 @@ import Darwin
 /// with the static members of ``Code``; a struct, not an enum, so that a new code is not a
 /// breaking change (the shape of swift-nio's `FileSystemError`).
 public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The kind of failure, with a stable ``name`` for logs.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Wrapped: String, Sendable {
-            case socketInUse = "socket_in_use"
-            case pathIsNotASocket = "path_is_not_a_socket"
-            case socketDirectoryMissing = "socket_directory_missing"
-            case systemCall = "system_call_failed"
-            case peerCredentialsUnavailable = "peer_credentials_unavailable"
-            case connectionClosed = "connection_closed"
-        }
-
-        fileprivate let wrapped: Wrapped
-
-        /// The socket path exists and a live server answers on it.
-        public static var socketInUse: Self { Self(wrapped: .socketInUse) }
-        /// The socket path exists and is not a socket; it is never removed automatically.
-        public static var pathIsNotASocket: Self { Self(wrapped: .pathIsNotASocket) }
-        /// The directory that should hold the socket does not exist.
-        public static var socketDirectoryMissing: Self { Self(wrapped: .socketDirectoryMissing) }
-        /// A system call failed while preparing the socket.
-        public static var systemCall: Self { Self(wrapped: .systemCall) }
-        /// The kernel did not report the peer's credentials.
-        public static var peerCredentialsUnavailable: Self { Self(wrapped: .peerCredentialsUnavailable) }
-        /// The connection ended before the response to a request arrived.
-        public static var connectionClosed: Self { Self(wrapped: .connectionClosed) }
-
-        /// The stable machine-readable name (`socket_in_use`).
-        public var name: String { wrapped.rawValue }
-        public var description: String { name }
-    }
+    public typealias Code = ErrorCode<TransportError>
 
     /// What went wrong, for code to compare.
     public let code: Code
@@ -48,8 +21,8 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
 
     public var description: String { message }
 
-    private init(_ code: Code.Wrapped, _ message: String, path: String? = nil) {
-        self.code = Code(wrapped: code)
+    private init(_ code: Code, _ message: String, path: String? = nil) {
+        self.code = code
         self.message = message
         self.path = path
     }
@@ -92,4 +65,19 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
     public static func connectionClosed(reason: String) -> Self {
         Self(.connectionClosed, "connection closed before a response arrived: \(reason)")
     }
+}
+
+extension ErrorCode where Domain == TransportError {
+    /// The socket path exists and a live server answers on it.
+    public static var socketInUse: Self { Self("socket_in_use") }
+    /// The socket path exists and is not a socket; it is never removed automatically.
+    public static var pathIsNotASocket: Self { Self("path_is_not_a_socket") }
+    /// The directory that should hold the socket does not exist.
+    public static var socketDirectoryMissing: Self { Self("socket_directory_missing") }
+    /// A system call failed while preparing the socket.
+    public static var systemCall: Self { Self("system_call_failed") }
+    /// The kernel did not report the peer's credentials.
+    public static var peerCredentialsUnavailable: Self { Self("peer_credentials_unavailable") }
+    /// The connection ended before the response to a request arrived.
+    public static var connectionClosed: Self { Self("connection_closed") }
 }

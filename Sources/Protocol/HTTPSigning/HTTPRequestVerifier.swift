@@ -82,39 +82,7 @@ public struct VerifiedHTTPRequest: Sendable, Hashable {
 /// (`bad_signature`); compare it with the static members of ``Code``. A struct, not an enum, so
 /// that a new code is not a breaking change (the shape of swift-nio's `FileSystemError`).
 public struct HTTPSignatureError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The kind of refusal; its ``name`` is the API's error code, listed in `spec/openapi.yaml`.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Wrapped: String, Sendable {
-            case missingSignature = "missing_signature"
-            case malformed = "malformed_signature"
-            case unknownKeyID = "unknown_key_id"
-            case badSignature = "bad_signature"
-            case expired = "signature_expired"
-            case inFuture = "signature_in_future"
-            case replayed = "signature_replayed"
-        }
-
-        fileprivate let wrapped: Wrapped
-
-        /// A signature header is absent.
-        public static var missingSignature: Self { Self(wrapped: .missingSignature) }
-        /// A signature header breaks its documented form.
-        public static var malformed: Self { Self(wrapped: .malformed) }
-        /// The key id is not in the broker's keyring.
-        public static var unknownKeyID: Self { Self(wrapped: .unknownKeyID) }
-        /// The MAC does not match.
-        public static var badSignature: Self { Self(wrapped: .badSignature) }
-        /// The timestamp is older than the window allows.
-        public static var expired: Self { Self(wrapped: .expired) }
-        /// The timestamp is further ahead than the window allows.
-        public static var inFuture: Self { Self(wrapped: .inFuture) }
-        /// This exact signed request was seen before.
-        public static var replayed: Self { Self(wrapped: .replayed) }
-
-        /// The API's error code (`bad_signature`).
-        public var name: String { wrapped.rawValue }
-        public var description: String { name }
-    }
+    public typealias Code = ErrorCode<HTTPSignatureError>
 
     /// What went wrong, for code to compare.
     public let code: Code
@@ -123,8 +91,8 @@ public struct HTTPSignatureError: Error, Hashable, Sendable, CustomStringConvert
 
     public var description: String { message }
 
-    private init(_ code: Code.Wrapped, _ message: String) {
-        self.code = Code(wrapped: code)
+    private init(_ code: Code, _ message: String) {
+        self.code = code
         self.message = message
     }
 
@@ -164,4 +132,21 @@ public struct HTTPSignatureError: Error, Hashable, Sendable, CustomStringConvert
     public static var replayed: Self {
         Self(.replayed, "this exact signed request was already received; sign each request afresh")
     }
+}
+
+extension ErrorCode where Domain == HTTPSignatureError {
+    /// A signature header is absent.
+    public static var missingSignature: Self { Self("missing_signature") }
+    /// A signature header breaks its documented form.
+    public static var malformed: Self { Self("malformed_signature") }
+    /// The key id is not in the broker's keyring.
+    public static var unknownKeyID: Self { Self("unknown_key_id") }
+    /// The MAC does not match.
+    public static var badSignature: Self { Self("bad_signature") }
+    /// The timestamp is older than the window allows.
+    public static var expired: Self { Self("signature_expired") }
+    /// The timestamp is further ahead than the window allows.
+    public static var inFuture: Self { Self("signature_in_future") }
+    /// This exact signed request was seen before.
+    public static var replayed: Self { Self("signature_replayed") }
 }

@@ -29,39 +29,7 @@ public struct SigningKey: Sendable {
 /// Why a keyring could not be built or loaded. Compare ``code`` with the static members of
 /// ``Code``; a struct, not an enum, so that a new code is not a breaking change.
 public struct KeyringError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The kind of keyring error, with a stable ``name`` for logs.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Wrapped: String, Sendable {
-            case invalidKeyID = "invalid_key_id"
-            case secretTooShort = "secret_too_short"
-            case invalidSecretEncoding = "invalid_secret_encoding"
-            case duplicateKeyID = "duplicate_key_id"
-            case empty = "empty_keyring"
-            case unknownActiveKey = "unknown_active_key"
-            case unreadable = "unreadable_keyring"
-        }
-
-        fileprivate let wrapped: Wrapped
-
-        /// A key id breaks the id rule.
-        public static var invalidKeyID: Self { Self(wrapped: .invalidKeyID) }
-        /// A secret is shorter than ``SigningKey/minimumSecretLength``.
-        public static var secretTooShort: Self { Self(wrapped: .secretTooShort) }
-        /// A secret is not base64.
-        public static var invalidSecretEncoding: Self { Self(wrapped: .invalidSecretEncoding) }
-        /// Two keys share an id.
-        public static var duplicateKeyID: Self { Self(wrapped: .duplicateKeyID) }
-        /// The keyring holds no keys.
-        public static var empty: Self { Self(wrapped: .empty) }
-        /// The active key is not among the keys.
-        public static var unknownActiveKey: Self { Self(wrapped: .unknownActiveKey) }
-        /// The file is not the documented JSON shape.
-        public static var unreadable: Self { Self(wrapped: .unreadable) }
-
-        /// The stable machine-readable name (`secret_too_short`).
-        public var name: String { wrapped.rawValue }
-        public var description: String { name }
-    }
+    public typealias Code = ErrorCode<KeyringError>
 
     /// What went wrong, for code to compare.
     public let code: Code
@@ -70,8 +38,8 @@ public struct KeyringError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    private init(_ code: Code.Wrapped, _ message: String) {
-        self.code = Code(wrapped: code)
+    private init(_ code: Code, _ message: String) {
+        self.code = code
         self.message = message
     }
 
@@ -103,4 +71,21 @@ public struct KeyringError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func unreadable(_ reason: String) -> Self {
         Self(.unreadable, "keyring is not valid JSON of the documented shape: \(reason)")
     }
+}
+
+extension ErrorCode where Domain == KeyringError {
+    /// A key id breaks the id rule.
+    public static var invalidKeyID: Self { Self("invalid_key_id") }
+    /// A secret is shorter than ``SigningKey/minimumSecretLength``.
+    public static var secretTooShort: Self { Self("secret_too_short") }
+    /// A secret is not base64.
+    public static var invalidSecretEncoding: Self { Self("invalid_secret_encoding") }
+    /// Two keys share an id.
+    public static var duplicateKeyID: Self { Self("duplicate_key_id") }
+    /// The keyring holds no keys.
+    public static var empty: Self { Self("empty_keyring") }
+    /// The active key is not among the keys.
+    public static var unknownActiveKey: Self { Self("unknown_active_key") }
+    /// The file is not the documented JSON shape.
+    public static var unreadable: Self { Self("unreadable_keyring") }
 }

@@ -2,42 +2,7 @@
 /// code's ``Code/name`` as `details.reason`. Compare ``code`` with the static members of ``Code``;
 /// a struct, not an enum, so that a new code is not a breaking change.
 public struct VerificationError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The kind of refusal; its ``name`` is stable and used by `spec/vectors/`.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Wrapped: String, Sendable {
-            case missingSignature = "missing_signature"
-            case malformedAuth = "malformed_auth"
-            case unknownKeyID = "unknown_key_id"
-            case badSignature = "bad_signature"
-            case expired = "timestamp_expired"
-            case inFuture = "timestamp_in_future"
-            case replayed = "replayed_nonce"
-            case replayCacheFull = "replay_cache_full"
-        }
-
-        fileprivate let wrapped: Wrapped
-
-        /// A client message arrived without an auth section.
-        public static var missingSignature: Self { Self(wrapped: .missingSignature) }
-        /// The auth section is not the documented JSON object, or a field breaks its rules.
-        public static var malformedAuth: Self { Self(wrapped: .malformedAuth) }
-        /// No key with this id is in the verifier's keyring.
-        public static var unknownKeyID: Self { Self(wrapped: .unknownKeyID) }
-        /// The MAC does not match: wrong key, wrong agent, or a byte changed on the way.
-        public static var badSignature: Self { Self(wrapped: .badSignature) }
-        /// `ts` is older than the window allows.
-        public static var expired: Self { Self(wrapped: .expired) }
-        /// `ts` is further in the future than the window allows.
-        public static var inFuture: Self { Self(wrapped: .inFuture) }
-        /// The nonce was already used within the window.
-        public static var replayed: Self { Self(wrapped: .replayed) }
-        /// The replay cache is full; refusing is the only way to stay safe against replays.
-        public static var replayCacheFull: Self { Self(wrapped: .replayCacheFull) }
-
-        /// The stable machine-readable name (`bad_signature`).
-        public var name: String { wrapped.rawValue }
-        public var description: String { name }
-    }
+    public typealias Code = ErrorCode<VerificationError>
 
     /// What went wrong, for code to compare.
     public let code: Code
@@ -49,13 +14,13 @@ public struct VerificationError: Error, Hashable, Sendable, CustomStringConverti
     public var description: String { rpcError.message }
 
     private init(
-        _ code: Code.Wrapped,
+        _ code: Code,
         _ rpcCode: RPCErrorCode,
         _ message: String,
         details: [String: String] = [:]
     ) {
-        self.code = Code(wrapped: code)
-        self.rpcError = RPCError(rpcCode, message, details: details.merging(["reason": code.rawValue]) { $1 })
+        self.code = code
+        self.rpcError = RPCError(rpcCode, message, details: details.merging(["reason": code.name]) { $1 })
     }
 
     public static var missingSignature: Self {
@@ -112,4 +77,23 @@ public struct VerificationError: Error, Hashable, Sendable, CustomStringConverti
     public static var replayCacheFull: Self {
         Self(.replayCacheFull, .busy, "too many signed messages within the replay window; retry shortly")
     }
+}
+
+extension ErrorCode where Domain == VerificationError {
+    /// A client message arrived without an auth section.
+    public static var missingSignature: Self { Self("missing_signature") }
+    /// The auth section is not the documented JSON object, or a field breaks its rules.
+    public static var malformedAuth: Self { Self("malformed_auth") }
+    /// No key with this id is in the verifier's keyring.
+    public static var unknownKeyID: Self { Self("unknown_key_id") }
+    /// The MAC does not match: wrong key, wrong agent, or a byte changed on the way.
+    public static var badSignature: Self { Self("bad_signature") }
+    /// `ts` is older than the window allows.
+    public static var expired: Self { Self("timestamp_expired") }
+    /// `ts` is further in the future than the window allows.
+    public static var inFuture: Self { Self("timestamp_in_future") }
+    /// The nonce was already used within the window.
+    public static var replayed: Self { Self("replayed_nonce") }
+    /// The replay cache is full; refusing is the only way to stay safe against replays.
+    public static var replayCacheFull: Self { Self("replay_cache_full") }
 }
