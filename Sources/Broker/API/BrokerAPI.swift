@@ -12,6 +12,9 @@ public struct BrokerAPI: Sendable {
     let settings: BrokerSettings
     let authenticator: RequestAuthenticator
     let rollbacks: RollbackService
+    let projects: ProjectService
+    let builds: BuildAdmissionService
+    let publishing: PublishService
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
@@ -57,7 +60,11 @@ public struct BrokerAPI: Sendable {
             limit: settings.rateLimitPerUser,
             windowSeconds: settings.rateLimitWindowSeconds
         )
-        self.buildSink = buildSink ?? RedisStreamBuildSink(redis: redis, stream: keys.buildStream)
+        let sink = buildSink ?? RedisStreamBuildSink(redis: redis, stream: keys.buildStream)
+        self.buildSink = sink
+        self.projects = ProjectService(database: database, logger: logger)
+        self.builds = BuildAdmissionService(database: database, sink: sink, logger: logger)
+        self.publishing = PublishService(database: database, logger: logger)
     }
 
     /// One route: method, path in OpenAPI form (`{id}`), handler.

@@ -1,6 +1,5 @@
 import Hummingbird
 import Logging
-import PostgresNIO
 import RollbackProtocol
 
 extension BrokerAPI {
@@ -24,76 +23,12 @@ extension BrokerAPI {
             if let payload, payload.utf8.count > 16 * 1024 {
                 throw APIError.invalidField("payload", "must be at most 16 KiB of JSON")
             }
-            let logger = self.logger
-            let caller = signed.verified.caller
-            let requestID = context.id
-            let sink = self.buildSink
-            return try await database.transaction { connection in
-                // FOR SHARE: a rollback's outcome (which updates the project) waits for this
-                // transaction, so a build held here is always seen by the release or purge.
-                guard
-                    let project = try await ProjectStore.find(
-                        body.projectID,
-                        lockForShare: true,
-                        on: connection,
-                        logger: logger
-                    )
-                else {
-                    throw APIError(
-                        .notFound,
-                        "project_not_found",
-                        "project \(body.projectID) is not registered"
-                    )
-                }
-                let admission: BuildAdmission
-                let status: HTTPResponse.Status
-                switch project.status {
-                case .rollbackFailed:
-                    throw APIError(
-                        .conflict,
-                        "rollback_failed",
-                        "the last rollback of project \(project.id) failed; roll back again successfully before building",
-                        details: ["projectId": project.id]
-                    )
-                case .rollingBack:
-                    try await HeldBuildStore.hold(
-                        projectID: project.id,
-                        buildID: body.buildID,
-                        payload: payload,
-                        epoch: project.epoch,
-                        on: connection,
-                        logger: logger
-                    )
-                    admission = BuildAdmission(
-                        buildID: body.buildID,
-                        projectID: project.id,
-                        disposition: .held,
-                        message: "a rollback is in progress; the build is held and released when it succeeds"
-                    )
-                    status = .accepted
-                default:
-                    try await sink.submit(projectID: project.id, buildID: body.buildID, payload: payload)
-                    admission = BuildAdmission(
-                        buildID: body.buildID,
-                        projectID: project.id,
-                        disposition: .accepted,
-                        message: "handed to the build queue"
-                    )
-                    status = .ok
-                }
-                try await AuditEntry(
-                    caller: caller,
-                    actor: nil,
-                    action: "build.admit",
-                    projectID: project.id,
-                    outcome: admission.disposition.rawValue,
-                    statusCode: Int(status.code),
-                    reason: nil,
-                    details: ["buildId": body.buildID],
-                    requestID: requestID
-                ).insert(on: connection, logger: logger)
-                return APIResponse(status: status, json: admission)
-            }
+            let (admission, status) = try await builds.admit(
+                body,
+                payload: payload,
+                caller: ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+            )
+            return APIResponse(status: status, json: admission)
         }
     }
 }

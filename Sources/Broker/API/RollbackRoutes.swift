@@ -1,6 +1,5 @@
 import Hummingbird
 import Logging
-import PostgresNIO
 import RollbackProtocol
 import RollbackRuntime
 
@@ -65,70 +64,12 @@ extension BrokerAPI {
             try FieldRules.id(body.userID, field: "userId")
             try FieldRules.id(versionID, field: "versionId")
             try await limitRate(user: body.userID)
-            let logger = self.logger
-            let caller = signed.verified.caller
-            let requestID = context.id
-            return try await database.transaction { connection in
-                guard
-                    let version = try await VersionStore.find(
-                        versionID,
-                        forUpdate: true,
-                        on: connection,
-                        logger: logger
-                    )
-                else {
-                    throw APIError(.notFound, "version_not_found", "version \(versionID) does not exist")
-                }
-                guard
-                    let project = try await ProjectStore.find(
-                        version.projectID,
-                        on: connection,
-                        logger: logger
-                    ),
-                    project.userID == body.userID
-                else {
-                    throw APIError(
-                        .forbidden,
-                        "project_not_owned",
-                        "version \(versionID) belongs to a project of another user"
-                    )
-                }
-                switch version.status {
-                case .failed:
-                    throw APIError(
-                        .conflict,
-                        "version_failed",
-                        "version \(versionID) failed and cannot be published"
-                    )
-                case .syncing:
-                    throw APIError(
-                        .conflict,
-                        "version_syncing",
-                        "version \(versionID) is still being synced to the build host; publish it once its job has succeeded"
-                    )
-                case .ready:
-                    break
-                }
-                if !version.published {
-                    try await VersionStore.publish(versionID, on: connection, logger: logger)
-                    try await AuditEntry(
-                        caller: caller,
-                        actor: body.userID,
-                        action: "publish",
-                        projectID: project.id,
-                        outcome: "accepted",
-                        statusCode: 200,
-                        reason: nil,
-                        details: ["versionId": versionID],
-                        requestID: requestID
-                    ).insert(on: connection, logger: logger)
-                }
-                guard let published = try await VersionStore.find(versionID, on: connection, logger: logger)
-                else {
-                    throw APIError(.notFound, "version_not_found", "version \(versionID) does not exist")
-                }
-                return APIResponse(json: published.view)
-            }
+            let version = try await publishing.publish(
+                versionID,
+                user: body.userID,
+                caller: ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+            )
+            return APIResponse(json: version)
         }
     }
 }
