@@ -94,12 +94,16 @@ struct CLITests {
                 let published = try await ctl("publish", report.accepted.rollbackVersionID, "--json")
                 #expect(try Self.decode(VersionView.self, published.stdout).published)
 
-                // Human output is one line per answer.
+                // Human output: the project on one line, how its version became current on the next.
                 let human = try await ctl("status", project)
+                let humanLines = human.stdout.split(separator: "\n")
+                #expect(human.status == 0 && humanLines.count == 2 && humanLines[0].contains("deployed"))
                 #expect(
-                    human.status == 0 && human.stdout.split(separator: "\n").count == 1
-                        && human.stdout.contains("deployed")
+                    humanLines.last?.hasPrefix("current: \(report.accepted.rollbackVersionID) (rollback of ")
+                        == true,
+                    "\(human.stdout)"
                 )
+                #expect(humanLines.last?.contains("rollbackStarted by cli-user") == true, "\(human.stdout)")
 
                 let health = try await Self.rollbackctl([
                     "agent", "health", "--json", "--socket", host.socketPath, "--agent-id", host.name,
@@ -129,7 +133,7 @@ struct CLITests {
                 #expect(missing.stderr.split(separator: "\n").count == 1, "one line: \(missing.stderr)")
 
                 let usage = try await Self.rollbackctl(
-                    ["rollback", "--project", project],
+                    ["rollback", "--to", "v1"],
                     broker: broker,
                     keyring: keyring
                 )

@@ -40,6 +40,16 @@ struct OpenAPISchemaKeysTests {
         return Set(try #require(object).keys)
     }
 
+    /// The keys of `event` with its `at` set (the stream adds it; writers leave it nil).
+    static func keys<Event: Encodable>(
+        stamped event: Event,
+        _ at: WritableKeyPath<Event, Date?>
+    ) throws -> Set<String> {
+        var event = event
+        event[keyPath: at] = date
+        return try keys(event)
+    }
+
     static let date = Date(timeIntervalSince1970: 1_800_000_000)
     static let sha = String(repeating: "a", count: 64)
 
@@ -57,6 +67,49 @@ struct OpenAPISchemaKeysTests {
         published: true,
         publishedAt: date,
         createdAt: date
+    )
+
+    static let current = CurrentVersion(
+        versionID: "v",
+        kind: "build",
+        parentVersionID: "v0",
+        deploymentID: "d",
+        since: date,
+        via: .build,
+        actor: "a",
+        reason: "r"
+    )
+
+    static let historyEntry = HistoryEntry(
+        id: 1,
+        at: date,
+        kind: .rollbackCompleted,
+        actor: "a",
+        caller: "k",
+        reason: "r",
+        fromVersionID: "v1",
+        toVersionID: "r1",
+        targetVersionID: "v0",
+        jobID: "j",
+        outcome: "succeeded",
+        durationMilliseconds: 5,
+        commitID: "c",
+        tag: "t",
+        errorCode: "e"
+    )
+
+    static let auditRecord = AuditRecord(
+        id: 1,
+        at: date,
+        caller: "k",
+        actor: "a",
+        action: "rollback",
+        projectID: "p",
+        outcome: "accepted",
+        statusCode: 200,
+        reason: "r",
+        details: ["k": "v"],
+        requestID: "q"
     )
 
     /// (schema, the keys of a fully populated value).
@@ -125,11 +178,17 @@ struct OpenAPISchemaKeysTests {
                         previewURL: "https://p",
                         epoch: 1,
                         activeJobID: "j",
-                        updatedAt: date
+                        updatedAt: date,
+                        current: current
                     )
                 )
             ),
             ("Version", try keys(version)),
+            ("CurrentVersion", try keys(current)),
+            ("HistoryEntry", try keys(historyEntry)),
+            ("HistoryPage", try keys(HistoryPage(projectID: "p", entries: [historyEntry], nextCursor: "1"))),
+            ("AuditRecord", try keys(auditRecord)),
+            ("AuditPage", try keys(AuditPage(entries: [auditRecord], nextCursor: "1"))),
             ("VersionList", try keys(VersionList(projectID: "p", versions: [version]))),
             (
                 "Job",
@@ -158,7 +217,7 @@ struct OpenAPISchemaKeysTests {
     @Test("each request and answer type encodes exactly its schema's properties")
     func requestAndAnswerKeys() throws {
         let pairs = try Self.requestsAndAnswers()
-        #expect(pairs.count == 11)
+        #expect(pairs.count == 16)
         for (schema, encoded) in pairs {
             let specified = try Self.schemaProperties(schema)
             #expect(!specified.isEmpty, "schema \(schema) has properties in spec/openapi.yaml")
@@ -173,7 +232,7 @@ struct OpenAPISchemaKeysTests {
     func eventKeys() throws {
         let events: [Set<String>] = [
             try Self.keys(
-                RollbackStartedEvent(
+                stamped: RollbackStartedEvent(
                     projectID: "p",
                     rollbackVersionID: "r",
                     targetVersionID: "t",
@@ -181,10 +240,11 @@ struct OpenAPISchemaKeysTests {
                     epoch: 1,
                     previewURL: "https://p",
                     skipWorkingDirectory: false
-                )
+                ),
+                \.at
             ),
             try Self.keys(
-                RollbackProgressEvent(
+                stamped: RollbackProgressEvent(
                     projectID: "p",
                     jobID: "j",
                     rollbackVersionID: "r",
@@ -192,10 +252,11 @@ struct OpenAPISchemaKeysTests {
                     phase: "downloading",
                     bytesDone: 1,
                     bytesTotal: 2
-                )
+                ),
+                \.at
             ),
             try Self.keys(
-                RollbackCompletedEvent(
+                stamped: RollbackCompletedEvent(
                     projectID: "p",
                     jobID: "j",
                     rollbackVersionID: "r",
@@ -204,10 +265,11 @@ struct OpenAPISchemaKeysTests {
                     tag: "t",
                     durationMilliseconds: 1,
                     releasedBuilds: 0
-                )
+                ),
+                \.at
             ),
             try Self.keys(
-                RollbackFailedEvent(
+                stamped: RollbackFailedEvent(
                     projectID: "p",
                     jobID: "j",
                     rollbackVersionID: "r",
@@ -217,9 +279,13 @@ struct OpenAPISchemaKeysTests {
                     restoredVersionID: "v",
                     restoredPreviewURL: "https://p",
                     purgedBuilds: 0
-                )
+                ),
+                \.at
             ),
-            try Self.keys(HeldBuildEvent(type: .buildPurged, projectID: "p", buildID: "b", reason: "r")),
+            try Self.keys(
+                stamped: HeldBuildEvent(type: .buildPurged, projectID: "p", buildID: "b", reason: "r"),
+                \.at
+            ),
         ]
         let specified = try Self.schemaProperties("RollbackEvent")
         #expect(specified.contains("projectId"))

@@ -15,6 +15,7 @@ public struct BrokerAPI: Sendable {
     let projects: ProjectService
     let builds: BuildAdmissionService
     let publishing: PublishService
+    let histories: HistoryService
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
@@ -65,6 +66,7 @@ public struct BrokerAPI: Sendable {
         self.projects = ProjectService(database: database, logger: logger)
         self.builds = BuildAdmissionService(database: database, sink: sink, logger: logger)
         self.publishing = PublishService(database: database, logger: logger)
+        self.histories = HistoryService(database: database, logger: logger)
     }
 
     /// One route: method, path in OpenAPI form (`{id}`), handler.
@@ -88,6 +90,11 @@ public struct BrokerAPI: Sendable {
         Route(method: .post, path: "/v1/projects") { try await $0.registerProject($1, $2) },
         Route(method: .get, path: "/v1/projects/{projectId}") { try await $0.project($1, $2) },
         Route(method: .get, path: "/v1/projects/{projectId}/versions") { try await $0.versions($1, $2) },
+        Route(method: .get, path: "/v1/projects/{projectId}/versions/previous") {
+            try await $0.previousVersion($1, $2)
+        },
+        Route(method: .get, path: "/v1/projects/{projectId}/history") { try await $0.history($1, $2) },
+        Route(method: .get, path: "/v1/audit") { try await $0.auditLog($1, $2) },
         Route(method: .post, path: "/v1/projects/{projectId}/versions") {
             try await $0.registerVersion($1, $2)
         },

@@ -58,6 +58,12 @@ extension BrokerAPI {
                 fields: Self.versionFields
             )
             try FieldRules.id(body.versionID, field: "versionId")
+            if body.versionID == RollbackRequest.previous {
+                throw APIError.invalidField(
+                    "versionId",
+                    "\"previous\" is reserved: as a rollback target it means the version before the current one"
+                )
+            }
             try FieldRules.artifactURL(body.artifactURL, field: "artifactUrl")
             try FieldRules.sha256(body.artifactSHA256, field: "artifactSha256")
             try FieldRules.size(body.artifactSize, field: "artifactSize")

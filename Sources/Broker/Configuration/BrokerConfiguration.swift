@@ -19,6 +19,8 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     public var maxRollbackDurationSeconds: Int = 1800
     /// How long an Idempotency-Key and its answer are kept (published in spec/openapi.yaml).
     public var idempotencyTTLSeconds: Int = 86_400
+    /// How long a project's history is kept (`GET /v1/projects/{id}/history`).
+    public var historyRetentionDays: Int = 365
     public var rateLimitPerUser: Int = 60
     public var rateLimitWindowSeconds: Int = 60
     public var signatureWindowSeconds: Int = 300
@@ -61,7 +63,8 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     /// The fields settable by environment and flags, by their JSON names.
     public static let fieldNames = [
         "listenHost", "listenPort", "postgresURL", "postgresMaxConnections", "redisURL", "redisKeyPrefix",
-        "keyringFile", "maxRollbackDurationSeconds", "idempotencyTTLSeconds", "rateLimitPerUser",
+        "keyringFile", "maxRollbackDurationSeconds", "idempotencyTTLSeconds", "historyRetentionDays",
+        "rateLimitPerUser",
         "rateLimitWindowSeconds", "signatureWindowSeconds", "databaseTimeoutMilliseconds", "migrateOnStart",
         "logLevel", "logFormat", "startupTimeoutSeconds", "tracesEndpoint", "tracesProtocol", "metricsPrefix",
         "eventPollMilliseconds", "agents",
@@ -98,6 +101,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         case "keyringFile": keyringFile = text
         case "maxRollbackDurationSeconds": maxRollbackDurationSeconds = try positive()
         case "idempotencyTTLSeconds": idempotencyTTLSeconds = try positive()
+        case "historyRetentionDays": historyRetentionDays = try positive()
         case "rateLimitPerUser": rateLimitPerUser = try positive()
         case "rateLimitWindowSeconds": rateLimitWindowSeconds = try positive()
         case "signatureWindowSeconds": signatureWindowSeconds = try positive()
@@ -171,6 +175,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         var settings = BrokerSettings()
         settings.maxRollbackDurationSeconds = maxRollbackDurationSeconds
         settings.idempotencyTTLSeconds = idempotencyTTLSeconds
+        settings.historyRetentionDays = historyRetentionDays
         settings.rateLimitPerUser = rateLimitPerUser
         settings.rateLimitWindowSeconds = Int64(rateLimitWindowSeconds)
         settings.signatureWindowSeconds = Int64(signatureWindowSeconds)

@@ -7,7 +7,7 @@ enum Migrations {
         let statements: [String]
     }
 
-    static let all: [Step] = [initialSchema, rollbackRecordFunction, heldBuildDelivery]
+    static let all: [Step] = [initialSchema, rollbackRecordFunction, heldBuildDelivery, projectHistory]
 
     static let initialSchema = Step(
         version: 1,

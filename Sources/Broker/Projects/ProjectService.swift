@@ -102,6 +102,23 @@ struct ProjectService: Sendable {
                     on: connection,
                     logger: logger
                 )
+                try await HistoryStore.append(
+                    HistoryStore.Append(
+                        projectID: projectID,
+                        kind: .build,
+                        actor: project.userID,
+                        caller: caller.keyID,
+                        reason: nil,
+                        fromVersionID: project.currentVersionID,
+                        toVersionID: body.versionID,
+                        targetVersionID: nil,
+                        jobID: nil,
+                        outcome: "succeeded",
+                        changesCurrent: true
+                    ),
+                    on: connection,
+                    logger: logger
+                )
             }
             try await AuditEntry(
                 caller: caller.keyID,
@@ -148,9 +165,34 @@ struct ProjectService: Sendable {
         }
     }
 
+    /// The project, with its current version and how that became current.
     func project(_ id: String) async throws -> ProjectView {
         let logger = self.logger
-        return try await database.connection { try await Self.require(id, on: $0, logger: logger).view }
+        return try await database.connection { connection in
+            let project = try await Self.require(id, on: connection, logger: logger)
+            var view = project.view
+            if let currentID = project.currentVersionID,
+                let version = try await VersionStore.find(currentID, on: connection, logger: logger)
+            {
+                let since = try await HistoryStore.currentSince(
+                    project: id,
+                    currentVersionID: currentID,
+                    on: connection,
+                    logger: logger
+                )
+                view.current = CurrentVersion(
+                    versionID: currentID,
+                    kind: version.kind,
+                    parentVersionID: version.parentVersionID,
+                    deploymentID: version.deploymentID,
+                    since: since?.at,
+                    via: since?.kind,
+                    actor: since?.actor,
+                    reason: since?.reason
+                )
+            }
+            return view
+        }
     }
 
     /// The project's versions, oldest first.

@@ -4,6 +4,8 @@ public struct BrokerSettings: Sendable {
     public var maxRollbackDurationSeconds: Int = 1800
     /// How long an `Idempotency-Key` and its answer are kept.
     public var idempotencyTTLSeconds: Int = 86_400
+    /// How long a project's history is kept.
+    public var historyRetentionDays: Int = 365
     /// Rollback and publish requests per user per window.
     public var rateLimitPerUser: Int = 60
     public var rateLimitWindowSeconds: Int64 = 60

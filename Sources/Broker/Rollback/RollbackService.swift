@@ -327,6 +327,9 @@ struct RollbackService: Sendable {
         skip: Bool
     ) throws -> VersionRow {
         let id = request.targetVersionID
+        if found == nil && id == RollbackRequest.previous {
+            throw Self.noPreviousVersion(request.projectID, skip: skip)
+        }
         guard let target = found else {
             throw APIError(
                 .notFound,
@@ -375,6 +378,16 @@ struct RollbackService: Sendable {
             }
         }
         return target
+    }
+
+    static func noPreviousVersion(_ project: String, skip: Bool) -> APIError {
+        APIError(
+            .unprocessableContent,
+            "no_previous_version",
+            "project \(project) has no earlier version that can be a rollback target "
+                + "(ready, with a preview URL\(skip ? "" : " and a complete artifact")); name a version instead",
+            details: ["projectId": project, "targetVersionId": RollbackRequest.previous]
+        )
     }
 
     static func busy(_ project: String, because why: String) -> APIError {

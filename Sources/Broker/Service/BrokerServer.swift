@@ -133,7 +133,12 @@ public struct BrokerServer: Sendable {
                 try await Migrator(database: database).migrate(logger: logger)
             }
         }
-        let janitor = ExpiredRowsJanitor(database: database, interval: .seconds(600), logger: logger)
+        let janitor = ExpiredRowsJanitor(
+            database: database,
+            interval: .seconds(600),
+            historyRetentionDays: configuration.historyRetentionDays,
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: extraServices.map { .init(service: $0) } + [

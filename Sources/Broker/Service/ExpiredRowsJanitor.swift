@@ -2,11 +2,13 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// Deletes idempotency keys past their expiry, every `interval`. Lookups already ignore expired
-/// rows; this only keeps the table from growing without end.
+/// Deletes idempotency keys past their expiry, events older than a week and history older than
+/// `historyRetentionDays`, every `interval`. Lookups already ignore expired rows; this only
+/// keeps the tables from growing without end.
 struct ExpiredRowsJanitor: Service {
     let database: Database
     let interval: Duration
+    let historyRetentionDays: Int
     let logger: Logger
 
     func run() async throws {
@@ -18,8 +20,18 @@ struct ExpiredRowsJanitor: Service {
                 return
             }
             do {
+                let days = historyRetentionDays
                 let deleted = try await database.connection { connection in
-                    try await Maintenance.deleteExpired(on: connection, logger: logger)
+                    let keys = try await Maintenance.deleteExpired(on: connection, logger: logger)
+                    let history = try await HistoryStore.deleteOlder(
+                        than: days,
+                        on: connection,
+                        logger: logger
+                    )
+                    if history > 0 {
+                        logger.info("history past its retention deleted", metadata: ["count": "\(history)"])
+                    }
+                    return keys
                 }
                 if deleted > 0 {
                     logger.info("expired idempotency keys deleted", metadata: ["count": "\(deleted)"])

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import RollbackProtocol
 
 /// One row of `audit_log`: who asked for what, and what came of it.
 struct AuditEntry: Sendable {
@@ -49,5 +50,64 @@ struct AuditLog: Sendable {
                 ]
             )
         }
+    }
+}
+
+extension AuditLog {
+    /// What `GET /v1/audit` filters by; nil means any.
+    struct Filter: Sendable {
+        var projectID: String?
+        var actor: String?
+        var since: Date?
+    }
+
+    /// Up to `limit` rows matching `filter` older than `before` (all when nil), newest first.
+    static func page(
+        _ filter: Filter,
+        before: Int64?,
+        limit: Int,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [AuditRecord] {
+        var records: [AuditRecord] = []
+        for try await row in try await connection.query(
+            """
+            SELECT id, at, caller, actor, action, project_id, outcome, status_code, reason, details::text AS details,
+                request_id
+            FROM audit_log
+            WHERE id < \(before ?? Int64.max)
+                AND (\(filter.projectID)::text IS NULL OR project_id = \(filter.projectID))
+                AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
+                AND (\(filter.since)::timestamptz IS NULL OR at >= \(filter.since))
+            ORDER BY id DESC LIMIT \(limit)
+            """,
+            logger: logger
+        ) {
+            let columns = row.makeRandomAccess()
+            records.append(
+                AuditRecord(
+                    id: try columns["id"].decode(Int64.self),
+                    at: try columns["at"].decode(Date.self),
+                    caller: try columns["caller"].decode(String?.self),
+                    actor: try columns["actor"].decode(String?.self),
+                    action: try columns["action"].decode(String.self),
+                    projectID: try columns["project_id"].decode(String?.self),
+                    outcome: try columns["outcome"].decode(String.self),
+                    statusCode: try columns["status_code"].decode(Int?.self),
+                    reason: try columns["reason"].decode(String?.self),
+                    details: Self.strings(try columns["details"].decode(String.self)),
+                    requestID: try columns["request_id"].decode(String?.self)
+                )
+            )
+        }
+        return records
+    }
+
+    /// A `details` object as strings (every writer stores strings; anything else is rendered).
+    private static func strings(_ json: String) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+            return [:]
+        }
+        return object.mapValues { ($0 as? String) ?? "\($0)" }
     }
 }

@@ -22,7 +22,8 @@ enum EventStore {
         return nil
     }
 
-    /// Up to `limit` of the project's events after `id`, oldest first.
+    /// Up to `limit` of the project's events after `id`, oldest first, each payload with `at`
+    /// (when it was written, whole seconds in UTC) added.
     static func after(
         _ id: Int64,
         project: String,
@@ -33,7 +34,10 @@ enum EventStore {
         var events: [StoredEvent] = []
         for try await row in try await connection.query(
             """
-            SELECT id, type, payload::text AS payload FROM events
+            SELECT id, type,
+                (payload || jsonb_build_object('at',
+                    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))::text AS payload
+            FROM events
             WHERE project_id = \(project) AND id > \(id)
             ORDER BY id LIMIT \(limit)
             """,

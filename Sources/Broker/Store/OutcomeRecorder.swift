@@ -89,6 +89,23 @@ struct OutcomeRecorder: Sendable {
                     on: connection,
                     logger: logger
                 )
+                try await HistoryStore.appendOutcome(
+                    HistoryStore.Append(
+                        projectID: job.projectID,
+                        kind: .rollbackCompleted,
+                        fromVersionID: nil,
+                        toVersionID: job.versionID,
+                        targetVersionID: job.targetVersionID,
+                        jobID: job.id,
+                        outcome: "succeeded",
+                        durationMilliseconds: durationMilliseconds,
+                        commitID: result.commitID,
+                        tag: result.tag,
+                        changesCurrent: false
+                    ),
+                    on: connection,
+                    logger: logger
+                )
                 return Written(events: events, releasedBuilds: builds, currentVersionID: job.versionID)
             }
         } catch is Stale {
@@ -164,6 +181,22 @@ struct OutcomeRecorder: Sendable {
                     outcome: "failed",
                     reason: failure.message,
                     details: ["errorCode": failure.code, "purgedBuilds": "\(builds.count)"],
+                    on: connection,
+                    logger: logger
+                )
+                try await HistoryStore.appendOutcome(
+                    HistoryStore.Append(
+                        projectID: job.projectID,
+                        kind: .rollbackFailed,
+                        fromVersionID: job.versionID,
+                        toVersionID: restored.version,
+                        targetVersionID: job.targetVersionID,
+                        jobID: job.id,
+                        outcome: "failed",
+                        durationMilliseconds: Int64(Date().timeIntervalSince(job.createdAt) * 1000),
+                        errorCode: failure.code,
+                        changesCurrent: true
+                    ),
                     on: connection,
                     logger: logger
                 )

@@ -20,18 +20,30 @@ struct RollbackRead: Sendable {
     private static let columns =
         ProjectStore.aliasedColumns("p") + ", " + ProjectStore.aliasedColumns("v", VersionStore.columns)
 
+    /// `previous` resolved for a full rollback and for a preview-only one, built once.
+    private static let previousFull = HistoryStore.previousExpression(skip: false)
+    private static let previousSkip = HistoryStore.previousExpression(skip: true)
+    private static func previous(skip: Bool) -> String { skip ? previousSkip : previousFull }
+
     static func load(
         _ request: RollbackRequest,
         idempotency: Idempotency?,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> RollbackRead {
+        // `previous` is resolved here, in the same read as the project: the write's
+        // compare-and-set on the epoch then guarantees the project has not changed since. When
+        // nothing resolves, the join looks for the id `previous` itself, which no version may
+        // have, and finds nothing.
+        let resolved =
+            request.targetVersionID == RollbackRequest.previous
+            ? Self.previous(skip: request.skipWorkingDirectory ?? false) : "NULL"
         let rows = try await connection.query(
             """
             SELECT \(unescaped: Self.columns),
                 k.fingerprint, k.response_status, k.response_body
             FROM projects p
-            LEFT JOIN project_versions v ON v.id = \(request.targetVersionID)
+            LEFT JOIN project_versions v ON v.id = coalesce(\(unescaped: resolved), \(request.targetVersionID))
             LEFT JOIN idempotency_keys k ON k.caller = \(idempotency?.caller) AND k.key = \(idempotency?.key)
                 AND k.expires_at > now()
             WHERE p.id = \(request.projectID)

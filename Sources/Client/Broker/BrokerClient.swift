@@ -89,6 +89,44 @@ public struct BrokerClient: Sendable {
         try await call("GET", "/v1/projects/\(try PathSegment.projectID(projectID))/versions")
     }
 
+    /// Newest first; pass a page's `nextCursor` as `cursor` for the next (older) one.
+    public func history(
+        projectID: String,
+        cursor: String? = nil,
+        limit: Int? = nil
+    ) async throws(BrokerError) -> HistoryPage {
+        let query = PathSegment.query([("cursor", cursor), ("limit", limit.map(String.init))])
+        return try await call("GET", "/v1/projects/\(try PathSegment.projectID(projectID))/history\(query)")
+    }
+
+    /// The version `previous` resolves to now (422 `no_previous_version` when none can be).
+    public func previousVersion(
+        projectID: String,
+        skipWorkingDirectory: Bool = false
+    ) async throws(BrokerError) -> VersionView {
+        let query = PathSegment.query([("skipWorkingDirectory", skipWorkingDirectory ? "true" : nil)])
+        return try await call(
+            "GET",
+            "/v1/projects/\(try PathSegment.projectID(projectID))/versions/previous\(query)"
+        )
+    }
+
+    /// The audit log, newest first, filtered by project, actor and time.
+    public func audit(
+        projectID: String? = nil,
+        actor: String? = nil,
+        since: Date? = nil,
+        cursor: String? = nil,
+        limit: Int? = nil
+    ) async throws(BrokerError) -> AuditPage {
+        let query = PathSegment.query([
+            ("project", projectID), ("actor", actor),
+            ("since", since.map { ISO8601DateFormatter().string(from: $0) }),
+            ("cursor", cursor), ("limit", limit.map(String.init)),
+        ])
+        return try await call("GET", "/v1/audit\(query)")
+    }
+
     public func job(_ jobID: String) async throws(BrokerError) -> JobView {
         try await call("GET", "/v1/jobs/\(try PathSegment.id(jobID, field: "jobID"))")
     }

@@ -28,6 +28,7 @@ public struct BrokerEvent: Sendable, Hashable {
         guard let id = event.id.flatMap({ Int64($0) }) else { return nil }
         let data = Data(event.data.utf8)
         let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
         func decode<T: Decodable>(_ type: T.Type) -> T? { try? decoder.decode(type, from: data) }
         let kind: Kind? =
             switch RollbackEventType(rawValue: event.event) {

@@ -12,6 +12,13 @@ enum PathSegment {
         try encode(value, field: field, WireRules.id(value))
     }
 
+    /// `?name=value&…` of the pairs whose value is not nil, each value percent-encoded; "" when
+    /// none is.
+    static func query(_ pairs: [(String, String?)]) -> String {
+        let present = pairs.compactMap { name, value in value.map { "\(name)=\(percentEncoded($0))" } }
+        return present.isEmpty ? "" : "?" + present.joined(separator: "&")
+    }
+
     private static func encode(_ value: String, field: String, _ rule: String?) throws(BrokerError) -> String
     {
         if let rule {
@@ -22,6 +29,11 @@ enum PathSegment {
                 details: ["field": field]
             )
         }
+        return percentEncoded(value)
+    }
+
+    /// Every byte but the unreserved ones (RFC 3986) as `%XX`.
+    private static func percentEncoded(_ value: String) -> String {
         var encoded = ""
         for byte in value.utf8 {
             switch byte {

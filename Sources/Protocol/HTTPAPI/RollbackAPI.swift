@@ -6,6 +6,10 @@ public import Foundation
 
 /// `POST /v1/versions/rollback`.
 public struct RollbackRequest: Codable, Sendable, Hashable {
+    /// As `targetVersionId`: the version that was current before the current one and can be a
+    /// target; the broker resolves it and names it in the answer. No version may have this id.
+    public static let previous = "previous"
+
     public var userID: String
     public var projectID: String
     public var targetVersionID: String
@@ -219,6 +223,8 @@ public struct ProjectView: Codable, Sendable, Hashable {
     public var epoch: Int64
     public var activeJobID: String?
     public var updatedAt: Date
+    /// The current version and how it became current (`GET /v1/projects/{id}` only).
+    public var current: CurrentVersion?
 
     public init(
         projectID: String,
@@ -229,7 +235,8 @@ public struct ProjectView: Codable, Sendable, Hashable {
         previewURL: String?,
         epoch: Int64,
         activeJobID: String?,
-        updatedAt: Date
+        updatedAt: Date,
+        current: CurrentVersion? = nil
     ) {
         self.projectID = projectID
         self.userID = userID
@@ -240,6 +247,7 @@ public struct ProjectView: Codable, Sendable, Hashable {
         self.epoch = epoch
         self.activeJobID = activeJobID
         self.updatedAt = updatedAt
+        self.current = current
     }
 
     enum CodingKeys: String, CodingKey {
@@ -252,6 +260,52 @@ public struct ProjectView: Codable, Sendable, Hashable {
         case epoch
         case activeJobID = "activeJobId"
         case updatedAt
+        case current
+    }
+}
+
+/// A project's current version, with when, how, by whom and why it became current.
+public struct CurrentVersion: Codable, Sendable, Hashable {
+    public var versionID: String
+    /// `build` or `rollback`.
+    public var kind: String
+    /// For a rollback version: the version whose files it restored.
+    public var parentVersionID: String?
+    public var deploymentID: String?
+    /// When it became current (absent for projects older than the history).
+    public var since: Date?
+    /// The history entry's kind that made it current: `build`, `rollbackStarted`,
+    /// `previewOnly`, `rollbackFailed` or `rollbackCanceled` (the latter two restore it).
+    public var via: HistoryKind?
+    public var actor: String?
+    public var reason: String?
+
+    public init(
+        versionID: String,
+        kind: String,
+        parentVersionID: String?,
+        deploymentID: String?,
+        since: Date?,
+        via: HistoryKind?,
+        actor: String?,
+        reason: String?
+    ) {
+        self.versionID = versionID
+        self.kind = kind
+        self.parentVersionID = parentVersionID
+        self.deploymentID = deploymentID
+        self.since = since
+        self.via = via
+        self.actor = actor
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case versionID = "versionId"
+        case kind
+        case parentVersionID = "parentVersionId"
+        case deploymentID = "deploymentId"
+        case since, via, actor, reason
     }
 }
 

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
 /// The events of a project, as `GET /v1/projects/{id}/events` streams them (Server-Sent Events:
 /// `id:` the event's sequence number, `event:` the type, `data:` one of these as JSON). Every
 /// payload carries `type` and `projectId`. See `spec/http-api.md`, "Events".
@@ -8,6 +14,8 @@ public enum RollbackEventType: String, Codable, Sendable, CaseIterable {
 /// `rollbackStarted`: the request was accepted; the preview already points at the new version.
 public struct RollbackStartedEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackStarted.rawValue
+    /// When the event was written (RFC 3339, whole seconds); set on the stream, not by writers.
+    public var at: Date?
     public var projectID: String
     public var rollbackVersionID: String
     public var targetVersionID: String
@@ -37,6 +45,7 @@ public struct RollbackStartedEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case type
+        case at
         case projectID = "projectId"
         case rollbackVersionID = "rollbackVersionId"
         case targetVersionID = "targetVersionId"
@@ -50,6 +59,8 @@ public struct RollbackStartedEvent: Codable, Sendable, Hashable {
 /// `rollbackProgress`: the agent's progress on the job, throttled by the dispatcher.
 public struct RollbackProgressEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackProgress.rawValue
+    /// When the event was written (RFC 3339, whole seconds); set on the stream, not by writers.
+    public var at: Date?
     public var projectID: String
     public var jobID: String
     public var rollbackVersionID: String
@@ -78,6 +89,7 @@ public struct RollbackProgressEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case type
+        case at
         case projectID = "projectId"
         case jobID = "jobId"
         case rollbackVersionID = "rollbackVersionId"
@@ -91,6 +103,8 @@ public struct RollbackProgressEvent: Codable, Sendable, Hashable {
 /// `rollbackCompleted`: the working directory holds the target's files and git recorded it.
 public struct RollbackCompletedEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackCompleted.rawValue
+    /// When the event was written (RFC 3339, whole seconds); set on the stream, not by writers.
+    public var at: Date?
     public var projectID: String
     public var jobID: String
     public var rollbackVersionID: String
@@ -122,6 +136,7 @@ public struct RollbackCompletedEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case type
+        case at
         case projectID = "projectId"
         case jobID = "jobId"
         case rollbackVersionID = "rollbackVersionId"
@@ -136,6 +151,8 @@ public struct RollbackCompletedEvent: Codable, Sendable, Hashable {
 /// `rollbackFailed`: the sync failed; the project's preview and current version were restored.
 public struct RollbackFailedEvent: Codable, Sendable, Hashable {
     public var type = RollbackEventType.rollbackFailed.rawValue
+    /// When the event was written (RFC 3339, whole seconds); set on the stream, not by writers.
+    public var at: Date?
     public var projectID: String
     public var jobID: String
     public var rollbackVersionID: String
@@ -171,6 +188,7 @@ public struct RollbackFailedEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case type
+        case at
         case projectID = "projectId"
         case jobID = "jobId"
         case rollbackVersionID = "rollbackVersionId"
@@ -187,6 +205,8 @@ public struct RollbackFailedEvent: Codable, Sendable, Hashable {
 /// system (in arrival order) or dropped with a reason.
 public struct HeldBuildEvent: Codable, Sendable, Hashable {
     public var type: String
+    /// When the event was written (RFC 3339, whole seconds); set on the stream, not by writers.
+    public var at: Date?
     public var projectID: String
     public var buildID: String
     public var reason: String?
@@ -200,6 +220,7 @@ public struct HeldBuildEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case type
+        case at
         case projectID = "projectId"
         case buildID = "buildId"
         case reason

@@ -324,7 +324,7 @@ final class BrokerHarness: Sendable {
         var tables: [String: String] = [:]
         for (table, column) in [
             ("projects", "id"), ("project_versions", "project_id"), ("jobs", "project_id"),
-            ("events", "project_id"), ("held_builds", "project_id"),
+            ("events", "project_id"), ("held_builds", "project_id"), ("project_history", "project_id"),
         ] {
             tables[table] = try await value(
                 "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '-') FROM \(table) t WHERE \(column) = '\(project)'"
