@@ -13,15 +13,24 @@ struct Rollback: AsyncParsableCommand {
             the rollback completes (exit 0) or fails and is undone (exit 4). A network failure is \
             retried with the same Idempotency-Key, so the rollback happens at most once.
 
-            Example:
-              rollbackctl rollback --project shop --to v41 --reason "v42 broke checkout" --wait
+            Without --to, the project goes back to the version that was current before the \
+            current one (the broker resolves "previous" when it accepts the request; the line \
+            printed first says which version that is).
+
+            Examples:
+              rollbackctl rollback --project shop --reason "v42 broke checkout" --wait
+              rollbackctl rollback --project shop --to v41 --wait
             """
     )
 
     @OptionGroup var broker: BrokerOptions
     @OptionGroup var actor: UserOption
     @Option(name: .long, help: "The project.") var project: String
-    @Option(name: .customLong("to"), help: "The version to roll back to.") var version: String
+    @Option(
+        name: .customLong("to"),
+        help: "The version to roll back to (default: previous, the one current before the current one)."
+    )
+    var version: String = RollbackRequest.previous
     @Option(name: .long, help: "Why (kept in the audit log).") var reason: String?
     @Flag(name: .customLong("skip-workdir"), help: "Switch the preview only; leave the working directory.")
     var skipWorkdir = false
@@ -47,15 +56,21 @@ struct Rollback: AsyncParsableCommand {
                     skipWorkingDirectory: skipWorkdir ? true : nil,
                     reason: reason
                 )
+                let announced = try await announce(client)
                 let accepted =
                     if let idempotencyKey {
                         try await client.rollback(request, idempotencyKey: idempotencyKey)
                     } else {
                         try await client.rollback(request)
                     }
+                if !broker.json, let announced, announced != accepted.targetVersionID {
+                    Output.write(
+                        "note: the project changed meanwhile; the broker resolved previous to \(accepted.targetVersionID)"
+                    )
+                }
                 if !broker.json {
                     Output.write(
-                        "\(project): rolling back to \(version) as \(accepted.rollbackVersionID); preview \(accepted.previewURL)"
+                        "\(project): rolling back to \(accepted.targetVersionID) as \(accepted.rollbackVersionID); preview \(accepted.previewURL)"
                             + (accepted.jobID.map { "; job \($0)" } ?? " (preview only)")
                     )
                 }
@@ -95,6 +110,34 @@ struct Rollback: AsyncParsableCommand {
     }
 }
 
+extension Rollback {
+    /// For `previous`: says which version that is before acting ("shop: v42 → v41 (build, 2 h
+    /// ago by alice)") and returns its id; nil for a named version.
+    func announce(_ client: BrokerClient) async throws -> String? {
+        guard version == RollbackRequest.previous else { return nil }
+        let project = try await client.project(self.project)
+        let target = try await client.previousVersion(
+            projectID: self.project,
+            skipWorkingDirectory: skipWorkdir
+        )
+        if !broker.json {
+            let history = try await client.history(projectID: self.project, limit: 200)
+            let madeCurrent = history.entries.first {
+                $0.toVersionID == target.versionID
+                    && [.build, .rollbackStarted, .previewOnly].contains($0.kind)
+            }
+            let origin =
+                target.kind == "rollback"
+                ? "rollback of \(target.parentVersionID ?? "-")" : "built"
+            Output.write(
+                "\(self.project): \(project.currentVersionID ?? "-") → \(target.versionID) (\(origin) \(RelativeTime.describe(target.createdAt))"
+                    + (madeCurrent?.actor.map { " by \($0)" } ?? "") + ")"
+            )
+        }
+        return target.versionID
+    }
+}
+
 /// `rollbackctl status`: a project.
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -109,8 +152,26 @@ struct Status: AsyncParsableCommand {
             try broker.print(view) {
                 "\($0.projectID): \($0.status.rawValue), version \($0.currentVersionID ?? "-"), preview \($0.previewURL ?? "-"), host \($0.host), epoch \($0.epoch)"
                     + ($0.activeJobID.map { ", job \($0)" } ?? "")
+                    + ($0.current.map { "\n" + Self.describe($0) } ?? "")
             }
         }
+    }
+}
+
+extension Status {
+    /// "current: v41 (build, deployment d-9), since 2 h ago (build by alice)".
+    static func describe(_ current: CurrentVersion) -> String {
+        var label =
+            current.kind == "rollback" ? "rollback of \(current.parentVersionID ?? "-")" : current.kind
+        if let deployment = current.deploymentID { label += ", deployment \(deployment)" }
+        var line = "current: \(current.versionID) (\(label))"
+        if let since = current.since {
+            line += ", since \(RelativeTime.describe(since))"
+            let how = [current.via?.rawValue, current.actor.map { "by \($0)" }].compactMap { $0 }
+            if !how.isEmpty { line += " (\(how.joined(separator: " ")))" }
+        }
+        if let reason = current.reason { line += ": \(reason)" }
+        return line
     }
 }
 

@@ -15,8 +15,9 @@ struct RollbackCtl: AsyncParsableCommand {
             ROLLBACK_AGENT_ID, ROLLBACK_KEYRING). Every command takes --json.
 
             Examples:
-              rollbackctl rollback --project shop --to v41 --wait
+              rollbackctl rollback --project shop --wait
               rollbackctl status shop
+              rollbackctl history shop
               rollbackctl events shop --follow
               rollbackctl agent health
 
@@ -26,7 +27,7 @@ struct RollbackCtl: AsyncParsableCommand {
             """,
         version: BuildInfo.versionLine,
         subcommands: [
-            Rollback.self, Status.self, Versions.self, Jobs.self, Events.self, Publish.self,
+            Rollback.self, Status.self, History.self, Versions.self, Jobs.self, Events.self, Publish.self,
             AgentCommands.self,
         ]
     )
