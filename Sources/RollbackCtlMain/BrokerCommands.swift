@@ -153,6 +153,9 @@ struct Status: AsyncParsableCommand {
                 "\($0.projectID): \($0.status.rawValue), version \($0.currentVersionID ?? "-"), preview \($0.previewURL ?? "-"), host \($0.host), epoch \($0.epoch)"
                     + ($0.activeJobID.map { ", job \($0)" } ?? "")
                     + ($0.current.map { "\n" + Self.describe($0) } ?? "")
+                    + ($0.frozen.map {
+                        "\nfrozen \(RelativeTime.describe($0.at)) by \($0.by ?? "-")\($0.reason.map { ": \($0)" } ?? ""); new builds are held"
+                    } ?? "")
             }
         }
     }

@@ -179,7 +179,9 @@ struct OpenAPISchemaKeysTests {
                         epoch: 1,
                         activeJobID: "j",
                         updatedAt: date,
-                        current: current
+                        current: current,
+                        frozen: FreezeView(at: date, by: "a", reason: "r"),
+                        freezeAfterRollback: true
                     )
                 )
             ),
@@ -189,6 +191,24 @@ struct OpenAPISchemaKeysTests {
             ("HistoryPage", try keys(HistoryPage(projectID: "p", entries: [historyEntry], nextCursor: "1"))),
             ("AuditRecord", try keys(auditRecord)),
             ("AuditPage", try keys(AuditPage(entries: [auditRecord], nextCursor: "1"))),
+            ("Freeze", try keys(FreezeView(at: date, by: "a", reason: "r"))),
+            ("FreezeRequest", try keys(FreezeRequest(userID: "u", reason: "r"))),
+            ("UnfreezeRequest", try keys(UnfreezeRequest(userID: "u", reason: "r", discard: true))),
+            (
+                "UnfreezeResult",
+                try keys(
+                    UnfreezeResult(
+                        projectID: "p",
+                        releasedBuilds: [],
+                        purgedBuilds: [],
+                        heldForRollback: false
+                    )
+                )
+            ),
+            (
+                "ProjectSettingsRequest",
+                try keys(ProjectSettingsRequest(userID: "u", freezeAfterRollback: true))
+            ),
             ("VersionList", try keys(VersionList(projectID: "p", versions: [version]))),
             (
                 "Job",
@@ -217,7 +237,7 @@ struct OpenAPISchemaKeysTests {
     @Test("each request and answer type encodes exactly its schema's properties")
     func requestAndAnswerKeys() throws {
         let pairs = try Self.requestsAndAnswers()
-        #expect(pairs.count == 16)
+        #expect(pairs.count == 21)
         for (schema, encoded) in pairs {
             let specified = try Self.schemaProperties(schema)
             #expect(!specified.isEmpty, "schema \(schema) has properties in spec/openapi.yaml")

@@ -16,6 +16,7 @@ public struct BrokerAPI: Sendable {
     let builds: BuildAdmissionService
     let publishing: PublishService
     let histories: HistoryService
+    let freezes: FreezeService
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
@@ -67,6 +68,12 @@ public struct BrokerAPI: Sendable {
         self.builds = BuildAdmissionService(database: database, sink: sink, logger: logger)
         self.publishing = PublishService(database: database, logger: logger)
         self.histories = HistoryService(database: database, logger: logger)
+        self.freezes = FreezeService(
+            database: database,
+            relay: HeldBuildRelay(database: database, sink: sink, logger: logger),
+            publisher: EventPublisher(redis: redis, keys: keys, logger: logger),
+            logger: logger
+        )
     }
 
     /// One route: method, path in OpenAPI form (`{id}`), handler.
@@ -95,6 +102,11 @@ public struct BrokerAPI: Sendable {
         },
         Route(method: .get, path: "/v1/projects/{projectId}/history") { try await $0.history($1, $2) },
         Route(method: .get, path: "/v1/audit") { try await $0.auditLog($1, $2) },
+        Route(method: .post, path: "/v1/projects/{projectId}/freeze") { try await $0.freeze($1, $2) },
+        Route(method: .post, path: "/v1/projects/{projectId}/unfreeze") { try await $0.unfreeze($1, $2) },
+        Route(method: .post, path: "/v1/projects/{projectId}/settings") {
+            try await $0.projectSettings($1, $2)
+        },
         Route(method: .post, path: "/v1/projects/{projectId}/versions") {
             try await $0.registerVersion($1, $2)
         },

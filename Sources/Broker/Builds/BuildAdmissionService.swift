@@ -43,7 +43,7 @@ struct BuildAdmissionService: Sendable {
                     "the last rollback of project \(project.id) failed; roll back again successfully before building",
                     details: ["projectId": project.id]
                 )
-            case .rollingBack:
+            case _ where project.status == .rollingBack || project.frozen != nil:
                 try await HeldBuildStore.hold(
                     projectID: project.id,
                     buildID: body.buildID,
@@ -56,7 +56,10 @@ struct BuildAdmissionService: Sendable {
                     buildID: body.buildID,
                     projectID: project.id,
                     disposition: .held,
-                    message: "a rollback is in progress; the build is held and released when it succeeds"
+                    message: project.frozen.map {
+                        "project \(project.id) is frozen by \($0.by ?? "-")\($0.reason.map { ": \($0)" } ?? ""); "
+                            + "the build is held until it is unfrozen"
+                    } ?? "a rollback is in progress; the build is held and released when it succeeds"
                 )
                 status = .accepted
             default:

@@ -7,7 +7,9 @@ enum Migrations {
         let statements: [String]
     }
 
-    static let all: [Step] = [initialSchema, rollbackRecordFunction, heldBuildDelivery, projectHistory]
+    static let all: [Step] = [
+        initialSchema, rollbackRecordFunction, heldBuildDelivery, projectHistory, projectFreeze,
+    ]
 
     static let initialSchema = Step(
         version: 1,

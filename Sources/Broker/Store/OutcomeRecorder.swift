@@ -40,27 +40,40 @@ struct OutcomeRecorder: Sendable {
                     on: connection,
                     logger: logger
                 )
-                try await Self.expectRow(
-                    try await connection.query(
-                        """
-                        UPDATE projects SET status = 'deployed', active_job_id = NULL, updated_at = now()
-                        WHERE id = \(job.projectID) AND epoch = \(job.epoch) AND status = 'rollingBack'
-                        RETURNING 1
-                        """,
-                        logger: logger
-                    )
-                )
+                // With freezeAfterRollback the success also freezes the project (unless it is
+                // frozen already); a frozen project's held builds stay held until unfreeze.
+                let freezeReason = "rollback \(job.versionID) completed (freezeAfterRollback)"
+                var freeze: (frozen: Bool, newly: Bool)?
+                for try await row in try await connection.query(
+                    """
+                    UPDATE projects SET status = 'deployed', active_job_id = NULL, updated_at = now(),
+                        frozen_at = CASE WHEN frozen_at IS NULL AND freeze_after_rollback THEN now() ELSE frozen_at END,
+                        frozen_by = CASE WHEN frozen_at IS NULL AND freeze_after_rollback THEN 'freezeAfterRollback'
+                            ELSE frozen_by END,
+                        frozen_reason = CASE WHEN frozen_at IS NULL AND freeze_after_rollback THEN \(freezeReason)
+                            ELSE frozen_reason END
+                    WHERE id = \(job.projectID) AND epoch = \(job.epoch) AND status = 'rollingBack'
+                    RETURNING frozen_at IS NOT NULL, frozen_at IS NOT NULL AND frozen_at = now()
+                    """,
+                    logger: logger
+                ).decode((Bool, Bool).self) {
+                    freeze = row
+                }
+                guard let freeze else { throw Stale() }
                 try await connection.query(
                     "UPDATE project_versions SET status = 'ready' WHERE id = \(job.versionID)",
                     logger: logger
                 )
-                let builds = try await HeldBuildStore.settle(
-                    projectID: job.projectID,
-                    state: "released",
-                    reason: "rollback \(job.versionID) completed",
-                    on: connection,
-                    logger: logger
-                )
+                let builds =
+                    freeze.frozen
+                    ? []
+                    : try await HeldBuildStore.settle(
+                        projectID: job.projectID,
+                        state: "released",
+                        reason: "rollback \(job.versionID) completed",
+                        on: connection,
+                        logger: logger
+                    )
                 let events = try await Self.appendEvents(
                     RollbackCompletedEvent(
                         projectID: job.projectID,
@@ -89,6 +102,24 @@ struct OutcomeRecorder: Sendable {
                     on: connection,
                     logger: logger
                 )
+                if freeze.newly {
+                    try await HistoryStore.append(
+                        HistoryStore.Append(
+                            projectID: job.projectID,
+                            kind: .freeze,
+                            actor: "freezeAfterRollback",
+                            reason: freezeReason,
+                            fromVersionID: job.versionID,
+                            toVersionID: job.versionID,
+                            targetVersionID: nil,
+                            jobID: job.id,
+                            outcome: "succeeded",
+                            changesCurrent: false
+                        ),
+                        on: connection,
+                        logger: logger
+                    )
+                }
                 try await HistoryStore.appendOutcome(
                     HistoryStore.Append(
                         projectID: job.projectID,
@@ -128,7 +159,7 @@ struct OutcomeRecorder: Sendable {
                     on: connection,
                     logger: logger
                 )
-                var restored: (version: String?, preview: String?)?
+                var restored: (version: String?, preview: String?, frozen: Bool)?
                 for try await row in try await connection.query(
                     """
                     UPDATE projects p SET status = 'rollbackFailed', current_version_id = j.previous_version_id,
@@ -136,10 +167,10 @@ struct OutcomeRecorder: Sendable {
                     FROM jobs j
                     WHERE j.id = \(job.id) AND p.id = j.project_id AND p.epoch = \(job.epoch)
                         AND p.status = 'rollingBack'
-                    RETURNING p.current_version_id, p.preview_url
+                    RETURNING p.current_version_id, p.preview_url, p.frozen_at IS NOT NULL
                     """,
                     logger: logger
-                ).decode((String?, String?).self) {
+                ).decode((String?, String?, Bool).self) {
                     restored = row
                 }
                 guard let restored else { throw Stale() }
@@ -148,13 +179,17 @@ struct OutcomeRecorder: Sendable {
                     logger: logger
                 )
                 let reason = "rollback \(job.versionID) failed: \(failure.code)"
-                let builds = try await HeldBuildStore.settle(
-                    projectID: job.projectID,
-                    state: "purged",
-                    reason: reason,
-                    on: connection,
-                    logger: logger
-                )
+                // A frozen project's held builds wait for its unfreeze, whatever the outcome.
+                let builds =
+                    restored.frozen
+                    ? []
+                    : try await HeldBuildStore.settle(
+                        projectID: job.projectID,
+                        state: "purged",
+                        reason: reason,
+                        on: connection,
+                        logger: logger
+                    )
                 let events = try await Self.appendEvents(
                     RollbackFailedEvent(
                         projectID: job.projectID,

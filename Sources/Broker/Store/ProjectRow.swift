@@ -14,6 +14,15 @@ struct ProjectRow: Sendable {
     var epoch: Int64
     var activeJobID: UUID?
     var updatedAt: Date
+    /// Set while the project is frozen: new builds are held until someone unfreezes it.
+    var frozen: Frozen?
+    var freezeAfterRollback: Bool
+
+    struct Frozen: Sendable {
+        var at: Date
+        var by: String?
+        var reason: String?
+    }
 
     var view: ProjectView {
         ProjectView(
@@ -25,7 +34,9 @@ struct ProjectRow: Sendable {
             previewURL: previewURL,
             epoch: epoch,
             activeJobID: activeJobID.map { $0.uuidString.lowercased() },
-            updatedAt: updatedAt
+            updatedAt: updatedAt,
+            frozen: frozen.map { FreezeView(at: $0.at, by: $0.by, reason: $0.reason) },
+            freezeAfterRollback: freezeAfterRollback
         )
     }
 }
@@ -42,5 +53,13 @@ extension ProjectRow {
         epoch = try row[prefix + "epoch"].decode(Int64.self)
         activeJobID = try row[prefix + "active_job_id"].decode(UUID?.self)
         updatedAt = try row[prefix + "updated_at"].decode(Date.self)
+        frozen = try row[prefix + "frozen_at"].decode(Date?.self).map {
+            Frozen(
+                at: $0,
+                by: try row[prefix + "frozen_by"].decode(String?.self),
+                reason: try row[prefix + "frozen_reason"].decode(String?.self)
+            )
+        }
+        freezeAfterRollback = try row[prefix + "freeze_after_rollback"].decode(Bool.self)
     }
 }

@@ -4,17 +4,21 @@ import PostgresNIO
 /// The `projects` table: the only place that reads or writes it outside the two aggregate
 /// writes (`RollbackRecord`, `OutcomeRecorder`).
 enum ProjectStore {
-    static let columns =
-        "id, user_id, host, status, current_version_id, preview_url, epoch, active_job_id, updated_at"
+    static let columns = """
+        id, user_id, host, status, current_version_id, preview_url, epoch, active_job_id, updated_at,
+        frozen_at, frozen_by, frozen_reason, freeze_after_rollback
+        """
 
-    /// Reads one project; `lockForShare` adds `FOR SHARE` (a rollback's update then waits for us).
+    /// Reads one project; `lockForShare` adds `FOR SHARE` (a rollback's update then waits for
+    /// us), `lockForUpdate` `FOR UPDATE`.
     static func find(
         _ id: String,
         lockForShare: Bool = false,
+        lockForUpdate: Bool = false,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> ProjectRow? {
-        let suffix = lockForShare ? " FOR SHARE" : ""
+        let suffix = lockForUpdate ? " FOR UPDATE" : lockForShare ? " FOR SHARE" : ""
         let rows = try await connection.query(
             "SELECT \(unescaped: columns) FROM projects WHERE id = \(id)\(unescaped: suffix)",
             logger: logger
@@ -58,6 +62,36 @@ enum ProjectStore {
                 status = 'deployed', epoch = epoch + 1, updated_at = now()
             WHERE id = \(projectID)
             """,
+            logger: logger
+        )
+    }
+
+    /// Freezes the project (`by`, `reason`) or, with nil, unfreezes it.
+    static func setFrozen(
+        _ projectID: String,
+        by: String?,
+        reason: String?,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            UPDATE projects SET frozen_at = CASE WHEN \(by)::text IS NULL THEN NULL ELSE now() END,
+                frozen_by = \(by), frozen_reason = \(reason), updated_at = now()
+            WHERE id = \(projectID)
+            """,
+            logger: logger
+        )
+    }
+
+    static func setFreezeAfterRollback(
+        _ projectID: String,
+        _ value: Bool,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await connection.query(
+            "UPDATE projects SET freeze_after_rollback = \(value), updated_at = now() WHERE id = \(projectID)",
             logger: logger
         )
     }

@@ -78,6 +78,42 @@ public struct BrokerClient: Sendable {
         )
     }
 
+    /// `POST /v1/projects/{projectId}/freeze`: new builds are held until `unfreeze`.
+    public func freeze(
+        projectID: String,
+        userID: String,
+        reason: String
+    ) async throws(BrokerError) -> ProjectView {
+        try await call(
+            "POST",
+            "/v1/projects/\(try PathSegment.projectID(projectID))/freeze",
+            body: FreezeRequest(userID: userID, reason: reason)
+        )
+    }
+
+    /// `POST /v1/projects/{projectId}/unfreeze`: releases the held builds in arrival order, or
+    /// purges them with `discard`.
+    public func unfreeze(
+        projectID: String,
+        userID: String,
+        reason: String? = nil,
+        discard: Bool = false
+    ) async throws(BrokerError) -> UnfreezeResult {
+        try await call(
+            "POST",
+            "/v1/projects/\(try PathSegment.projectID(projectID))/unfreeze",
+            body: UnfreezeRequest(userID: userID, reason: reason, discard: discard ? true : nil)
+        )
+    }
+
+    /// `POST /v1/projects/{projectId}/settings`.
+    public func updateSettings(
+        projectID: String,
+        _ request: ProjectSettingsRequest
+    ) async throws(BrokerError) -> ProjectView {
+        try await call("POST", "/v1/projects/\(try PathSegment.projectID(projectID))/settings", body: request)
+    }
+
     // MARK: Reads
 
     public func project(_ projectID: String) async throws(BrokerError) -> ProjectView {

@@ -225,6 +225,10 @@ public struct ProjectView: Codable, Sendable, Hashable {
     public var updatedAt: Date
     /// The current version and how it became current (`GET /v1/projects/{id}` only).
     public var current: CurrentVersion?
+    /// Set while the project is frozen: new builds are held until it is unfrozen.
+    public var frozen: FreezeView?
+    /// Freeze the project when a rollback succeeds, so the builds held during it stay held.
+    public var freezeAfterRollback: Bool
 
     public init(
         projectID: String,
@@ -236,7 +240,9 @@ public struct ProjectView: Codable, Sendable, Hashable {
         epoch: Int64,
         activeJobID: String?,
         updatedAt: Date,
-        current: CurrentVersion? = nil
+        current: CurrentVersion? = nil,
+        frozen: FreezeView? = nil,
+        freezeAfterRollback: Bool = false
     ) {
         self.projectID = projectID
         self.userID = userID
@@ -248,6 +254,8 @@ public struct ProjectView: Codable, Sendable, Hashable {
         self.activeJobID = activeJobID
         self.updatedAt = updatedAt
         self.current = current
+        self.frozen = frozen
+        self.freezeAfterRollback = freezeAfterRollback
     }
 
     enum CodingKeys: String, CodingKey {
@@ -261,6 +269,8 @@ public struct ProjectView: Codable, Sendable, Hashable {
         case activeJobID = "activeJobId"
         case updatedAt
         case current
+        case frozen
+        case freezeAfterRollback
     }
 }
 

@@ -1,0 +1,244 @@
+import Logging
+import PostgresNIO
+import RollbackProtocol
+
+/// Freezing a project: while frozen, every new build is held (not sent to the build system)
+/// until someone unfreezes it, which releases the held builds in arrival order, or purges them
+/// with `discard`. Rollbacks are not affected. Each change is one transaction with its history
+/// entry, audit row and build events; released builds go through the same outbox as a
+/// rollback's (`HeldBuildRelay`).
+struct FreezeService: Sendable {
+    let database: Database
+    let relay: HeldBuildRelay
+    let publisher: EventPublisher
+    let logger: Logger
+
+    /// Freezes the project; freezing a frozen project again changes nothing.
+    func freeze(
+        _ projectID: String,
+        _ body: FreezeRequest,
+        caller: ProjectService.Caller
+    ) async throws -> ProjectView {
+        let logger = self.logger
+        return try await database.transaction { connection in
+            let project = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+            guard project.frozen == nil else { return project.view }
+            try await ProjectStore.setFrozen(
+                projectID,
+                by: body.userID,
+                reason: body.reason,
+                on: connection,
+                logger: logger
+            )
+            try await HistoryStore.append(
+                HistoryStore.Append(
+                    projectID: projectID,
+                    kind: .freeze,
+                    actor: body.userID,
+                    caller: caller.keyID,
+                    reason: body.reason,
+                    fromVersionID: project.currentVersionID,
+                    toVersionID: project.currentVersionID,
+                    targetVersionID: nil,
+                    jobID: nil,
+                    outcome: "succeeded",
+                    changesCurrent: false
+                ),
+                on: connection,
+                logger: logger
+            )
+            try await Self.audit(
+                "freeze",
+                project: projectID,
+                user: body.userID,
+                reason: body.reason,
+                caller,
+                connection,
+                logger
+            )
+            return try await ProjectService.require(projectID, on: connection, logger: logger).view
+        }
+    }
+
+    /// Unfreezes the project and releases (or, with `discard`, purges) the builds it held. While
+    /// a rollback runs, its outcome settles the held builds instead. Unfreezing a project that
+    /// is not frozen changes nothing.
+    func unfreeze(
+        _ projectID: String,
+        _ body: UnfreezeRequest,
+        caller: ProjectService.Caller
+    ) async throws -> UnfreezeResult {
+        let logger = self.logger
+        let discard = body.discard ?? false
+        let (result, released, events) = try await database.transaction {
+            connection -> (UnfreezeResult, [HeldBuild], [StoredEvent]) in
+            let project = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+            let unchanged = UnfreezeResult(
+                projectID: projectID,
+                releasedBuilds: [],
+                purgedBuilds: [],
+                heldForRollback: false
+            )
+            guard project.frozen != nil else { return (unchanged, [], []) }
+            try await ProjectStore.setFrozen(projectID, by: nil, reason: nil, on: connection, logger: logger)
+            let rollingBack = project.status == .rollingBack
+            var builds: [HeldBuild] = []
+            var events: [StoredEvent] = []
+            if !rollingBack {
+                let reason = body.reason ?? (discard ? "discarded on unfreeze" : "released on unfreeze")
+                builds = try await HeldBuildStore.settle(
+                    projectID: projectID,
+                    state: discard ? "purged" : "released",
+                    reason: reason,
+                    on: connection,
+                    logger: logger
+                )
+                let type: RollbackEventType = discard ? .buildPurged : .buildReleased
+                for build in builds {
+                    if let event = try await EventStore.append(
+                        HeldBuildEvent(
+                            type: type,
+                            projectID: projectID,
+                            buildID: build.buildID,
+                            reason: discard ? reason : nil
+                        ),
+                        type: type,
+                        project: projectID,
+                        on: connection,
+                        logger: logger
+                    ) {
+                        events.append(event)
+                    }
+                }
+            }
+            let summary =
+                rollingBack
+                ? "held builds wait for the running rollback"
+                : "\(builds.count) held build(s) \(discard ? "purged" : "released")"
+            try await HistoryStore.append(
+                HistoryStore.Append(
+                    projectID: projectID,
+                    kind: .unfreeze,
+                    actor: body.userID,
+                    caller: caller.keyID,
+                    reason: [body.reason, summary].compactMap { $0 }.joined(separator: "; "),
+                    fromVersionID: project.currentVersionID,
+                    toVersionID: project.currentVersionID,
+                    targetVersionID: nil,
+                    jobID: nil,
+                    outcome: "succeeded",
+                    changesCurrent: false
+                ),
+                on: connection,
+                logger: logger
+            )
+            try await Self.audit(
+                discard ? "unfreeze.discard" : "unfreeze",
+                project: projectID,
+                user: body.userID,
+                reason: body.reason,
+                caller,
+                connection,
+                logger
+            )
+            let ids = builds.map(\.buildID)
+            let result = UnfreezeResult(
+                projectID: projectID,
+                releasedBuilds: discard ? [] : ids,
+                purgedBuilds: discard ? ids : [],
+                heldForRollback: rollingBack
+            )
+            return (result, discard ? [] : builds, events)
+        }
+        await publisher.publish(events)
+        await relay.deliver(released)
+        return result
+    }
+
+    /// Sets `freezeAfterRollback`.
+    func settings(
+        _ projectID: String,
+        _ body: ProjectSettingsRequest,
+        caller: ProjectService.Caller
+    ) async throws
+        -> ProjectView
+    {
+        let logger = self.logger
+        return try await database.transaction { connection in
+            _ = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+            if let value = body.freezeAfterRollback {
+                try await ProjectStore.setFreezeAfterRollback(
+                    projectID,
+                    value,
+                    on: connection,
+                    logger: logger
+                )
+            }
+            try await Self.audit(
+                "settings",
+                project: projectID,
+                user: body.userID,
+                reason: nil,
+                caller,
+                connection,
+                logger
+            )
+            return try await ProjectService.require(projectID, on: connection, logger: logger).view
+        }
+    }
+
+    /// The project, locked for this transaction, if `user` owns it.
+    private static func owned(
+        _ projectID: String,
+        user: String,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> ProjectRow {
+        guard
+            let project = try await ProjectStore.find(
+                projectID,
+                lockForUpdate: true,
+                on: connection,
+                logger: logger
+            )
+        else {
+            throw APIError(
+                .notFound,
+                "project_not_found",
+                "project \(projectID) is not registered",
+                details: ["projectId": projectID]
+            )
+        }
+        guard project.userID == user else {
+            throw APIError(
+                .forbidden,
+                "project_not_owned",
+                "project \(projectID) does not belong to user \(user)",
+                details: ["projectId": projectID]
+            )
+        }
+        return project
+    }
+
+    private static func audit(
+        _ action: String,
+        project: String,
+        user: String,
+        reason: String?,
+        _ caller: ProjectService.Caller,
+        _ connection: PostgresConnection,
+        _ logger: Logger
+    ) async throws {
+        try await AuditEntry(
+            caller: caller.keyID,
+            actor: user,
+            action: action,
+            projectID: project,
+            outcome: "accepted",
+            statusCode: 200,
+            reason: reason,
+            details: [:],
+            requestID: caller.requestID
+        ).insert(on: connection, logger: logger)
+    }
+}
