@@ -19,6 +19,10 @@ struct CommandLineTests {
         let bad = try await CLITests.run(program, ["--no-such-flag"])
         #expect(bad.status == 2, "\(bad.stderr)")
         #expect(bad.stderr.contains("no-such-flag"))
+        #expect(
+            bad.stderr.hasPrefix("\(program): ") && bad.stderr.split(separator: "\n").count == 1,
+            "\(bad.stderr)"
+        )
     }
 
     @Test("rollbackctl checks ids and URLs locally: exit 2, the rule in one line, no network")

@@ -186,4 +186,45 @@ struct FreezeTests {
             }
         }
     }
+
+    @Test(
+        "rollbackctl freeze, unfreeze, settings: --json parses back, status shows the freeze, bad input is exit 2"
+    )
+    func commandLine() async throws {
+        try await BrokerHarness.with { broker in
+            let project = try await broker.makeProject()
+            let id = project.id
+            try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(id)'")
+            let directory = TemporaryFiles.directory(prefix: "rbk-freeze-cli")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let keyring = BrokerHarness.writeClientKeyring(in: directory)
+            func ctl(_ arguments: String...) async throws -> CLITests.Run {
+                try await CLITests.rollbackctl(arguments, broker: broker, keyring: keyring)
+            }
+
+            let freeze = try await ctl("freeze", id, "--reason", "incident 4711", "--json")
+            #expect(freeze.status == 0, "\(freeze.stderr)")
+            #expect(try CLITests.decode(ProjectView.self, freeze.stdout).frozen?.reason == "incident 4711")
+            #expect((try await Self.build(broker, id, "c1")).disposition == .held)
+            let status = try await ctl("status", id)
+            #expect(status.stdout.contains("frozen just now by cli-user: incident 4711"), "\(status.stdout)")
+
+            let unfreeze = try await ctl("unfreeze", id, "--json")
+            #expect(try CLITests.decode(UnfreezeResult.self, unfreeze.stdout).releasedBuilds == ["c1"])
+            let human = try await ctl("unfreeze", id)
+            #expect(human.stdout == "\(id): unfrozen; 0 held build(s) released\n", "\(human.stdout)")
+
+            let settings = try await ctl("settings", id, "--freeze-after-rollback", "true", "--json")
+            #expect(try CLITests.decode(ProjectView.self, settings.stdout).freezeAfterRollback)
+
+            for bad in [
+                ["freeze", id], ["unfreeze", "my project"],
+                ["settings", id, "--freeze-after-rollback", "maybe"],
+            ] {
+                let run = try await CLITests.rollbackctl(bad, broker: broker, keyring: keyring)
+                #expect(run.status == 2, "\(bad): \(run.stderr)")
+                #expect(run.stderr.split(separator: "\n").count == 1, "\(bad): \(run.stderr)")
+            }
+        }
+    }
 }

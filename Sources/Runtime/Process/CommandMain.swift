@@ -2,8 +2,8 @@ public import ArgumentParser
 import Foundation
 
 /// Runs a root command the way every Rollback program does: `--version` prints the version and
-/// the git commit it was built from; a command-line mistake prints argument-parser's message
-/// and exits 2 (not 64); an `ExitCode` thrown by the command is kept; any other error is one
+/// the git commit it was built from; a command-line mistake prints argument-parser's message on
+/// one line and exits 2 (not 64); an `ExitCode` thrown by the command is kept; any other error is one
 /// line, `<program>: <error>`, and exit 1.
 public enum CommandMain {
     public static func run<Command: AsyncParsableCommand>(_ command: Command.Type) async -> Never {
@@ -26,7 +26,15 @@ public enum CommandMain {
                 exit(ExitStatus.success)
             }
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((Command.fullMessage(for: error) + "\n").utf8))
+                // One line, like every other error: what was wrong and where the usage is. The
+                // full usage block is what --help is for.
+                let message =
+                    Command.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                let hint =
+                    CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }.map { " \($0)" } ?? ""
+                FileHandle.standardError.write(
+                    Data("\(program): \(message) (see '\(program)\(hint) --help')\n".utf8)
+                )
                 exit(ExitStatus.usage)
             }
             if error is ConfigurationError {
