@@ -222,6 +222,8 @@ let package = Package(
                 "RollbackProtocol",
                 "RollbackTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `versions add --file`: the artifact's SHA-256.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/RollbackCtlMain",
             swiftSettings: strictSettings

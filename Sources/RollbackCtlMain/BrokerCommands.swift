@@ -178,26 +178,6 @@ extension Status {
     }
 }
 
-/// `rollbackctl versions`: a project's versions with their parents.
-struct Versions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List a project's versions, oldest first.")
-    @OptionGroup var broker: BrokerOptions
-    @Argument(help: "The project.") var project: String
-
-    func run() async throws {
-        try await reportingFailures {
-            let list = try await broker.run { try await $0.versions(projectID: project) }
-            try broker.print(list) { list in
-                list.versions.map { version in
-                    "\(version.versionID)  \(version.kind)  \(version.status.rawValue)"
-                        + (version.published ? "  published" : "")
-                        + (version.parentVersionID.map { "  from \($0)" } ?? "")
-                }.joined(separator: "\n")
-            }
-        }
-    }
-}
-
 /// `rollbackctl jobs show`.
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Inspect sync jobs.", subcommands: [Show.self])

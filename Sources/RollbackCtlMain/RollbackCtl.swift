@@ -28,7 +28,7 @@ struct RollbackCtl: AsyncParsableCommand {
         version: BuildInfo.versionLine,
         subcommands: [
             Rollback.self, Status.self, History.self, Versions.self, Jobs.self, Events.self, Publish.self,
-            Freeze.self, Unfreeze.self, Settings.self,
+            Freeze.self, Unfreeze.self, Settings.self, Projects.self,
             AgentCommands.self,
         ]
     )

@@ -192,6 +192,7 @@ struct OpenAPISchemaKeysTests {
             ("AuditRecord", try keys(auditRecord)),
             ("AuditPage", try keys(AuditPage(entries: [auditRecord], nextCursor: "1"))),
             ("Freeze", try keys(FreezeView(at: date, by: "a", reason: "r"))),
+            ("ProjectList", try keys(ProjectList(projects: [], nextCursor: "p"))),
             ("FreezeRequest", try keys(FreezeRequest(userID: "u", reason: "r"))),
             ("UnfreezeRequest", try keys(UnfreezeRequest(userID: "u", reason: "r", discard: true))),
             (
@@ -237,7 +238,7 @@ struct OpenAPISchemaKeysTests {
     @Test("each request and answer type encodes exactly its schema's properties")
     func requestAndAnswerKeys() throws {
         let pairs = try Self.requestsAndAnswers()
-        #expect(pairs.count == 21)
+        #expect(pairs.count == 22)
         for (schema, encoded) in pairs {
             let specified = try Self.schemaProperties(schema)
             #expect(!specified.isEmpty, "schema \(schema) has properties in spec/openapi.yaml")

@@ -95,6 +95,7 @@ public struct BrokerAPI: Sendable {
         Route(method: .post, path: "/v1/versions/rollback") { try await $0.rollback($1, $2) },
         Route(method: .post, path: "/v1/versions/{versionId}/publish") { try await $0.publish($1, $2) },
         Route(method: .post, path: "/v1/projects") { try await $0.registerProject($1, $2) },
+        Route(method: .get, path: "/v1/projects") { try await $0.projects($1, $2) },
         Route(method: .get, path: "/v1/projects/{projectId}") { try await $0.project($1, $2) },
         Route(method: .get, path: "/v1/projects/{projectId}/versions") { try await $0.versions($1, $2) },
         Route(method: .get, path: "/v1/projects/{projectId}/versions/previous") {

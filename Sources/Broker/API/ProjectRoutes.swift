@@ -90,6 +90,22 @@ extension BrokerAPI {
         }
     }
 
+    /// `GET /v1/projects?user=&cursor=&limit=`: projects in id order.
+    func projects(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        _ = try await authenticator.authenticate(request, context: context, action: "projects.read")
+        let query = QueryRules(request: request)
+        let user = query.string("user")
+        if let user { try FieldRules.id(user, field: "user") }
+        let cursor = query.string("cursor")
+        if let cursor { try FieldRules.projectID(cursor, field: "cursor") }
+        let list = try await projects.list(
+            user: user,
+            cursor: cursor,
+            limit: try query.limit(default: HistoryService.defaultLimit, max: HistoryService.maxLimit)
+        )
+        return APIResponse(json: list)
+    }
+
     /// `GET /v1/projects/{projectId}`.
     func project(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         _ = try await authenticator.authenticate(request, context: context, action: "project.read")

@@ -195,6 +195,22 @@ struct ProjectService: Sendable {
         }
     }
 
+    /// Projects in id order, `limit` after `cursor` (a project id), optionally of one user.
+    func list(user: String?, cursor: String?, limit: Int) async throws -> ProjectList {
+        let logger = self.logger
+        return try await database.connection { connection in
+            let rows = try await ProjectStore.list(
+                user: user,
+                after: cursor,
+                limit: limit + 1,
+                on: connection,
+                logger: logger
+            )
+            let page = rows.prefix(limit).map(\.view)
+            return ProjectList(projects: page, nextCursor: rows.count > limit ? page.last?.projectID : nil)
+        }
+    }
+
     /// The project's versions, oldest first.
     func versions(of projectID: String) async throws -> VersionList {
         let logger = self.logger

@@ -27,6 +27,29 @@ enum ProjectStore {
         return nil
     }
 
+    /// Up to `limit` projects with ids after `after` (all when nil), optionally of one user, in
+    /// id order.
+    static func list(
+        user: String?,
+        after: String?,
+        limit: Int,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [ProjectRow] {
+        var projects: [ProjectRow] = []
+        for try await row in try await connection.query(
+            """
+            SELECT \(unescaped: columns) FROM projects
+            WHERE (\(user)::text IS NULL OR user_id = \(user)) AND (\(after)::text IS NULL OR id > \(after))
+            ORDER BY id LIMIT \(limit)
+            """,
+            logger: logger
+        ) {
+            projects.append(try ProjectRow(row.makeRandomAccess()))
+        }
+        return projects
+    }
+
     /// Inserts a project unless one with the id exists; true when it inserted.
     static func insertIfAbsent(
         id: String,

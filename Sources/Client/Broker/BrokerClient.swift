@@ -120,6 +120,18 @@ public struct BrokerClient: Sendable {
         try await call("GET", "/v1/projects/\(try PathSegment.projectID(projectID))")
     }
 
+    /// Projects in id order, optionally of one user; pass `nextCursor` for the next page.
+    public func projects(
+        user: String? = nil,
+        cursor: String? = nil,
+        limit: Int? = nil
+    ) async throws(BrokerError)
+        -> ProjectList
+    {
+        let query = PathSegment.query([("user", user), ("cursor", cursor), ("limit", limit.map(String.init))])
+        return try await call("GET", "/v1/projects\(query)")
+    }
+
     /// Oldest first, each with its parent.
     public func versions(projectID: String) async throws(BrokerError) -> VersionList {
         try await call("GET", "/v1/projects/\(try PathSegment.projectID(projectID))/versions")

@@ -383,6 +383,18 @@ public struct VersionView: Codable, Sendable, Hashable {
     }
 }
 
+/// `GET /v1/projects`: in id order.
+public struct ProjectList: Codable, Sendable, Hashable {
+    public var projects: [ProjectView]
+    /// Pass as `cursor` for the next page; absent on the last.
+    public var nextCursor: String?
+
+    public init(projects: [ProjectView], nextCursor: String?) {
+        self.projects = projects
+        self.nextCursor = nextCursor
+    }
+}
+
 /// `GET /v1/projects/{id}/versions`.
 public struct VersionList: Codable, Sendable, Hashable {
     public var projectID: String
