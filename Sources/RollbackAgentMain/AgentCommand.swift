@@ -124,6 +124,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let tracing { services.append(tracing) }
         if let address = try? MetricsListenAddress.parse(configuration.metricsListen) {
             let registry = MetricsSetup.bootstrapPrometheus()
+            MetricsSetup.recordBuildInfo(prefix: "rollback_agent", in: registry)
             services.append(MetricsEndpoint(address: address, registry: registry, logger: logger))
         }
         let group = ServiceGroup(

@@ -4,6 +4,7 @@ import Metrics
 import MetricsTestKit
 import RollbackAgent
 import RollbackProtocol
+import RollbackRuntime
 import Testing
 
 @Suite("Agent metrics")
@@ -98,6 +99,11 @@ struct MetricsTests {
         #expect(text.contains(#"rollback_agent_sync_duration_seconds_count{outcome="succeeded"} 2"#))
         #expect(text.contains(#"rollback_agent_artifact_fetches_total{source="download"} 1"#))
         #expect(text.contains(#"rollback_agent_artifact_fetches_total{source="cache"} 1"#))
+        #expect(
+            text.contains(
+                #"rollback_agent_build_info{version="\#(BuildInfo.version)",commit="\#(BuildInfo.commit)"} 1"#
+            )
+        )
         #expect(text.contains(#"rollback_agent_bytes_total{kind="downloaded"} \#(artifact.sizeBytes)"#))
         // Anything but GET /metrics is a 404, and the endpoint goes away with the agent.
         let other = try Shell.run([

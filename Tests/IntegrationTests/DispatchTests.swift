@@ -1,6 +1,7 @@
 import Foundation
 import RollbackClient
 import RollbackProtocol
+import RollbackRuntime
 import TestSupport
 import Testing
 
@@ -211,8 +212,10 @@ struct DispatchTests {
                     decoding: try await broker.send("GET", "/metrics", signed: false).body,
                     as: UTF8.self
                 )
-                #expect(metrics.contains("rollback_rollback_duration_seconds_count{outcome=\"succeeded\"}"))
+                #expect(metrics.contains("rollback_duration_seconds_count{outcome=\"succeeded\"}"))
                 #expect(metrics.contains("rollback_http_requests_total"))
+                #expect(!metrics.contains("rollback_rollback"), "no stutter in the names")
+                #expect(metrics.contains("rollback_build_info{version=\"\(BuildInfo.version)\""))
             }
         }
     }

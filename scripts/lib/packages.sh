@@ -6,11 +6,18 @@ ROLLBACK_APT_PACKAGES=(
     zip unzip git curl python3 ca-certificates procps  # test fixtures and scripts
 )
 
-install_missing_packages() {
+# Prints the packages of ROLLBACK_APT_PACKAGES that are not installed, space-separated.
+missing_packages() {
     local missing=()
     for package in "${ROLLBACK_APT_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
+    echo "${missing[*]}"
+}
+
+install_missing_packages() {
+    local missing=()
+    read -r -a missing <<<"$(missing_packages)"
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing: ${missing[*]}"
     local sudo=""

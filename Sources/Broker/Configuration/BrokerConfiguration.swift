@@ -38,7 +38,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     public var tracesEndpoint: String = ""
     /// `http/protobuf` or `http/json`.
     public var tracesProtocol: String = "http/protobuf"
-    /// Prefix of every Prometheus metric name (`<prefix>_rollback_duration_seconds`).
+    /// Prefix of every Prometheus metric name (`<prefix>_duration_seconds`, default `rollback`).
     public var metricsPrefix: String = "rollback"
     /// How often an open event stream looks for new events.
     public var eventPollMilliseconds: Int = 250

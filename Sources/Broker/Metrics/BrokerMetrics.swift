@@ -1,8 +1,10 @@
 public import Prometheus
+import RollbackRuntime
 
 /// The broker's Prometheus metrics, on a registry of its own (served at `GET /metrics`), so that
 /// several brokers in one process (the tests) never share or double-register a metric. Names
-/// start with a configurable prefix: `<prefix>_rollback_duration_seconds` and so on.
+/// start with a configurable prefix (default `rollback`): `rollback_duration_seconds`,
+/// `rollback_failures_total`, `rollback_in_progress`, `rollback_build_info` and so on.
 public final class BrokerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let prefix: String
@@ -31,7 +33,7 @@ public final class BrokerMetrics: Sendable {
             registry.makeDurationHistogram(
                 descriptor: .init(
                     namespace: prefix,
-                    metricName: "rollback_duration",
+                    metricName: "duration",
                     unitName: "seconds",
                     helpText: "Time from an accepted rollback request to its outcome."
                 ),
@@ -44,11 +46,20 @@ public final class BrokerMetrics: Sendable {
         rollbacksInProgress = registry.makeGauge(
             descriptor: .init(
                 namespace: prefix,
-                metricName: "rollbacks_in_progress",
+                metricName: "in_progress",
                 unitName: "",
                 helpText: "Rollbacks whose working-directory job is queued or running."
             )
         )
+        registry.makeGauge(
+            descriptor: .init(
+                namespace: prefix,
+                metricName: "build_info",
+                unitName: "",
+                helpText: "The running build: always 1, labelled with its version and git commit."
+            ),
+            labels: [("version", BuildInfo.version), ("commit", BuildInfo.commit)]
+        ).set(1.0)
         queueDepth = registry.makeGauge(
             descriptor: .init(
                 namespace: prefix,
@@ -65,7 +76,7 @@ public final class BrokerMetrics: Sendable {
             registry.makeCounter(
                 descriptor: .init(
                     namespace: prefix,
-                    metricName: "rollback_failures",
+                    metricName: "failures",
                     unitName: "total",
                     helpText: "Rollbacks that failed, by the agent's error name or the dispatcher's reason."
                 ),
