@@ -92,6 +92,13 @@ struct AgentCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
+            for warning in MissingPaths.warnings([
+                ("keyringFile", configuration.keyringFile), ("workRoot", configuration.workRoot),
+                ("stateDirectory", configuration.stateDirectory),
+                ("socketPath's directory", (configuration.socketPath as NSString).deletingLastPathComponent),
+            ]) {
+                FileHandle.standardError.write(Data("rollback-agent: warning: \(warning)\n".utf8))
+            }
             return
         }
         let tracing: (any Service)?

@@ -318,5 +318,10 @@ struct PrintConfig: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(configuration), as: UTF8.self))
+        for warning in MissingPaths.warnings([
+            ("keyringFile", configuration.keyringFile), ("agentKeyringFile", configuration.agentKeyringFile),
+        ]) {
+            FileHandle.standardError.write(Data("rollback-broker: warning: \(warning)\n".utf8))
+        }
     }
 }

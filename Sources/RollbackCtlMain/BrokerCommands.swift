@@ -80,7 +80,26 @@ struct Rollback: AsyncParsableCommand {
                     return
                 }
                 let display = ProgressDisplay(json: broker.json)
-                let outcome = try await client.waitForRollback(accepted) { display.show($0) }
+                let watch = RetryWatch()
+                let outcome = try await withThrowingTaskGroup(of: RollbackOutcome?.self) { group in
+                    group.addTask {
+                        try await client.waitForRollback(accepted) {
+                            watch.progressed()
+                            display.show($0)
+                        }
+                    }
+                    if let jobID = accepted.jobID {
+                        group.addTask {
+                            await watch.watch(client, jobID: jobID, display: display)
+                            return nil
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    while let result = try await group.next() {
+                        if let result { return result }
+                    }
+                    return .previewOnly
+                }
                 display.finish()
                 switch outcome {
                 case .previewOnly:
