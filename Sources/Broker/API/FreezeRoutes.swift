@@ -4,73 +4,82 @@ import RollbackProtocol
 extension BrokerAPI {
     /// `POST /v1/projects/{projectId}/freeze`.
     func freeze(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
-        let signed = try await authenticator.authenticate(request, context: context, action: "freeze")
-        let projectID = try context.parameters.require("projectId")
-        return try await audited(action: "freeze", caller: signed.verified.caller, context: context) {
-            subject in
-            subject.projectID = projectID
-            try FieldRules.projectID(projectID)
-            let body = try RequestBody.decode(
-                FreezeRequest.self,
-                from: signed.body,
-                fields: ["userId", "reason"]
-            )
-            subject.actor = body.userID
-            try FieldRules.id(body.userID, field: "userId")
+        try await projectAction(
+            request,
+            context,
+            action: "freeze",
+            FreezeRequest.self,
+            fields: ["userId", "reason"]
+        ) { projectID, body, caller in
             try FieldRules.text(body.reason, field: "reason", max: 500)
             if body.reason.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw APIError.invalidField("reason", "must say why the project is frozen")
             }
-            let view = try await freezes.freeze(projectID, body, caller: .init(signed, context))
-            return APIResponse(json: view)
+            return APIResponse(json: try await freezes.freeze(projectID, body, caller: caller))
         }
     }
 
     /// `POST /v1/projects/{projectId}/unfreeze`.
     func unfreeze(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
-        let signed = try await authenticator.authenticate(request, context: context, action: "unfreeze")
-        let projectID = try context.parameters.require("projectId")
-        return try await audited(action: "unfreeze", caller: signed.verified.caller, context: context) {
-            subject in
-            subject.projectID = projectID
-            try FieldRules.projectID(projectID)
-            let body = try RequestBody.decode(
-                UnfreezeRequest.self,
-                from: signed.body,
-                fields: ["userId", "reason", "discard"]
-            )
-            subject.actor = body.userID
-            try FieldRules.id(body.userID, field: "userId")
+        try await projectAction(
+            request,
+            context,
+            action: "unfreeze",
+            UnfreezeRequest.self,
+            fields: ["userId", "reason", "discard"]
+        ) { projectID, body, caller in
             try FieldRules.text(body.reason, field: "reason", max: 500)
-            let result = try await freezes.unfreeze(projectID, body, caller: .init(signed, context))
-            return APIResponse(json: result)
+            return APIResponse(json: try await freezes.unfreeze(projectID, body, caller: caller))
         }
     }
 
     /// `POST /v1/projects/{projectId}/settings`.
     func projectSettings(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
-        let signed = try await authenticator.authenticate(request, context: context, action: "settings")
+        try await projectAction(
+            request,
+            context,
+            action: "settings",
+            ProjectSettingsRequest.self,
+            fields: ["userId", "freezeAfterRollback"]
+        ) { projectID, body, caller in
+            APIResponse(json: try await freezes.settings(projectID, body, caller: caller))
+        }
+    }
+
+    /// A signed request that a user (`userId` in the body) makes on the project in the path:
+    /// authenticated, audited when refused, the path's project id and the body's user checked
+    /// by the wire rules before `handle` sees them.
+    private func projectAction<Body: Decodable & UserActing>(
+        _ request: Request,
+        _ context: BasicRequestContext,
+        action: String,
+        _ type: Body.Type,
+        fields: Set<String>,
+        _ handle: (String, Body, ProjectService.Caller) async throws -> APIResponse
+    ) async throws -> APIResponse {
+        let signed = try await authenticator.authenticate(request, context: context, action: action)
         let projectID = try context.parameters.require("projectId")
-        return try await audited(action: "settings", caller: signed.verified.caller, context: context) {
+        return try await audited(action: action, caller: signed.verified.caller, context: context) {
             subject in
             subject.projectID = projectID
             try FieldRules.projectID(projectID)
-            let body = try RequestBody.decode(
-                ProjectSettingsRequest.self,
-                from: signed.body,
-                fields: ["userId", "freezeAfterRollback"]
-            )
+            let body = try RequestBody.decode(type, from: signed.body, fields: fields)
             subject.actor = body.userID
             try FieldRules.id(body.userID, field: "userId")
-            return APIResponse(
-                json: try await freezes.settings(projectID, body, caller: .init(signed, context))
+            return try await handle(
+                projectID,
+                body,
+                ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
             )
         }
     }
 }
 
-extension ProjectService.Caller {
-    init(_ signed: SignedRequest, _ context: BasicRequestContext) {
-        self.init(keyID: signed.verified.caller, requestID: context.id)
-    }
+/// A request body that names the user it acts for.
+protocol UserActing {
+    var userID: String { get }
 }
+
+extension FreezeRequest: UserActing {}
+extension UnfreezeRequest: UserActing {}
+extension ProjectSettingsRequest: UserActing {}

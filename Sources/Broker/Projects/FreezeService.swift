@@ -30,28 +30,13 @@ struct FreezeService: Sendable {
                 on: connection,
                 logger: logger
             )
-            try await HistoryStore.append(
-                HistoryStore.Append(
-                    projectID: projectID,
-                    kind: .freeze,
-                    actor: body.userID,
-                    caller: caller.keyID,
-                    reason: body.reason,
-                    fromVersionID: project.currentVersionID,
-                    toVersionID: project.currentVersionID,
-                    targetVersionID: nil,
-                    jobID: nil,
-                    outcome: "succeeded",
-                    changesCurrent: false
-                ),
-                on: connection,
-                logger: logger
-            )
-            try await Self.audit(
-                "freeze",
-                project: projectID,
+            try await Self.record(
+                .freeze,
+                action: "freeze",
+                project: project,
                 user: body.userID,
                 reason: body.reason,
+                historyReason: body.reason,
                 caller,
                 connection,
                 logger
@@ -115,28 +100,13 @@ struct FreezeService: Sendable {
                 rollingBack
                 ? "held builds wait for the running rollback"
                 : "\(builds.count) held build(s) \(discard ? "purged" : "released")"
-            try await HistoryStore.append(
-                HistoryStore.Append(
-                    projectID: projectID,
-                    kind: .unfreeze,
-                    actor: body.userID,
-                    caller: caller.keyID,
-                    reason: [body.reason, summary].compactMap { $0 }.joined(separator: "; "),
-                    fromVersionID: project.currentVersionID,
-                    toVersionID: project.currentVersionID,
-                    targetVersionID: nil,
-                    jobID: nil,
-                    outcome: "succeeded",
-                    changesCurrent: false
-                ),
-                on: connection,
-                logger: logger
-            )
-            try await Self.audit(
-                discard ? "unfreeze.discard" : "unfreeze",
-                project: projectID,
+            try await Self.record(
+                .unfreeze,
+                action: discard ? "unfreeze.discard" : "unfreeze",
+                project: project,
                 user: body.userID,
                 reason: body.reason,
+                historyReason: [body.reason, summary].compactMap { $0 }.joined(separator: "; "),
                 caller,
                 connection,
                 logger
@@ -165,7 +135,7 @@ struct FreezeService: Sendable {
     {
         let logger = self.logger
         return try await database.transaction { connection in
-            _ = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+            let project = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
             if let value = body.freezeAfterRollback {
                 try await ProjectStore.setFreezeAfterRollback(
                     projectID,
@@ -174,11 +144,13 @@ struct FreezeService: Sendable {
                     logger: logger
                 )
             }
-            try await Self.audit(
-                "settings",
-                project: projectID,
+            try await Self.record(
+                nil,
+                action: "settings",
+                project: project,
                 user: body.userID,
                 reason: nil,
+                historyReason: nil,
                 caller,
                 connection,
                 logger
@@ -220,20 +192,43 @@ struct FreezeService: Sendable {
         return project
     }
 
-    private static func audit(
-        _ action: String,
-        project: String,
+    /// The history entry (for freeze and unfreeze; the current version does not change) and
+    /// the audit row of one change.
+    private static func record(
+        _ kind: HistoryKind?,
+        action: String,
+        project: ProjectRow,
         user: String,
         reason: String?,
+        historyReason: String?,
         _ caller: ProjectService.Caller,
         _ connection: PostgresConnection,
         _ logger: Logger
     ) async throws {
+        if let kind {
+            try await HistoryStore.append(
+                HistoryStore.Append(
+                    projectID: project.id,
+                    kind: kind,
+                    actor: user,
+                    caller: caller.keyID,
+                    reason: historyReason,
+                    fromVersionID: project.currentVersionID,
+                    toVersionID: project.currentVersionID,
+                    targetVersionID: nil,
+                    jobID: nil,
+                    outcome: "succeeded",
+                    changesCurrent: false
+                ),
+                on: connection,
+                logger: logger
+            )
+        }
         try await AuditEntry(
             caller: caller.keyID,
             actor: user,
             action: action,
-            projectID: project,
+            projectID: project.id,
             outcome: "accepted",
             statusCode: 200,
             reason: reason,

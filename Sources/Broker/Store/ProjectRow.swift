@@ -15,14 +15,8 @@ struct ProjectRow: Sendable {
     var activeJobID: UUID?
     var updatedAt: Date
     /// Set while the project is frozen: new builds are held until someone unfreezes it.
-    var frozen: Frozen?
+    var frozen: FreezeView?
     var freezeAfterRollback: Bool
-
-    struct Frozen: Sendable {
-        var at: Date
-        var by: String?
-        var reason: String?
-    }
 
     var view: ProjectView {
         ProjectView(
@@ -35,7 +29,7 @@ struct ProjectRow: Sendable {
             epoch: epoch,
             activeJobID: activeJobID.map { $0.uuidString.lowercased() },
             updatedAt: updatedAt,
-            frozen: frozen.map { FreezeView(at: $0.at, by: $0.by, reason: $0.reason) },
+            frozen: frozen,
             freezeAfterRollback: freezeAfterRollback
         )
     }
@@ -54,7 +48,7 @@ extension ProjectRow {
         activeJobID = try row[prefix + "active_job_id"].decode(UUID?.self)
         updatedAt = try row[prefix + "updated_at"].decode(Date.self)
         frozen = try row[prefix + "frozen_at"].decode(Date?.self).map {
-            Frozen(
+            FreezeView(
                 at: $0,
                 by: try row[prefix + "frozen_by"].decode(String?.self),
                 reason: try row[prefix + "frozen_reason"].decode(String?.self)
