@@ -20,24 +20,19 @@ struct History: AsyncParsableCommand {
     )
     @OptionGroup var broker: BrokerOptions
     @Argument(help: "The project.") var project: String
-    @Option(name: .long, help: "How many entries (1–200).") var limit: Int = 20
-    @Option(name: .long, help: "Start after this entry (a page's nextCursor).") var cursor: String?
+    @OptionGroup var page: PageOptions
 
     func run() async throws {
         try await reportingFailures {
-            guard (1...200).contains(limit) else {
-                throw CommandFailure(code: CommandFailure.usage, message: "--limit must be from 1 to 200")
+            let history = try await broker.run {
+                try await $0.history(projectID: project, cursor: page.cursor, limit: page.limit)
             }
-            let page = try await broker.run {
-                try await $0.history(projectID: project, cursor: cursor, limit: limit)
-            }
-            try broker.print(page) { page in
-                guard !page.entries.isEmpty else { return "\(page.projectID): no history yet" }
-                let rows = page.entries.map(Self.row)
+            try broker.print(history) { history in
+                guard !history.entries.isEmpty else { return "\(history.projectID): no history yet" }
                 return Table.render(
                     header: ["WHEN", "WHAT", "VERSIONS", "WHO", "OUTCOME", "TOOK", "COMMIT / TAG", "WHY"],
-                    rows: rows
-                ) + (page.nextCursor.map { "\n(more: --cursor \($0))" } ?? "")
+                    rows: history.entries.map(Self.row)
+                ) + PageOptions.more(history.nextCursor)
             }
         }
     }

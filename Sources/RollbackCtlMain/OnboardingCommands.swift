@@ -49,16 +49,12 @@ struct Projects: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List projects in id order.")
         @OptionGroup var broker: BrokerOptions
         @Option(name: .long, help: "Only this user's projects.") var user: String?
-        @Option(name: .long, help: "How many (1–200).") var limit: Int = 50
-        @Option(name: .long, help: "Start after this project (a page's nextCursor).") var cursor: String?
+        @OptionGroup var page: PageOptions
 
         func run() async throws {
             try await reportingFailures {
-                guard (1...200).contains(limit) else {
-                    throw CommandFailure(code: CommandFailure.usage, message: "--limit must be from 1 to 200")
-                }
                 let list = try await broker.run {
-                    try await $0.projects(user: user, cursor: cursor, limit: limit)
+                    try await $0.projects(user: user, cursor: page.cursor, limit: page.limit)
                 }
                 try broker.print(list) { list in
                     guard !list.projects.isEmpty else { return "no projects" }
@@ -71,7 +67,7 @@ struct Projects: AsyncParsableCommand {
                                 RelativeTime.describe($0.updatedAt),
                             ]
                         }
-                    ) + (list.nextCursor.map { "\n(more: --cursor \($0))" } ?? "")
+                    ) + PageOptions.more(list.nextCursor)
                 }
             }
         }

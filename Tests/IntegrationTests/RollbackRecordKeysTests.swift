@@ -5,7 +5,7 @@ import Testing
 @testable import RollbackBroker
 
 /// `rollback_record`'s argument is spelled twice: `RollbackRecord.Arguments` in Swift and
-/// `r->>'…'` in the PL/pgSQL of migration 2. A key on one side only is a silent NULL.
+/// `r->>'…'` in the PL/pgSQL as the latest migration defines it. A key on one side only is a silent NULL.
 @Suite("rollback_record: Swift and PL/pgSQL agree on every key")
 struct RollbackRecordKeysTests {
     @Test("every key Swift sends is read by the function, and every key it reads is sent")

@@ -3,7 +3,7 @@ import PostgresNIO
 import RollbackProtocol
 
 /// The write half of a rollback request: one call of the PL/pgSQL function `rollback_record`
-/// (migration 2, `Migrations.rollbackRecordFunction`), so that claiming the Idempotency-Key, the
+/// (migration 2, redefined with the history insert by migration 4: `Migrations.currentRollbackRecord`), so that claiming the Idempotency-Key, the
 /// project's compare-and-set, the rollback version, the job, the `rollbackStarted` event, the
 /// audit row and the stored answer are one round trip and one implicit transaction.
 enum RollbackRecord {
