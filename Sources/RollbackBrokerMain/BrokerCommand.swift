@@ -105,8 +105,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var listen: ListenOptions
 
+    @OptionGroup(title: "Agents (optional: for previews and cancels from this instance)")
+    var agents: DispatchOptions
+
     func run() async throws {
-        try await runBroker(roles: [.api], options: options, dispatch: nil, listen: listen)
+        try await runBroker(roles: [.api], options: options, dispatch: agents, listen: listen)
     }
 }
 
@@ -156,7 +159,7 @@ func runBroker(
     do {
         let loader = try options.load(extraFlags: listen.flags + (dispatch?.flags ?? []))
         configuration = loader.configuration
-        if dispatch != nil, configuration.agents.isEmpty {
+        if roles.contains(.dispatch), configuration.agents.isEmpty {
             throw ConfigurationError(field: "agents", message: "give at least one --agent host=socket")
         }
         keyring = try KeyringFile.load(
@@ -164,7 +167,8 @@ func runBroker(
             field: "keyringFile",
             source: loader.sources["keyringFile"] ?? .defaultValue
         )
-        if dispatch != nil {
+        // The API reaches agents too (previews, cancels) when it is given their addresses.
+        if roles.contains(.dispatch) || !configuration.agents.isEmpty {
             agentKeyring = try KeyringFile.load(
                 configuration.agentKeyringFile,
                 field: "agentKeyringFile",

@@ -17,7 +17,12 @@ struct Rollback: AsyncParsableCommand {
             current one (the broker resolves "previous" when it accepts the request; the line \
             printed first says which version that is).
 
+            With --dry-run nothing happens: the host's agent compares the target's artifact \
+            with the working directory and the files that would be added, changed and removed \
+            are listed (the first 100 of each; --limit for more), with the bytes to download.
+
             Examples:
+              rollbackctl rollback --project shop --dry-run
               rollbackctl rollback --project shop --reason "v42 broke checkout" --wait
               rollbackctl rollback --project shop --to v41 --wait
             """
@@ -35,6 +40,9 @@ struct Rollback: AsyncParsableCommand {
     @Flag(name: .customLong("skip-workdir"), help: "Switch the preview only; leave the working directory.")
     var skipWorkdir = false
     @Flag(name: .long, help: "Follow the rollback until it completes or fails.") var wait = false
+    @Flag(name: .long, help: "Only show what the rollback would change in the working directory.")
+    var dryRun = false
+    @Option(name: .long, help: "With --dry-run: the most paths listed per kind (0–1000).") var limit: Int?
     @Option(name: .long, help: "Idempotency-Key (default: a new one; reuse one to repeat a request safely).")
     var idempotencyKey: String?
 
@@ -44,11 +52,13 @@ struct Rollback: AsyncParsableCommand {
         var outcome: String?
         var completed: RollbackCompletedEvent?
         var failed: RollbackFailedEvent?
+        var canceled: RollbackCanceledEvent?
     }
 
     func run() async throws {
         try await reportingFailures {
             try await broker.run { client in
+                if dryRun { return try await preview(client) }
                 let request = RollbackRequest(
                     userID: actor.user,
                     projectID: project,
@@ -113,6 +123,15 @@ struct Rollback: AsyncParsableCommand {
                             "completed in \(Double(completed.durationMilliseconds) / 1000) s: commit \(completed.commitID ?? "-"), tag \(completed.tag ?? "-"), \(completed.releasedBuilds) held build(s) released"
                         )
                     }
+                case .canceled(let canceled):
+                    report.outcome = "canceled"
+                    report.canceled = canceled
+                    if broker.json { Output.write(try Output.jsonText(report)) }
+                    throw CommandFailure(
+                        code: CommandFailure.rollbackCanceled,
+                        message:
+                            "rollback canceled by \(canceled.canceledBy) before the swap; nothing was changed, preview restored to \(canceled.restoredPreviewURL ?? "-")"
+                    )
                 case .failed(let failed):
                     report.outcome = "failed"
                     report.failed = failed
@@ -281,6 +300,11 @@ struct Events: AsyncParsableCommand {
                 (type, self.event, summary) = (
                     "rollbackFailed", AnyEncodable(e),
                     "rollbackFailed \(e.rollbackVersionID) \(e.errorCode): \(e.errorMessage)"
+                )
+            case .rollbackCanceled(let e):
+                (type, self.event, summary) = (
+                    "rollbackCanceled", AnyEncodable(e),
+                    "rollbackCanceled \(e.rollbackVersionID) by \(e.canceledBy)"
                 )
             case .buildReleased(let e):
                 (type, self.event, summary) = ("buildReleased", AnyEncodable(e), "buildReleased \(e.buildID)")

@@ -12,6 +12,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     static let usage: Int32 = 2
     static let unreachable: Int32 = 3
     static let rollbackFailed: Int32 = 4
+    static let rollbackCanceled: Int32 = 5
 }
 
 extension AsyncParsableCommand {

@@ -23,11 +23,13 @@ struct RollbackCtl: AsyncParsableCommand {
 
             Exit codes: 0 success; 1 refused or failed (the error is printed as one line); \
             2 bad usage or configuration; 3 the broker or agent could not be reached (or \
-            answered 503); 4 the rollback ran and failed (it was undone).
+            answered 503); 4 the rollback ran and failed (it was undone); 5 the rollback was \
+            canceled (nothing was changed).
             """,
         version: BuildInfo.versionLine,
         subcommands: [
-            Rollback.self, Status.self, History.self, Versions.self, Jobs.self, Events.self, Publish.self,
+            Rollback.self, Cancel.self, Status.self, History.self, Versions.self, Jobs.self, Events.self,
+            Publish.self,
             Freeze.self, Unfreeze.self, Settings.self, Projects.self,
             AgentCommands.self,
         ]

@@ -95,20 +95,41 @@ struct SyncTests {
         var artifact = try agent.makeArtifact("v2", files: ["a.txt": "two", "b.txt": "new"])
         artifact.url = try await agent.startHTTPServer() + "/v2.zip"
 
-        let before = try TreeSnapshot(project)
-        let epochsBefore = try? Data(contentsOf: URL(fileURLWithPath: "\(agent.stateDirectory)/epochs.json"))
+        try agent.write(["old.txt": "gone", "c/d.txt": "kept"], into: project)
+        try Shell.git("add", "-A", in: project)
+        try Shell.git("commit", "-qm", "more", in: project)
+        artifact = try agent.makeArtifact(
+            "v2",
+            files: ["a.txt": "two", "b.txt": "new", "c/d.txt": "kept", "c/e.txt": "also new"]
+        )
+        artifact.url = try await agent.startHTTPServer() + "/v2.zip"
+        // Everything the agent owns: the work root (staging included) and the state directory
+        // (epochs, job records, artifact cache, checksums).
+        let workBefore = try TreeSnapshot(agent.workRoot)
+        let stateBefore = try TreeSnapshot(agent.stateDirectory)
         // A dry run far ahead in epochs: it changes nothing, so it must not fence out the real
         // rollback that follows with the broker's next epoch.
-        let dry = try await agent.call(
-            WorkdirSync.self,
-            agent.syncParams(job: "dry-1", project: "blog", artifact: artifact, epoch: 50, dryRun: true)
+        var params = agent.syncParams(
+            job: "dry-1",
+            project: "blog",
+            artifact: artifact,
+            epoch: 50,
+            dryRun: true
         )
-        #expect(dry.commitID == nil)
-        #expect(dry.diff == ["added": ["b.txt"], "changed": ["a.txt"], "removed": []])
-        #expect(try TreeSnapshot(project) == before)
+        params.diffLimit = 1
+        let dry = try await agent.call(WorkdirSync.self, params)
+        #expect(dry.commitID == nil && dry.tag == nil)
+        #expect(dry.diff == ["added": ["b.txt"], "changed": ["a.txt"], "removed": ["old.txt"]])
         #expect(
-            (try? Data(contentsOf: URL(fileURLWithPath: "\(agent.stateDirectory)/epochs.json")))
-                == epochsBefore
+            dry.files == .init(added: 2, changed: 1, removed: 1, unchanged: 1),
+            "counts are never truncated"
+        )
+        #expect(dry.bytesWritten == 3 + 3 + 8, "the bytes of the added and changed files")
+        #expect(dry.artifactCached == false)
+        #expect(try TreeSnapshot(agent.workRoot) == workBefore)
+        #expect(
+            try TreeSnapshot(agent.stateDirectory) == stateBefore,
+            "no epoch, no record, no cached download"
         )
 
         let first = try await agent.call(
@@ -123,7 +144,7 @@ struct SyncTests {
         #expect(
             try Shell.git("rev-list", "--count", "HEAD", in: project).trimmingCharacters(
                 in: .whitespacesAndNewlines
-            ) == "2"
+            ) == "3"
         )
         // A second job for the same version is served from the artifact cache.
         let cached = try await agent.call(
@@ -136,8 +157,9 @@ struct SyncTests {
                 rollbackVersion: "v10"
             )
         )
-        #expect(cached.files.unchanged == 2)
+        #expect(cached.files.unchanged == 4)
         #expect(cached.bytesWritten == 0)
+        #expect(first.artifactCached == false && cached.artifactCached == true)
         try Shell.git("fsck", in: project)
     }
 

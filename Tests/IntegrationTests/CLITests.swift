@@ -171,4 +171,50 @@ struct CLITests {
             }
         }
     }
+
+    @Test("rollback --dry-run and cancel: --json parses back; bad input is one line with its exit code")
+    func dryRunAndCancel() async throws {
+        try await PreviewAndCancelTests.withPausingHost(at: "before-point-of-no-return") { host, pause in
+            let scene = try DispatchTests.Scene(host: host)
+            try await BrokerHarness.with(roles: [.api, .dispatch], agents: [host]) { broker in
+                let project = try await scene.project(on: broker)
+                try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(project)'")
+                let keyring = BrokerHarness.writeClientKeyring(in: host.directory)
+                func ctl(_ arguments: String...) async throws -> Run {
+                    try await Self.rollbackctl(arguments, broker: broker, keyring: keyring)
+                }
+                let tree = try PreviewAndCancelTests.snapshot(host.workingDirectory(project))
+
+                let dry = try await ctl("rollback", "--project", project, "--dry-run", "--json")
+                #expect(dry.status == 0, "\(dry.stderr)")
+                let preview = try Self.decode(RollbackPreview.self, dry.stdout)
+                #expect(preview.targetVersionID == scene.v1ID && preview.counts.added == 1)
+                let human = try await ctl("rollback", "--project", project, "--dry-run")
+                #expect(
+                    human.stdout.contains("would change 3 file(s)")
+                        && human.stdout.contains("  + app/main.js")
+                )
+                let badLimit = try await ctl("rollback", "--project", project, "--dry-run", "--limit", "5000")
+                #expect(badLimit.status == 2 && badLimit.stderr.split(separator: "\n").count == 1)
+
+                let started = try await ctl("rollback", "--project", project, "--reason", "oops", "--json")
+                #expect(started.status == 0, "\(started.stderr)")
+                try await pause.waitUntilReached()
+                let canceled = try await ctl("cancel", project, "--reason", "wrong version", "--json")
+                #expect(canceled.status == 0, "\(canceled.stderr)")
+                let answer = try Self.decode(RollbackCancellation.self, canceled.stdout)
+                #expect(answer.state == .canceled && answer.restoredVersionID == scene.v2ID)
+                #expect(try PreviewAndCancelTests.snapshot(host.workingDirectory(project)) == tree)
+                let again = try await ctl("cancel", project)
+                #expect(again.status == 0 && again.stdout.contains("canceled; nothing was changed"))
+
+                let missing = try await ctl("cancel", "p-missing")
+                #expect(missing.status == 1 && missing.stderr.contains("project_not_found"))
+                #expect(missing.stderr.split(separator: "\n").count == 1)
+                let usage = try await ctl("cancel")
+                #expect(usage.status == 2 && usage.stderr.contains("--help"))
+                pause.release()
+            }
+        }
+    }
 }

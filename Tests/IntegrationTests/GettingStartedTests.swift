@@ -34,6 +34,7 @@ enum GettingStartedSnippets {
         switch outcome {
         case .completed(let done): print("working directory at commit \(done.commitID ?? "-")")
         case .failed(let failure): print("undone: \(failure.errorCode): \(failure.errorMessage)")
+        case .canceled(let canceled): print("canceled by \(canceled.canceledBy); nothing changed")
         case .previewOnly: print("preview switched; no working directory to sync")
         }
         return outcome

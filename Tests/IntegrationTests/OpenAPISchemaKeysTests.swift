@@ -194,6 +194,44 @@ struct OpenAPISchemaKeysTests {
             ("Freeze", try keys(FreezeView(at: date, by: "a", reason: "r"))),
             ("ProjectList", try keys(ProjectList(projects: [], nextCursor: "p"))),
             ("FreezeRequest", try keys(FreezeRequest(userID: "u", reason: "r"))),
+            (
+                "RollbackPreviewRequest",
+                try keys(RollbackPreviewRequest(userID: "u", projectID: "p", targetVersionID: "v", limit: 1))
+            ),
+            (
+                "RollbackPreview",
+                try keys(
+                    RollbackPreview(
+                        projectID: "p",
+                        targetVersionID: "v",
+                        currentVersionID: "c",
+                        counts: .init(added: 1, changed: 0, removed: 0, unchanged: 0),
+                        added: ["a"],
+                        changed: [],
+                        removed: [],
+                        truncated: false,
+                        limit: 100,
+                        bytesToWrite: 1,
+                        bytesToDownload: 1,
+                        artifactCached: false
+                    )
+                )
+            ),
+            ("RollbackCancelRequest", try keys(RollbackCancelRequest(userID: "u", reason: "r"))),
+            (
+                "RollbackCancellation",
+                try keys(
+                    RollbackCancellation(
+                        projectID: "p",
+                        jobID: "j",
+                        rollbackVersionID: "r",
+                        state: .canceled,
+                        status: .deployed,
+                        restoredVersionID: "v",
+                        restoredPreviewURL: "https://p"
+                    )
+                )
+            ),
             ("UnfreezeRequest", try keys(UnfreezeRequest(userID: "u", reason: "r", discard: true))),
             (
                 "UnfreezeResult",
@@ -238,7 +276,7 @@ struct OpenAPISchemaKeysTests {
     @Test("each request and answer type encodes exactly its schema's properties")
     func requestAndAnswerKeys() throws {
         let pairs = try Self.requestsAndAnswers()
-        #expect(pairs.count == 22)
+        #expect(pairs.count == 26)
         for (schema, encoded) in pairs {
             let specified = try Self.schemaProperties(schema)
             #expect(!specified.isEmpty, "schema \(schema) has properties in spec/openapi.yaml")
@@ -300,6 +338,20 @@ struct OpenAPISchemaKeysTests {
                     restoredVersionID: "v",
                     restoredPreviewURL: "https://p",
                     purgedBuilds: 0
+                ),
+                \.at
+            ),
+            try Self.keys(
+                stamped: RollbackCanceledEvent(
+                    projectID: "p",
+                    jobID: "j",
+                    rollbackVersionID: "r",
+                    epoch: 1,
+                    canceledBy: "u",
+                    reason: "r",
+                    restoredVersionID: "v",
+                    restoredPreviewURL: "https://p",
+                    releasedBuilds: 0
                 ),
                 \.at
             ),

@@ -122,7 +122,8 @@ public actor JobManager {
                 epochs[params.projectID] = max(epochs[params.projectID] ?? 0, params.epoch)
                 try store.saveEpochs(epochs)
             }
-            try store.saveJob(record, durable: false)
+            // A dry run leaves the state directory as it was: its record lives in memory only.
+            if !params.dryRun { try store.saveJob(record, durable: false) }
         } catch {
             throw RPCError(
                 .unavailable,
@@ -231,7 +232,7 @@ public actor JobManager {
         record.phase = update.phase
         record.percent = max(record.percent, update.percent)
         records[jobID] = record
-        if phaseChanged { try? store.saveJob(record, durable: false) }
+        if phaseChanged && !record.params.dryRun { try? store.saveJob(record, durable: false) }
     }
 
     private func finish(_ jobID: String, _ outcome: Result<WorkdirSync.Result, RPCError>) {
@@ -252,7 +253,7 @@ public actor JobManager {
             logger.warning("sync failed", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
         }
         records[jobID] = record
-        try? store.saveJob(record, durable: false)
+        if !record.params.dryRun { try? store.saveJob(record, durable: false) }
         running[jobID] = nil
         if busyProjects[record.params.projectID] == jobID { busyProjects[record.params.projectID] = nil }
     }

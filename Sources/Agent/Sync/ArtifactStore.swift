@@ -14,18 +14,23 @@ struct ArtifactStore: Sendable {
 
     /// Returns the path of a verified copy of `artifact`.
     ///
-    /// - Parameter downloaded: called with the bytes received so far (downloading phase).
+    /// - Parameters:
+    ///   - keep: false for a dry run, which must leave the state directory as it was: a cached
+    ///     copy is not marked as used, and a download is not added to the cache; its temporary
+    ///     file (the returned path when `fromCache` is false) is for the caller to delete.
+    ///   - downloaded: called with the bytes received so far (downloading phase).
     func fetch(
         _ artifact: WorkdirSync.Artifact,
         jobID: String,
+        keep: Bool = true,
         downloaded: @escaping @Sendable (Int64) -> Void
     ) async throws(RPCError) -> (path: String, fromCache: Bool) {
         let expected = artifact.sha256.lowercased()
         let cached = "\(cacheDirectory)/\(expected).zip"
-        if FileSystem.info(cached)?.size == UInt64(artifact.sizeBytes),
+        if isCached(artifact),
             (try? await Self.sha256(ofFile: cached)) == expected
         {
-            utime(cached, nil)  // most recently used
+            if keep { utime(cached, nil) }  // most recently used
             downloaded(artifact.sizeBytes)
             return (cached, true)
         }
@@ -50,6 +55,7 @@ struct ArtifactStore: Sendable {
                 details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
             )
         }
+        if !keep { return (partial, false) }
         do {
             try FileSystem.rename(partial, cached)
         } catch {
@@ -181,6 +187,12 @@ struct ArtifactStore: Sendable {
             unlink(path)
             throw RPCError(.unavailable, "copying \(source) failed: \(error)", details: ["reason": "disk"])
         }
+    }
+
+    /// Whether a copy of the right size is in the cache (its digest is checked when it is used).
+    func isCached(_ artifact: WorkdirSync.Artifact) -> Bool {
+        FileSystem.info("\(cacheDirectory)/\(artifact.sha256.lowercased()).zip")?.size
+            == UInt64(artifact.sizeBytes)
     }
 
     /// SHA-256 of a file, read on the thread pool.

@@ -52,7 +52,12 @@ struct SyncJob: Sendable {
         }
         progress.report(.downloading, bytesDone: 0, bytesTotal: total)
         let reporter = progress
-        let fetched = try await artifacts.fetch(params.artifact, jobID: params.jobID) { done in
+        let wasCached = artifacts.isCached(params.artifact)
+        let fetched = try await artifacts.fetch(
+            params.artifact,
+            jobID: params.jobID,
+            keep: !params.dryRun
+        ) { done in
             reporter.report(
                 .downloading,
                 fraction: Double(done) / Double(max(total, 1)),
@@ -70,6 +75,17 @@ struct SyncJob: Sendable {
             message: fetched.fromCache ? "from cache" : nil
         )
         finish(.verifying)
+        if params.dryRun {
+            // A dry run leaves the state directory as it found it: a download was not cached.
+            defer { if !fetched.fromCache { unlink(fetched.path) } }
+            return (
+                try await preview(
+                    archivePath: fetched.path,
+                    phaseMilliseconds: phaseMilliseconds,
+                    wasCached: wasCached
+                ), nil
+            )
+        }
         try cancellation.checkpoint()
 
         // 3–4. Extract into staging beside the working directory.
@@ -87,24 +103,8 @@ struct SyncJob: Sendable {
         }
         finish(.extracting)
 
-        if params.dryRun {
-            try? FileSystem.removeTree(staging)
-            progress.report(.done, fraction: 1)
-            return (
-                result(
-                    outcome,
-                    commitID: nil,
-                    tag: nil,
-                    phaseMilliseconds: phaseMilliseconds,
-                    diff: [
-                        "added": outcome.added.sorted(), "changed": outcome.changed.sorted(),
-                        "removed": outcome.removed,
-                    ]
-                ), nil
-            )
-        }
-
         // 5. The point of no return: a cancel from here on is reported, not obeyed.
+        await CrashPoints.pause("before-point-of-no-return")
         do {
             try cancellation.commit()
         } catch {
@@ -112,6 +112,7 @@ struct SyncJob: Sendable {
             try? FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
             throw error
         }
+        await CrashPoints.pause("after-point-of-no-return")
         progress.report(.swapping)
         let tag = "rollback/\(params.rollbackVersionID)"
         let journal = SwapJournal(
@@ -147,8 +148,62 @@ struct SyncJob: Sendable {
                 commitID: committed.commitID,
                 tag: tag,
                 phaseMilliseconds: phaseMilliseconds,
-                diff: nil
+                wasCached: wasCached
             ), cleanup
+        )
+    }
+
+    /// The dry run's answer: what the sync would change, compared without writing anything.
+    private func preview(
+        archivePath: String,
+        phaseMilliseconds: [String: Int64],
+        wasCached: Bool
+    ) async throws(RPCError) -> WorkdirSync.Result {
+        let work = settings.workingDirectory(params.projectID)
+        let cancellation = self.cancellation
+        let checksumFile = store.checksumFile(projectID: params.projectID)
+        let limits = settings.archiveLimits
+        let diff = try await onThreadPool { () throws(RPCError) -> TreeComparer.Diff in
+            do {
+                let archive = try ZipArchive(path: archivePath)
+                return try TreeComparer(
+                    plan: try ArchivePlan(archive: archive, limits: limits),
+                    archive: archive,
+                    current: FileSystem.info(work)?.kind == .directory ? work : nil,
+                    checksums: ChecksumCache.load(from: checksumFile)
+                ).run(checkCancelled: { try cancellation.checkpoint() })
+            } catch let error as ArchiveError {
+                throw error.rpcError
+            } catch let error as RPCError {
+                throw error
+            } catch {
+                throw RPCError(
+                    .unavailable,
+                    "comparing the trees failed: \(error)",
+                    details: ["reason": "disk"]
+                )
+            }
+        }
+        progress.report(.done, fraction: 1)
+        let limit = params.diffLimit ?? Int.max
+        return WorkdirSync.Result(
+            jobID: params.jobID,
+            state: .succeeded,
+            commitID: nil,
+            tag: nil,
+            files: .init(
+                added: diff.added.count,
+                changed: diff.changed.count,
+                removed: diff.removed.count,
+                unchanged: diff.unchanged
+            ),
+            bytesWritten: diff.bytesToWrite,
+            phaseMilliseconds: phaseMilliseconds,
+            diff: [
+                "added": Array(diff.added.prefix(limit)), "changed": Array(diff.changed.prefix(limit)),
+                "removed": Array(diff.removed.prefix(limit)),
+            ],
+            artifactCached: wasCached
         )
     }
 
@@ -167,10 +222,8 @@ struct SyncJob: Sendable {
             )
             let current = FileSystem.info(work)?.kind == .directory ? work : nil
             // Blobs go into the project's repository as files are extracted (into a new one in
-            // the staging tree when the project has none). A dry run writes none.
-            let repository: String? =
-                params.dryRun
-                ? nil : (current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging)
+            // the staging tree when the project has none).
+            let repository: String? = current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging
             let reporter = progress
             let cancellation = self.cancellation
             let extractor = TreeExtractor(
@@ -328,7 +381,7 @@ struct SyncJob: Sendable {
         commitID: String?,
         tag: String?,
         phaseMilliseconds: [String: Int64],
-        diff: [String: [String]]?
+        wasCached: Bool
     ) -> WorkdirSync.Result {
         WorkdirSync.Result(
             jobID: params.jobID,
@@ -344,7 +397,7 @@ struct SyncJob: Sendable {
             bytesWritten: outcome.bytesWritten,
             phaseMilliseconds: phaseMilliseconds,
             cancelIgnored: cancellation.wasIgnored,
-            diff: diff
+            artifactCached: wasCached
         )
     }
 }

@@ -37,6 +37,24 @@ extension APIError {
         APIError(.badRequest, "invalid_field", "\(field) \(problem)", details: ["field": field])
     }
 
+    static func projectNotFound(_ id: String) -> APIError {
+        APIError(
+            .notFound,
+            "project_not_found",
+            "project \(id) is not registered",
+            details: ["projectId": id]
+        )
+    }
+
+    static func projectNotOwned(_ id: String, user: String) -> APIError {
+        APIError(
+            .forbidden,
+            "project_not_owned",
+            "project \(id) does not belong to user \(user)",
+            details: ["projectId": id]
+        )
+    }
+
     static func databaseUnavailable(_ why: String) -> APIError {
         APIError(
             .serviceUnavailable,

@@ -17,6 +17,8 @@ public struct BrokerAPI: Sendable {
     let publishing: PublishService
     let histories: HistoryService
     let freezes: FreezeService
+    let previews: PreviewService
+    let cancels: CancelService
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
@@ -32,6 +34,8 @@ public struct BrokerAPI: Sendable {
         buildSink: (any BuildSink)? = nil,
         replayGuard: (any ReplayGuard)? = nil,
         metrics: BrokerMetrics = BrokerMetrics(prefix: "rollback"),
+        agents: AgentDirectory = AgentDirectory([]),
+        agentKeyring: Keyring? = nil,
         logger: Logger
     ) {
         self.metrics = metrics
@@ -68,10 +72,20 @@ public struct BrokerAPI: Sendable {
         self.builds = BuildAdmissionService(database: database, sink: sink, logger: logger)
         self.publishing = PublishService(database: database, logger: logger)
         self.histories = HistoryService(database: database, logger: logger)
-        self.freezes = FreezeService(
+        let relay = HeldBuildRelay(database: database, sink: sink, logger: logger)
+        let publisher = EventPublisher(redis: redis, keys: keys, logger: logger)
+        self.freezes = FreezeService(database: database, relay: relay, publisher: publisher, logger: logger)
+        let reach = AgentReach(directory: agents, keyring: agentKeyring, logger: logger)
+        self.previews = PreviewService(database: database, agents: reach, audit: audit, logger: logger)
+        self.cancels = CancelService(
             database: database,
-            relay: HeldBuildRelay(database: database, sink: sink, logger: logger),
-            publisher: EventPublisher(redis: redis, keys: keys, logger: logger),
+            agents: reach,
+            outcomes: OutcomeRecorder(database: database, logger: logger),
+            effects: OutcomeEffects(
+                relay: relay,
+                publisher: publisher,
+                lock: ProjectLock(redis: redis, keys: keys)
+            ),
             logger: logger
         )
     }
@@ -93,6 +107,10 @@ public struct BrokerAPI: Sendable {
         Route(method: .get, path: "/readyz") { api, _, _ in await api.readiness() },
         Route(method: .get, path: "/metrics") { api, _, _ in api.metricsExposition() },
         Route(method: .post, path: "/v1/versions/rollback") { try await $0.rollback($1, $2) },
+        Route(method: .post, path: "/v1/versions/rollback/preview") { try await $0.preview($1, $2) },
+        Route(method: .post, path: "/v1/projects/{projectId}/rollback/cancel") {
+            try await $0.cancelRollback($1, $2)
+        },
         Route(method: .post, path: "/v1/versions/{versionId}/publish") { try await $0.publish($1, $2) },
         Route(method: .post, path: "/v1/projects") { try await $0.registerProject($1, $2) },
         Route(method: .get, path: "/v1/projects") { try await $0.projects($1, $2) },

@@ -53,6 +53,67 @@ extension BrokerAPI {
         }
     }
 
+    /// `POST /v1/versions/rollback/preview`.
+    func preview(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        let signed = try await authenticator.authenticate(
+            request,
+            context: context,
+            action: "rollback.preview"
+        )
+        return try await audited(action: "rollback.preview", caller: signed.verified.caller, context: context)
+        {
+            subject in
+            let body = try RequestBody.decode(
+                RollbackPreviewRequest.self,
+                from: signed.body,
+                fields: ["userId", "projectId", "targetVersionId", "limit"]
+            )
+            subject.actor = body.userID
+            subject.projectID = body.projectID
+            try FieldRules.id(body.userID, field: "userId")
+            try FieldRules.projectID(body.projectID)
+            try FieldRules.id(body.targetVersionID, field: "targetVersionId")
+            if let limit = body.limit, !(0...PreviewService.maxLimit).contains(limit) {
+                throw APIError.invalidField("limit", "must be 0–\(PreviewService.maxLimit), got \(limit)")
+            }
+            try await limitRate(user: body.userID)
+            return APIResponse(
+                json: try await previews.preview(body, caller: signed.verified.caller, requestID: context.id)
+            )
+        }
+    }
+
+    /// `POST /v1/projects/{projectId}/rollback/cancel`.
+    func cancelRollback(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
+        let signed = try await authenticator.authenticate(
+            request,
+            context: context,
+            action: "rollback.cancel"
+        )
+        let projectID = try context.parameters.require("projectId")
+        return try await audited(action: "rollback.cancel", caller: signed.verified.caller, context: context)
+        {
+            subject in
+            let body = try RequestBody.decode(
+                RollbackCancelRequest.self,
+                from: signed.body,
+                fields: ["userId", "reason"]
+            )
+            subject.actor = body.userID
+            subject.projectID = projectID
+            try FieldRules.id(body.userID, field: "userId")
+            try FieldRules.projectID(projectID)
+            try FieldRules.text(body.reason, field: "reason", max: 500)
+            try await limitRate(user: body.userID)
+            return try await cancels.cancel(
+                projectID: projectID,
+                body,
+                caller: signed.verified.caller,
+                requestID: context.id
+            )
+        }
+    }
+
     /// `POST /v1/versions/{versionId}/publish`.
     func publish(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: "publish")

@@ -9,6 +9,7 @@ enum Migrations {
 
     static let all: [Step] = [
         initialSchema, rollbackRecordFunction, heldBuildDelivery, projectHistory, projectFreeze,
+        rollbackCancel,
     ]
 
     static let initialSchema = Step(

@@ -18,6 +18,9 @@ struct ClaimedJob: Sendable {
     /// The job was `running` under another dispatcher whose lease expired: that dispatcher died
     /// or lost touch, and the agent may have the sync running or finished.
     var rescued: Bool
+    /// Someone asked to cancel the rollback (`POST /v1/projects/{id}/rollback/cancel`) while
+    /// this job ran under another dispatcher or between attempts.
+    var cancelRequested = false
 
     var idText: String { id.uuidString.lowercased() }
 

@@ -42,7 +42,9 @@ struct JobRunner: Sendable {
             job.rescued ? "rescuing job" : "dispatching job",
             metadata: ["agent.host": "\(agent.host)"]
         )
-        let attempt = await withHeartbeat(job) { await sync(job, agent: agent, logger: logger) }
+        let attempt = await withHeartbeat(job, agent: agent, logger: logger) {
+            await sync(job, agent: agent, logger: logger)
+        }
         switch attempt {
         case nil: break
         case .success(let result):
@@ -60,6 +62,25 @@ struct JobRunner: Sendable {
             return
         }
         do {
+            // A sync the agent stopped because a cancel was requested ends the rollback as
+            // canceled; a sync stopped for any other reason (the agent shutting down) does not.
+            if case .failure(let failure) = attempt, failure.code == RPCErrorCode.cancelled.name,
+                let canceled = try await outcomes.cancel(job, owner: settings.owner)
+            {
+                await effects.apply(
+                    canceled.written,
+                    projectID: job.projectID,
+                    epoch: job.epoch,
+                    logger: logger
+                )
+                metrics.rollbackFinished(
+                    succeeded: false,
+                    after: .milliseconds(Int64(Date().timeIntervalSince(job.createdAt) * 1000)),
+                    failureReason: "canceled"
+                )
+                logger.notice("rollback canceled before the swap; project restored")
+                return
+            }
             switch attempt {
             case .success(let result):
                 try await finish(
@@ -93,6 +114,8 @@ struct JobRunner: Sendable {
         }
     }
 
+    var effects: OutcomeEffects { OutcomeEffects(relay: relay, publisher: publisher, lock: lock) }
+
     /// After a committed outcome: builds to the build system, events out, lock ended, metrics.
     private func finish(
         _ job: ClaimedJob,
@@ -104,21 +127,7 @@ struct JobRunner: Sendable {
             logger.warning("outcome not written: another dispatcher or a newer rollback owns the project now")
             return
         }
-        await relay.deliver(written.releasedBuilds)
-        await publisher.publish(written.events)
-        do {
-            if let version = written.currentVersionID {
-                _ = try await publisher.redis.command([
-                    "SET", publisher.keys.latestVersion(project: job.projectID), version,
-                ])
-            }
-            try await lock.release(project: job.projectID, epoch: job.epoch)
-        } catch {
-            logger.warning(
-                "redis update after the outcome failed; the lock expires by its TTL",
-                metadata: ["error": "\(error)"]
-            )
-        }
+        await effects.apply(written, projectID: job.projectID, epoch: job.epoch, logger: logger)
         metrics.rollbackFinished(
             succeeded: failure == nil,
             after: .milliseconds(Int64(Date().timeIntervalSince(job.createdAt) * 1000)),
@@ -167,8 +176,11 @@ struct JobRunner: Sendable {
                     switch status.state {
                     case .succeeded: if let result = status.result { return result }
                     case .accepted, .running: params = job.syncParams(attempt: earlier)
-                    case .failed, .cancelled, .interrupted: break
+                    case .failed, .cancelled, .interrupted:
+                        if job.cancelRequested { throw Self.canceledBeforeSending }
                     }
+                } else if job.cancelRequested {
+                    throw Self.canceledBeforeSending
                 }
                 return try await session.sync(params, trace: trace, onCancellation: .abandon) { update in
                     progress.note(update)
@@ -187,21 +199,37 @@ struct JobRunner: Sendable {
         }
     }
 
-    /// Renews the lease and extends the project lock every third of the lease while `body` runs.
-    private func withHeartbeat<T: Sendable>(_ job: ClaimedJob, _ body: () async -> T) async -> T {
+    /// A cancel requested before this attempt reached the agent: the sync is not sent.
+    private static let canceledBeforeSending = RPCError(
+        .cancelled,
+        "the rollback was canceled before its sync reached the agent; nothing was changed"
+    )
+
+    /// Renews the lease and extends the project lock every third of the lease while `body` runs,
+    /// and passes a cancel requested meanwhile on to the agent (once).
+    private func withHeartbeat<T: Sendable>(
+        _ job: ClaimedJob,
+        agent: AgentAddress,
+        logger: Logger,
+        _ body: () async -> T
+    ) async -> T {
         let heartbeat = Task {
             let period = Duration.seconds(settings.leaseSeconds) / 3
+            var cancelRelayed = false
             while !Task.isCancelled {
                 try? await Task.sleep(for: period)
                 if Task.isCancelled { return }
                 do {
-                    let held = try await queue.renew(
+                    let renewal = try await queue.renew(
                         job,
                         owner: settings.owner,
                         leaseSeconds: settings.leaseSeconds
                     )
-                    if !held {
+                    if renewal == .lost {
                         logger.warning("lease lost; the outcome will not be written by this dispatcher")
+                    }
+                    if renewal == .held(cancelRequested: true), !cancelRelayed {
+                        cancelRelayed = await relayCancel(job, agent: agent, logger: logger)
                     }
                     _ = try await lock.extend(
                         project: job.projectID,
@@ -215,6 +243,25 @@ struct JobRunner: Sendable {
         }
         defer { heartbeat.cancel() }
         return await body()
+    }
+
+    /// Asks the agent to stop the job's current attempt. True once the agent has answered.
+    private func relayCancel(_ job: ClaimedJob, agent: AgentAddress, logger: Logger) async -> Bool {
+        let client = AgentClient(
+            endpoint: AgentEndpoint(socketPath: agent.socketPath, agentID: agent.agentID, keyring: keyring),
+            logger: logger
+        )
+        do {
+            let answer = try await client.cancel(
+                jobID: job.agentJobID(attempt: job.attempts),
+                reason: "canceled"
+            )
+            logger.notice("cancel passed on to the agent", metadata: ["agent.willStop": "\(answer.willStop)"])
+            return true
+        } catch {
+            logger.warning("cannot pass the cancel on to the agent yet", metadata: ["error": "\(error)"])
+            return false
+        }
     }
 
     /// Stores a progress update and publishes its event.

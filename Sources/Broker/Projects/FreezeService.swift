@@ -174,12 +174,7 @@ struct FreezeService: Sendable {
                 logger: logger
             )
         else {
-            throw APIError(
-                .notFound,
-                "project_not_found",
-                "project \(projectID) is not registered",
-                details: ["projectId": projectID]
-            )
+            throw APIError.projectNotFound(projectID)
         }
         guard project.userID == user else {
             throw APIError(

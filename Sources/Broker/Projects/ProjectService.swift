@@ -243,12 +243,7 @@ struct ProjectService: Sendable {
         logger: Logger
     ) async throws -> ProjectRow {
         guard let project = try await ProjectStore.find(id, on: connection, logger: logger) else {
-            throw APIError(
-                .notFound,
-                "project_not_found",
-                "project \(id) is not registered",
-                details: ["projectId": id]
-            )
+            throw APIError.projectNotFound(id)
         }
         return project
     }

@@ -36,11 +36,11 @@ struct PublishService: Sendable {
                 )
             }
             switch version.status {
-            case .failed:
+            case .failed, .canceled:
                 throw APIError(
                     .conflict,
                     "version_failed",
-                    "version \(versionID) failed and cannot be published"
+                    "version \(versionID) \(version.status == .failed ? "failed" : "was canceled") and cannot be published"
                 )
             case .syncing:
                 throw APIError(

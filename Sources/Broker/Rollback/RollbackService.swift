@@ -90,8 +90,8 @@ struct RollbackService: Sendable {
             logger: logger
         )
         if let stored = read.stored, context.idempotency != nil { return .storedAnswer(stored) }
-        let project = try checkedProject(request, read.project)
-        let target = try checkedTarget(request, read.target, skip: skip)
+        let project = try Self.checkedProject(request, read.project)
+        let target = try Self.checkedTarget(request, read.target, skip: skip)
 
         // 2. The fast guard, before any write: its value is the epoch the write will produce, and
         // the write's compare-and-set refuses if anyone moved the epoch meanwhile.
@@ -289,22 +289,10 @@ struct RollbackService: Sendable {
         }
     }
 
-    private func checkedProject(_ request: RollbackRequest, _ found: ProjectRow?) throws -> ProjectRow {
-        guard let project = found else {
-            throw APIError(
-                .notFound,
-                "project_not_found",
-                "project \(request.projectID) is not registered",
-                details: ["projectId": request.projectID]
-            )
-        }
+    static func checkedProject(_ request: RollbackRequest, _ found: ProjectRow?) throws -> ProjectRow {
+        guard let project = found else { throw APIError.projectNotFound(request.projectID) }
         guard project.userID == request.userID else {
-            throw APIError(
-                .forbidden,
-                "project_not_owned",
-                "project \(project.id) does not belong to user \(request.userID)",
-                details: ["projectId": project.id]
-            )
+            throw APIError.projectNotOwned(project.id, user: request.userID)
         }
         switch project.status {
         case .rollingBack:
@@ -321,7 +309,7 @@ struct RollbackService: Sendable {
         }
     }
 
-    private func checkedTarget(
+    static func checkedTarget(
         _ request: RollbackRequest,
         _ found: VersionRow?,
         skip: Bool
@@ -346,11 +334,11 @@ struct RollbackService: Sendable {
                 details: ["targetVersionId": id, "projectId": request.projectID]
             )
         }
-        guard target.status != .failed else {
+        guard target.status != .failed, target.status != .canceled else {
             throw APIError(
                 .unprocessableContent,
                 "version_failed",
-                "version \(id) is a failed rollback and cannot be a rollback target",
+                "version \(id) is a \(target.status == .failed ? "failed" : "canceled") rollback and cannot be a rollback target",
                 details: ["targetVersionId": id]
             )
         }

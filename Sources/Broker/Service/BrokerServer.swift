@@ -61,6 +61,8 @@ public struct BrokerServer: Sendable {
             keyring: keyring,
             settings: configuration.settings,
             metrics: metrics,
+            agents: try AgentDirectory(parsing: configuration.agents),
+            agentKeyring: agentKeyring,
             logger: logger
         )
     }

@@ -37,7 +37,7 @@ struct JobQueue: Sendable {
                     WHERE j.id = c.id AND v.id = j.version_id
                     RETURNING j.id, j.project_id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts,
                         j.max_attempts, v.artifact_url, v.artifact_sha256, v.artifact_size, j.trace_parent,
-                        j.created_at, c.previous_state
+                        j.created_at, c.previous_state, j.cancel_requested_at IS NOT NULL AS cancel_requested
                 ), audit AS (
                     INSERT INTO audit_log (caller, actor, action, project_id, outcome, details)
                     SELECT 'dispatcher', \(owner),
@@ -68,22 +68,38 @@ struct JobQueue: Sendable {
                     ),
                     traceParent: try columns["trace_parent"].decode(String?.self),
                     createdAt: try columns["created_at"].decode(Date.self),
-                    rescued: try columns["previous_state"].decode(String.self) == "running"
+                    rescued: try columns["previous_state"].decode(String.self) == "running",
+                    cancelRequested: try columns["cancel_requested"].decode(Bool.self)
                 )
             }
             return nil
         }
     }
 
-    /// Extends the lease. False when this dispatcher no longer holds it.
-    func renew(_ job: ClaimedJob, owner: String, leaseSeconds: Int) async throws -> Bool {
-        try await updated(
-            """
-            UPDATE jobs SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
-            WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
-            RETURNING 1
-            """
-        )
+    /// What a renewal found.
+    enum Renewal: Sendable, Equatable {
+        /// This dispatcher no longer holds the lease.
+        case lost
+        case held(cancelRequested: Bool)
+    }
+
+    /// Extends the lease, and reads whether a cancel was requested meanwhile.
+    func renew(_ job: ClaimedJob, owner: String, leaseSeconds: Int) async throws -> Renewal {
+        let logger = self.logger
+        return try await database.connection { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE jobs SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()
+                WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running'
+                RETURNING cancel_requested_at IS NOT NULL
+                """,
+                logger: logger
+            )
+            for try await cancelRequested in rows.decode(Bool.self) {
+                return .held(cancelRequested: cancelRequested)
+            }
+            return .lost
+        }
     }
 
     /// Stores progress on the job and appends a `rollbackProgress` event; returns the event (for

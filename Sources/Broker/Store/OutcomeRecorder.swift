@@ -23,7 +23,7 @@ struct OutcomeRecorder: Sendable {
     }
 
     /// Thrown inside the transaction to roll it back when a guard finds the write stale.
-    private struct Stale: Error {}
+    struct Stale: Error {}
 
     /// Success: project `deployed`, version `ready`, job `succeeded`, held builds released in
     /// arrival order, `rollbackCompleted` and `buildReleased` events, an audit row.
@@ -244,23 +244,26 @@ struct OutcomeRecorder: Sendable {
 
     // MARK: Statements
 
-    private static func finishJob(
+    /// Ends the job. With an `owner`, only while that dispatcher holds its lease; without one
+    /// (a cancel of a job no dispatcher holds), only while it is queued.
+    static func finishJob(
         _ job: ClaimedJob,
-        owner: String,
+        owner: String?,
         state: String,
         error: DispatchFailure?,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws {
-        let percent = error == nil ? 100 : nil as Int?
+        let percent = state == "succeeded" ? 100 : nil as Int?
         try await expectRow(
             try await connection.query(
                 """
                 UPDATE jobs SET state = \(state), lease_owner = NULL, lease_expires_at = NULL, finished_at = now(),
                     progress_percent = coalesce(\(percent), progress_percent),
-                    phase = CASE WHEN \(error == nil) THEN 'done' ELSE phase END,
+                    phase = CASE WHEN \(state == "succeeded") THEN 'done' ELSE phase END,
                     error_code = \(error?.code), error_message = \(error?.message), updated_at = now()
-                WHERE id = \(job.id) AND lease_owner = \(owner) AND state = 'running' AND epoch = \(job.epoch)
+                WHERE id = \(job.id) AND epoch = \(job.epoch)
+                    AND ((lease_owner = \(owner) AND state = 'running') OR (\(owner) IS NULL AND state = 'queued'))
                 RETURNING 1
                 """,
                 logger: logger
@@ -269,7 +272,7 @@ struct OutcomeRecorder: Sendable {
     }
 
     /// The outcome's event, then one event per held build, in that order.
-    private static func appendEvents(
+    static func appendEvents(
         _ outcome: some Encodable,
         type: RollbackEventType,
         builds: [HeldBuild],
@@ -301,7 +304,7 @@ struct OutcomeRecorder: Sendable {
         return events
     }
 
-    private static func appendEvent(
+    static func appendEvent(
         _ payload: some Encodable,
         type: RollbackEventType,
         project: String,
@@ -320,7 +323,7 @@ struct OutcomeRecorder: Sendable {
         return event
     }
 
-    private static func audit(
+    static func audit(
         _ job: ClaimedJob,
         action: String,
         outcome: String,
@@ -343,7 +346,7 @@ struct OutcomeRecorder: Sendable {
         )
     }
 
-    private static func expectRow(_ rows: PostgresRowSequence) async throws {
+    static func expectRow(_ rows: PostgresRowSequence) async throws {
         for try await _ in rows { return }
         throw Stale()
     }

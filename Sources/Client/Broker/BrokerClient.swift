@@ -91,6 +91,29 @@ public struct BrokerClient: Sendable {
         )
     }
 
+    /// `POST /v1/versions/rollback/preview`: what a rollback to the target would change in the
+    /// working directory (computed by the host's agent; changes nothing).
+    public func previewRollback(
+        _ request: RollbackPreviewRequest
+    ) async throws(BrokerError) -> RollbackPreview {
+        try await call("POST", "/v1/versions/rollback/preview", body: request)
+    }
+
+    /// `POST /v1/projects/{projectId}/rollback/cancel`: stops the project's rollback before the
+    /// agent's swap (409 `too_late_to_cancel` after it). `state` is `cancelRequested` when the
+    /// broker could not see it end within its wait; the events then tell.
+    public func cancelRollback(
+        projectID: String,
+        userID: String,
+        reason: String? = nil
+    ) async throws(BrokerError) -> RollbackCancellation {
+        try await call(
+            "POST",
+            "/v1/projects/\(try PathSegment.projectID(projectID))/rollback/cancel",
+            body: RollbackCancelRequest(userID: userID, reason: reason)
+        )
+    }
+
     /// `POST /v1/projects/{projectId}/unfreeze`: releases the held builds in arrival order, or
     /// purges them with `discard`.
     public func unfreeze(

@@ -12,6 +12,7 @@ public struct BrokerEvent: Sendable, Hashable {
         case rollbackProgress(RollbackProgressEvent)
         case rollbackCompleted(RollbackCompletedEvent)
         case rollbackFailed(RollbackFailedEvent)
+        case rollbackCanceled(RollbackCanceledEvent)
         case buildReleased(HeldBuildEvent)
         case buildPurged(HeldBuildEvent)
         /// A type this client does not know (from a newer broker), as received.
@@ -36,6 +37,7 @@ public struct BrokerEvent: Sendable, Hashable {
             case .rollbackProgress: decode(RollbackProgressEvent.self).map(Kind.rollbackProgress)
             case .rollbackCompleted: decode(RollbackCompletedEvent.self).map(Kind.rollbackCompleted)
             case .rollbackFailed: decode(RollbackFailedEvent.self).map(Kind.rollbackFailed)
+            case .rollbackCanceled: decode(RollbackCanceledEvent.self).map(Kind.rollbackCanceled)
             case .buildReleased: decode(HeldBuildEvent.self).map(Kind.buildReleased)
             case .buildPurged: decode(HeldBuildEvent.self).map(Kind.buildPurged)
             case nil: nil
@@ -50,6 +52,7 @@ public struct BrokerEvent: Sendable, Hashable {
         case .rollbackProgress(let event): event.rollbackVersionID
         case .rollbackCompleted(let event): event.rollbackVersionID
         case .rollbackFailed(let event): event.rollbackVersionID
+        case .rollbackCanceled(let event): event.rollbackVersionID
         case .buildReleased, .buildPurged, .other: nil
         }
     }
@@ -59,6 +62,8 @@ public struct BrokerEvent: Sendable, Hashable {
 public enum RollbackOutcome: Sendable, Hashable {
     case completed(RollbackCompletedEvent)
     case failed(RollbackFailedEvent)
+    /// Canceled before the agent's swap (`POST /v1/projects/{id}/rollback/cancel`).
+    case canceled(RollbackCanceledEvent)
     /// `skipWorkingDirectory`: nothing ran after the answer.
     case previewOnly
 }
@@ -117,6 +122,7 @@ extension BrokerClient {
             case .rollbackProgress(let update): progress(update)
             case .rollbackCompleted(let completed): return .completed(completed)
             case .rollbackFailed(let failed): return .failed(failed)
+            case .rollbackCanceled(let canceled): return .canceled(canceled)
             default: continue
             }
         }

@@ -19,6 +19,8 @@ public enum VersionStatus: String, Codable, Sendable, CaseIterable {
     case syncing
     /// A rollback version whose sync failed; never published, never a rollback target.
     case failed
+    /// A rollback version whose sync was canceled before the swap; like `failed`, never a target.
+    case canceled
 }
 
 /// A broker job's state in the durable queue (the agent's own `JobState` is per host).

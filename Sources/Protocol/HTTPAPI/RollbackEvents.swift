@@ -8,7 +8,9 @@ public import Foundation
 /// `id:` the event's sequence number, `event:` the type, `data:` one of these as JSON). Every
 /// payload carries `type` and `projectId`. See `spec/http-api.md`, "Events".
 public enum RollbackEventType: String, Codable, Sendable, CaseIterable {
-    case rollbackStarted, rollbackProgress, rollbackCompleted, rollbackFailed, buildReleased, buildPurged
+    case rollbackStarted, rollbackProgress, rollbackCompleted, rollbackFailed, rollbackCanceled,
+        buildReleased,
+        buildPurged
 }
 
 /// `rollbackStarted`: the request was accepted; the preview already points at the new version.
@@ -224,5 +226,60 @@ public struct HeldBuildEvent: Codable, Sendable, Hashable {
         case projectID = "projectId"
         case buildID = "buildId"
         case reason
+    }
+}
+
+/// `rollbackCanceled`: the rollback was canceled before the agent's swap; the working directory
+/// was not touched, and the project's version, preview URL and status are what they were before.
+public struct RollbackCanceledEvent: Codable, Sendable, Hashable {
+    public var type = RollbackEventType.rollbackCanceled.rawValue
+    /// When the event was written (RFC 3339, whole seconds); set on the stream, not by writers.
+    public var at: Date?
+    public var projectID: String
+    public var jobID: String
+    public var rollbackVersionID: String
+    public var epoch: Int64
+    /// Who asked for the cancel, and why.
+    public var canceledBy: String
+    public var reason: String?
+    public var restoredVersionID: String?
+    public var restoredPreviewURL: String?
+    /// Builds held during the rollback and released by the cancel (none while frozen).
+    public var releasedBuilds: Int
+
+    public init(
+        projectID: String,
+        jobID: String,
+        rollbackVersionID: String,
+        epoch: Int64,
+        canceledBy: String,
+        reason: String?,
+        restoredVersionID: String?,
+        restoredPreviewURL: String?,
+        releasedBuilds: Int
+    ) {
+        self.projectID = projectID
+        self.jobID = jobID
+        self.rollbackVersionID = rollbackVersionID
+        self.epoch = epoch
+        self.canceledBy = canceledBy
+        self.reason = reason
+        self.restoredVersionID = restoredVersionID
+        self.restoredPreviewURL = restoredPreviewURL
+        self.releasedBuilds = releasedBuilds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case at
+        case projectID = "projectId"
+        case jobID = "jobId"
+        case rollbackVersionID = "rollbackVersionId"
+        case epoch
+        case canceledBy
+        case reason
+        case restoredVersionID = "restoredVersionId"
+        case restoredPreviewURL = "restoredPreviewUrl"
+        case releasedBuilds
     }
 }

@@ -28,8 +28,11 @@ public enum WorkdirSync: RPCMethod {
         public var artifact: Artifact
         /// Fencing token: the agent refuses an epoch lower than the highest it saw for the project.
         public var epoch: Int64
-        /// Compute the file-level diff against a scratch area; change nothing.
+        /// Compute the file-level diff; change nothing (see `spec/protocol.md`).
         public var dryRun: Bool
+        /// On a dry run, the most paths `diff` lists per kind (the counts in `files` are always
+        /// complete); nil lists every path.
+        public var diffLimit: Int?
 
         public init(
             jobID: String,
@@ -38,7 +41,8 @@ public enum WorkdirSync: RPCMethod {
             targetVersionID: String,
             artifact: Artifact,
             epoch: Int64,
-            dryRun: Bool = false
+            dryRun: Bool = false,
+            diffLimit: Int? = nil
         ) {
             self.jobID = jobID
             self.projectID = projectID
@@ -47,6 +51,7 @@ public enum WorkdirSync: RPCMethod {
             self.artifact = artifact
             self.epoch = epoch
             self.dryRun = dryRun
+            self.diffLimit = diffLimit
         }
 
         /// Checks the params' shapes; the first problem found, naming the field.
@@ -65,6 +70,7 @@ public enum WorkdirSync: RPCMethod {
             ]
             for case (let field, let rule?) in checks { throw bad(field, rule) }
             guard epoch >= 0 else { throw bad("epoch", "must not be negative") }
+            if let diffLimit, diffLimit < 0 { throw bad("diffLimit", "must not be negative") }
         }
     }
 
@@ -95,8 +101,12 @@ public enum WorkdirSync: RPCMethod {
         public var phaseMilliseconds: [String: Int64]
         /// True when a cancel arrived after the swap, too late to stop the job.
         public var cancelIgnored: Bool
-        /// On a dry run: the paths that would be added, changed and removed.
+        /// On a dry run: the paths that would be added, changed and removed (at most `diffLimit`
+        /// of each, sorted).
         public var diff: [String: [String]]?
+        /// Whether the artifact was already in the agent's cache when the job started (a sync
+        /// then downloads nothing).
+        public var artifactCached: Bool?
 
         public init(
             jobID: String,
@@ -107,7 +117,8 @@ public enum WorkdirSync: RPCMethod {
             bytesWritten: Int64,
             phaseMilliseconds: [String: Int64],
             cancelIgnored: Bool = false,
-            diff: [String: [String]]? = nil
+            diff: [String: [String]]? = nil,
+            artifactCached: Bool? = nil
         ) {
             self.jobID = jobID
             self.state = state
@@ -118,6 +129,7 @@ public enum WorkdirSync: RPCMethod {
             self.phaseMilliseconds = phaseMilliseconds
             self.cancelIgnored = cancelIgnored
             self.diff = diff
+            self.artifactCached = artifactCached
         }
     }
 }

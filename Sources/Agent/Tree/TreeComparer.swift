@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a sync of an archive plan would change in a working directory, decided as the
+/// extractor decides it (a file whose size and CRC-32 match is unchanged) but without writing
+/// anything: no staging tree, no blobs, no checksum cache. Used by dry runs (previews).
+/// Blocking: call from a thread pool.
+struct TreeComparer {
+    struct Diff: Sendable {
+        var added: [String] = []
+        var changed: [String] = []
+        var removed: [String] = []
+        var unchanged = 0
+        /// Bytes of the files the sync would write (added and changed ones).
+        var bytesToWrite: Int64 = 0
+    }
+
+    let plan: ArchivePlan
+    let archive: ZipArchive
+    /// The live working directory (nil when the project has none yet).
+    let current: String?
+    let checksums: ChecksumCache
+
+    func run(checkCancelled: () throws -> Void) throws -> Diff {
+        let existing = try current.map { try FileSystem.listTree($0) } ?? [:]
+        var diff = Diff()
+        for item in plan.items where item.kind != .directory {
+            try checkCancelled()
+            if try isUnchanged(item, existing: existing[item.path]) {
+                diff.unchanged += 1
+                continue
+            }
+            if case .file = item.kind { diff.bytesToWrite += Int64(item.entry.size) }
+            if existing[item.path] != nil {
+                diff.changed.append(item.path)
+            } else {
+                diff.added.append(item.path)
+            }
+        }
+        let planned = Set(plan.items.map(\.path))
+        diff.removed = existing.keys.filter { !planned.contains($0) }.sorted()
+        diff.added.sort()
+        diff.changed.sort()
+        return diff
+    }
+
+    private func isUnchanged(_ item: ArchivePlan.Item, existing: FileSystem.Info?) throws -> Bool {
+        guard let existing, let current else { return false }
+        let path = "\(current)/\(item.path)"
+        switch item.kind {
+        case .file:
+            guard existing.kind == .file, existing.size == item.entry.size else { return false }
+            let crc = try checksums.crc(for: item.path, info: existing) ?? FileSystem.crc32(ofFile: path)
+            return crc == item.entry.crc
+        case .symlink:
+            guard existing.kind == .symlink else { return false }
+            var target: [UInt8] = []
+            try archive.read(item.entry) { target.append(contentsOf: $0) }
+            return Self.linkTarget(path) == target
+        case .directory:
+            return true
+        }
+    }
+
+    private static func linkTarget(_ path: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) {
+                readlink(path, $0, pointer.count)
+            }
+        }
+        return count < 0 ? nil : Array(buffer.prefix(count))
+    }
+}
