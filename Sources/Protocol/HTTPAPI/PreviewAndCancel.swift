@@ -25,20 +25,9 @@ public struct RollbackPreviewRequest: Codable, Sendable, Hashable {
 
 /// The answer to a preview, computed by the host's agent with a dry run.
 public struct RollbackPreview: Codable, Sendable, Hashable {
-    /// How many paths of each kind the rollback would touch, and how many it would leave.
-    public struct Counts: Codable, Sendable, Hashable {
-        public var added: Int
-        public var changed: Int
-        public var removed: Int
-        public var unchanged: Int
-
-        public init(added: Int, changed: Int, removed: Int, unchanged: Int) {
-            self.added = added
-            self.changed = changed
-            self.removed = removed
-            self.unchanged = unchanged
-        }
-    }
+    /// How many paths of each kind the rollback would touch, and how many it would leave: the
+    /// agent's own counts, in the same shape.
+    public typealias Counts = WorkdirSync.FileCounts
 
     public var projectID: String
     /// The version the rollback would restore (`previous` resolved).
