@@ -25,6 +25,7 @@ struct Rollback: AsyncParsableCommand {
               rollbackctl rollback --project shop --dry-run
               rollbackctl rollback --project shop --reason "v42 broke checkout" --wait
               rollbackctl rollback --project shop --to v41 --wait
+              rollbackctl rollback --project shop --to v41 --only 'src/config/**' --only package.json --wait
             """
     )
 
@@ -43,6 +44,31 @@ struct Rollback: AsyncParsableCommand {
     @Flag(name: .long, help: "Only show what the rollback would change in the working directory.")
     var dryRun = false
     @Option(name: .long, help: "With --dry-run: the most paths listed per kind (0–1000).") var limit: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Restore only these paths or glob patterns (repeatable); the rest of the working directory stays.",
+            discussion: "The preview URL does not switch; a build of the result is requested instead."
+        )
+    )
+    var only: [String] = []
+
+    /// `--only`, checked as the broker and the agent check it.
+    var selection: [String]? {
+        get throws {
+            guard !only.isEmpty else { return nil }
+            if let rule = PathSelection.check(only) {
+                throw CommandFailure(code: CommandFailure.usage, message: "--only \(rule)")
+            }
+            if skipWorkdir {
+                throw CommandFailure(
+                    code: CommandFailure.usage,
+                    message: "--only cannot be combined with --skip-workdir"
+                )
+            }
+            return only
+        }
+    }
     @Option(name: .long, help: "Idempotency-Key (default: a new one; reuse one to repeat a request safely).")
     var idempotencyKey: String?
 
@@ -64,7 +90,8 @@ struct Rollback: AsyncParsableCommand {
                     projectID: project,
                     targetVersionID: version,
                     skipWorkingDirectory: skipWorkdir ? true : nil,
-                    reason: reason
+                    reason: reason,
+                    only: try selection
                 )
                 let announced = try await announce(client)
                 let accepted =

@@ -14,7 +14,8 @@ extension Rollback {
                 userID: actor.user,
                 projectID: project,
                 targetVersionID: version,
-                limit: limit
+                limit: limit,
+                only: try selection
             )
         )
         try broker.print(preview) { Self.describe($0) }

@@ -163,6 +163,66 @@ struct SyncTests {
         try Shell.git("fsck", in: project)
     }
 
+    @Test(
+        "a selective sync restores exactly the selected paths, keeps the rest, and commits that; its dry run agrees"
+    )
+    func selectiveSync() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let project = try agent.makeProject(
+            "shop",
+            files: [
+                "src/config/a.json": "a2", "src/config/b.json": "b2", "src/app.js": "app2",
+                "package.json": "p2",
+                "README.md": "r2",
+            ]
+        )
+        let artifact = try agent.makeArtifact(
+            "v1",
+            files: [
+                "src/config/a.json": "a1", "src/config/c.json": "c1", "src/app.js": "app1",
+                "package.json": "p1",
+                "README.md": "r1",
+            ]
+        )
+        var params = agent.syncParams(job: "sel-dry", project: "shop", artifact: artifact, dryRun: true)
+        params.only = ["src/config/**", "package.json"]
+        let dry = try await agent.call(WorkdirSync.self, params)
+        #expect(
+            dry.diff == [
+                "added": ["src/config/c.json"], "changed": ["package.json", "src/config/a.json"],
+                "removed": ["src/config/b.json"],
+            ]
+        )
+        #expect(dry.files == .init(added: 1, changed: 2, removed: 1, unchanged: 2))
+
+        params.dryRun = false
+        params.jobID = "sel-1"
+        let result = try await agent.call(WorkdirSync.self, params)
+        #expect(result.files == dry.files)
+        let stat = try Shell.git("diff", "--name-status", "HEAD~1", "HEAD", in: project)
+        #expect(
+            stat.split(separator: "\n").sorted() == [
+                "A\tsrc/config/c.json", "D\tsrc/config/b.json", "M\tpackage.json", "M\tsrc/config/a.json",
+            ]
+        )
+        #expect(try String(contentsOfFile: "\(project)/src/app.js", encoding: .utf8) == "app2")
+        #expect(try String(contentsOfFile: "\(project)/README.md", encoding: .utf8) == "r2")
+        #expect(try String(contentsOfFile: "\(project)/package.json", encoding: .utf8) == "p1")
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        #expect(
+            try Shell.git("log", "-1", "--format=%s", in: project).contains(
+                "Roll back src/config/**, package.json"
+            )
+        )
+        try Shell.git("fsck", in: project)
+
+        params.only = ["../etc"]
+        params.jobID = "sel-bad"
+        await #expect(throws: RPCError.self) { _ = try await agent.call(WorkdirSync.self, params) }
+    }
+
     @Test("a hand-edited working directory is restored; untouched files are not rewritten")
     func handEditedTree() async throws {
         let agent = try AgentHarness()

@@ -194,6 +194,22 @@ struct CLITests {
                     human.stdout.contains("would change 3 file(s)")
                         && human.stdout.contains("  + app/main.js")
                 )
+                let selective = try await ctl(
+                    "rollback",
+                    "--project",
+                    project,
+                    "--dry-run",
+                    "--only",
+                    "app",
+                    "--json"
+                )
+                #expect(
+                    try Self.decode(RollbackPreview.self, selective.stdout).counts
+                        == .init(added: 1, changed: 0, removed: 0, unchanged: 2),
+                    "\(selective.stderr)"
+                )
+                let badOnly = try await ctl("rollback", "--project", project, "--only", "../etc")
+                #expect(badOnly.status == 2 && badOnly.stderr.contains("--only must be"))
                 let badLimit = try await ctl("rollback", "--project", project, "--dry-run", "--limit", "5000")
                 #expect(badLimit.status == 2 && badLimit.stderr.split(separator: "\n").count == 1)
 

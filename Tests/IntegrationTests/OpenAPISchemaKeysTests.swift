@@ -123,7 +123,8 @@ struct OpenAPISchemaKeysTests {
                         projectID: "p",
                         targetVersionID: "v",
                         skipWorkingDirectory: true,
-                        reason: "r"
+                        reason: "r",
+                        only: ["src/**"]
                     )
                 )
             ),
@@ -196,7 +197,15 @@ struct OpenAPISchemaKeysTests {
             ("FreezeRequest", try keys(FreezeRequest(userID: "u", reason: "r"))),
             (
                 "RollbackPreviewRequest",
-                try keys(RollbackPreviewRequest(userID: "u", projectID: "p", targetVersionID: "v", limit: 1))
+                try keys(
+                    RollbackPreviewRequest(
+                        userID: "u",
+                        projectID: "p",
+                        targetVersionID: "v",
+                        limit: 1,
+                        only: ["a"]
+                    )
+                )
             ),
             (
                 "RollbackPreview",

@@ -32,6 +32,7 @@ struct RollbackRecordKeysTests {
             artifactSize: 1,
             previewURL: "https://p",
             deploymentID: "d",
+            only: ["src/**"],
             newStatus: "rollingBack",
             expectedEpoch: 1,
             settled: ["deployed"],

@@ -1,3 +1,5 @@
+import RollbackProtocol
+
 /// Limits an archive must stay within before anything is written.
 public struct ArchiveLimits: Sendable, Hashable, Codable {
     public var maxEntries: Int
@@ -37,6 +39,14 @@ struct ArchivePlan: Sendable {
     var totalBytes: UInt64 { items.reduce(0) { $0 + $1.entry.size } }
 
     private static let ratioFloorBytes: UInt64 = 1 << 20
+
+    private init(items: [Item]) { self.items = items }
+
+    /// The plan of a selective sync: only the files and symlinks `selection` selects
+    /// (directories follow from their paths).
+    func selecting(_ selection: PathSelection) -> ArchivePlan {
+        ArchivePlan(items: items.filter { $0.kind != .directory && selection.matches($0.path) })
+    }
 
     /// Checks every entry of `archive`; symlink targets are read (they are tiny) to check them.
     init(archive: ZipArchive, limits: ArchiveLimits) throws(ArchiveError) {

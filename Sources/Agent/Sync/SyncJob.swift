@@ -163,14 +163,17 @@ struct SyncJob: Sendable {
         let cancellation = self.cancellation
         let checksumFile = store.checksumFile(projectID: params.projectID)
         let limits = settings.archiveLimits
+        let selection = self.selection
         let diff = try await onThreadPool { () throws(RPCError) -> TreeComparer.Diff in
             do {
                 let archive = try ZipArchive(path: archivePath)
+                let whole = try ArchivePlan(archive: archive, limits: limits)
                 return try TreeComparer(
-                    plan: try ArchivePlan(archive: archive, limits: limits),
+                    plan: selection.map(whole.selecting) ?? whole,
                     archive: archive,
                     current: FileSystem.info(work)?.kind == .directory ? work : nil,
-                    checksums: ChecksumCache.load(from: checksumFile)
+                    checksums: ChecksumCache.load(from: checksumFile),
+                    selection: selection
                 ).run(checkCancelled: { try cancellation.checkpoint() })
             } catch let error as ArchiveError {
                 throw error.rpcError
@@ -216,17 +219,18 @@ struct SyncJob: Sendable {
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             try FileSystem.removeTree(staging)
             try FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
-            let plan = try ArchivePlan(
+            let whole = try ArchivePlan(
                 archive: try ZipArchive(path: archivePath),
                 limits: settings.archiveLimits
             )
+            let plan = selection.map(whole.selecting) ?? whole
             let current = FileSystem.info(work)?.kind == .directory ? work : nil
             // Blobs go into the project's repository as files are extracted (into a new one in
             // the staging tree when the project has none).
             let repository: String? = current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging
             let reporter = progress
             let cancellation = self.cancellation
-            let extractor = TreeExtractor(
+            var extractor = TreeExtractor(
                 archivePath: archivePath,
                 plan: plan,
                 staging: staging,
@@ -235,6 +239,7 @@ struct SyncJob: Sendable {
                 objectStore: settings.objectStore(projectID: params.projectID, jobID: params.jobID),
                 checksums: ChecksumCache.load(from: store.checksumFile(projectID: params.projectID))
             )
+            extractor.selection = selection
             return try extractor.run(
                 progress: { done, total in
                     reporter.report(
@@ -365,15 +370,21 @@ struct SyncJob: Sendable {
         }
     }
 
-    private func commitMessage() -> String {
-        """
-        Roll back to version \(params.targetVersionID)
+    /// A selective sync's paths (validated with the params).
+    private var selection: PathSelection? { params.only.flatMap(PathSelection.init) }
 
-        Rollback version: \(params.rollbackVersionID)
-        Target version: \(params.targetVersionID)
-        Job: \(params.jobID)
-        Epoch: \(params.epoch)
-        """
+    private func commitMessage() -> String {
+        let title =
+            params.only.map { "Roll back \($0.joined(separator: ", ")) to version \(params.targetVersionID)" }
+            ?? "Roll back to version \(params.targetVersionID)"
+        return """
+            \(title)
+
+            Rollback version: \(params.rollbackVersionID)
+            Target version: \(params.targetVersionID)
+            Job: \(params.jobID)
+            Epoch: \(params.epoch)
+            """
     }
 
     private func result(

@@ -149,7 +149,23 @@ extension FileSystem {
         return crc
     }
 
-    static func hardLink(_ from: String, _ to: String) -> Bool { link(from, to) == 0 }
+    static func hardLink(_ from: String, _ to: String) -> Bool { Glibc.link(from, to) == 0 }
+
+    /// Hard-links `from` to `to`, or says why it could not.
+    static func link(_ from: String, to: String) throws(Failure) {
+        if Glibc.link(from, to) != 0 { throw Failure(call: "link", path: to, code: errno) }
+    }
+
+    /// The target of the symlink at `path` (its bytes), nil when it is not one.
+    static func linkTarget(_ path: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) {
+                readlink(path, $0, pointer.count)
+            }
+        }
+        return count < 0 ? nil : Array(buffer.prefix(count))
+    }
 
     static func makeSymlink(target: String, at path: String) throws(Failure) {
         if symlink(target, path) != 0 { throw Failure(call: "symlink", path: path, code: errno) }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import RollbackProtocol
 
 /// What a sync of an archive plan would change in a working directory, decided as the
 /// extractor decides it (a file whose size and CRC-32 match is unchanged) but without writing
@@ -16,11 +14,14 @@ struct TreeComparer {
         var bytesToWrite: Int64 = 0
     }
 
+    /// The plan of what the sync takes from the archive (already narrowed to `selection`).
     let plan: ArchivePlan
     let archive: ZipArchive
     /// The live working directory (nil when the project has none yet).
     let current: String?
     let checksums: ChecksumCache
+    /// A selective sync's paths: what it does not select stays (counted unchanged).
+    var selection: PathSelection? = nil
 
     func run(checkCancelled: () throws -> Void) throws -> Diff {
         let existing = try current.map { try FileSystem.listTree($0) } ?? [:]
@@ -39,7 +40,9 @@ struct TreeComparer {
             }
         }
         let planned = Set(plan.items.map(\.path))
-        diff.removed = existing.keys.filter { !planned.contains($0) }.sorted()
+        diff.removed = existing.keys.filter { !planned.contains($0) && selection?.matches($0) != false }
+            .sorted()
+        if let selection { diff.unchanged += existing.keys.filter { !selection.matches($0) }.count }
         diff.added.sort()
         diff.changed.sort()
         return diff
@@ -57,19 +60,9 @@ struct TreeComparer {
             guard existing.kind == .symlink else { return false }
             var target: [UInt8] = []
             try archive.read(item.entry) { target.append(contentsOf: $0) }
-            return Self.linkTarget(path) == target
+            return FileSystem.linkTarget(path) == target
         case .directory:
             return true
         }
-    }
-
-    private static func linkTarget(_ path: String) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBufferPointer { pointer in
-            pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) {
-                readlink(path, $0, pointer.count)
-            }
-        }
-        return count < 0 ? nil : Array(buffer.prefix(count))
     }
 }

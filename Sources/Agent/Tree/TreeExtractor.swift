@@ -1,6 +1,7 @@
 import CGit2
 import Crypto
 import Dispatch
+import RollbackProtocol
 import Synchronization
 
 /// Builds the new tree in a staging directory from an archive plan:
@@ -47,6 +48,9 @@ struct TreeExtractor {
     let objectStore: String
     /// CRCs of the current tree's files, trusted while their stat data match.
     let checksums: ChecksumCache
+    /// A selective sync's paths (`plan` is already narrowed to them): the current tree's other
+    /// files stay, linked into the new tree unchanged.
+    var selection: PathSelection? = nil
     var workers = 2
 
     func run(
@@ -133,7 +137,11 @@ struct TreeExtractor {
             outcome.merge(part)
         }
         let planned = Set(plan.items.map(\.path))
-        outcome.removed = existing.keys.filter { !planned.contains($0) }.sorted()
+        outcome.removed = existing.keys.filter { !planned.contains($0) && selection?.matches($0) != false }
+            .sorted()
+        if let selection {
+            try keepUnselected(selection, existing: existing, indexed: indexed, into: &outcome)
+        }
         return outcome
     }
 
@@ -301,7 +309,7 @@ struct TreeExtractor {
     }
 
     /// The index's stat data still describe the file, so its blob id can be trusted.
-    private static func statMatches(_ entry: IndexedFile, _ info: FileSystem.Info) -> Bool {
+    static func statMatches(_ entry: IndexedFile, _ info: FileSystem.Info) -> Bool {
         entry.size == UInt32(truncatingIfNeeded: info.size)
             && entry.mtimeSeconds == Int32(truncatingIfNeeded: info.mtimeSeconds)
             && entry.mtimeNanoseconds == UInt32(truncatingIfNeeded: info.mtimeNanoseconds)

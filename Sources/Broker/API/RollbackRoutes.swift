@@ -5,8 +5,18 @@ import RollbackRuntime
 
 extension BrokerAPI {
     static let rollbackFields: Set<String> = [
-        "userId", "projectId", "targetVersionId", "skipWorkingDirectory", "reason",
+        "userId", "projectId", "targetVersionId", "skipWorkingDirectory", "reason", "only",
     ]
+
+    /// `only` of a rollback or a preview: valid patterns, and never with skipWorkingDirectory
+    /// (a selective rollback is all about the working directory).
+    static func checkSelection(_ only: [String]?, skip: Bool?) throws {
+        guard let only else { return }
+        if let rule = PathSelection.check(only) { throw APIError.invalidField("only", rule) }
+        if skip == true {
+            throw APIError.invalidField("only", "cannot be combined with skipWorkingDirectory")
+        }
+    }
 
     /// `POST /v1/versions/rollback`.
     func rollback(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
@@ -24,6 +34,7 @@ extension BrokerAPI {
             try FieldRules.projectID(body.projectID)
             try FieldRules.id(body.targetVersionID, field: "targetVersionId")
             try FieldRules.text(body.reason, field: "reason", max: 500)
+            try Self.checkSelection(body.only, skip: body.skipWorkingDirectory)
             var idempotency: Idempotency?
             if let key = signed.idempotencyKey {
                 try Idempotency.validate(key: key)
@@ -66,13 +77,14 @@ extension BrokerAPI {
             let body = try RequestBody.decode(
                 RollbackPreviewRequest.self,
                 from: signed.body,
-                fields: ["userId", "projectId", "targetVersionId", "limit"]
+                fields: ["userId", "projectId", "targetVersionId", "limit", "only"]
             )
             subject.actor = body.userID
             subject.projectID = body.projectID
             try FieldRules.id(body.userID, field: "userId")
             try FieldRules.projectID(body.projectID)
             try FieldRules.id(body.targetVersionID, field: "targetVersionId")
+            try Self.checkSelection(body.only, skip: nil)
             if let limit = body.limit, !(0...PreviewService.maxLimit).contains(limit) {
                 throw APIError.invalidField("limit", "must be 0–\(PreviewService.maxLimit), got \(limit)")
             }

@@ -63,5 +63,5 @@ extension Migrations {
     }()
 
     /// The statements that define `rollback_record` as the latest migration leaves it.
-    static var currentRollbackRecord: String { rollbackRecordWithHistory }
+    static var currentRollbackRecord: String { rollbackRecordSelective }
 }

@@ -21,6 +21,8 @@ struct ClaimedJob: Sendable {
     /// Someone asked to cancel the rollback (`POST /v1/projects/{id}/rollback/cancel`) while
     /// this job ran under another dispatcher or between attempts.
     var cancelRequested = false
+    /// A selective rollback's paths (`RollbackRequest.only`).
+    var only: [String]? = nil
 
     var idText: String { id.uuidString.lowercased() }
 
@@ -35,7 +37,8 @@ struct ClaimedJob: Sendable {
             rollbackVersionID: versionID,
             targetVersionID: targetVersionID,
             artifact: artifact,
-            epoch: epoch
+            epoch: epoch,
+            only: only
         )
     }
 }

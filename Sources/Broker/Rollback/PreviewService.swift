@@ -46,7 +46,8 @@ struct PreviewService: Sendable {
             ),
             epoch: project.epoch,
             dryRun: true,
-            diffLimit: limit
+            diffLimit: limit,
+            only: request.only
         )
         let result: WorkdirSync.Result
         do {

@@ -213,7 +213,9 @@ struct RollbackService: Sendable {
     ) async throws -> Attempt {
         let versionID = UUID().uuidString.lowercased()
         let jobID = skip ? nil : UUID().uuidString.lowercased()
-        let previewURL = target.previewURL ?? ""
+        // A selective rollback leaves the preview where it is: no built artifact of the mix
+        // exists (a build of it is requested when the job succeeds).
+        let previewURL = request.only == nil ? target.previewURL ?? "" : project.previewURL ?? ""
         let newStatus = skip ? project.status : .rollingBack
         let accepted = RollbackAccepted(
             rollbackVersionID: versionID,
@@ -249,6 +251,7 @@ struct RollbackService: Sendable {
             artifactSize: target.artifactSize,
             previewURL: previewURL,
             deploymentID: target.deploymentID,
+            only: request.only,
             newStatus: newStatus.rawValue,
             expectedEpoch: project.epoch,
             settled: ProjectStatus.allCases.filter(\.isSettled).map(\.rawValue),
@@ -264,7 +267,7 @@ struct RollbackService: Sendable {
             reason: request.reason,
             auditDetails: [
                 "targetVersionId": target.id, "rollbackVersionId": versionID, "epoch": String(newEpoch),
-                "jobId": jobID ?? "",
+                "jobId": jobID ?? "", "only": request.only?.joined(separator: " ") ?? "",
             ],
             requestID: context.requestID,
             response: String(decoding: response.body, as: UTF8.self),

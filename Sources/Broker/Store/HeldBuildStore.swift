@@ -54,6 +54,34 @@ enum HeldBuildStore {
         return builds.sorted { $0.id < $1.id }
     }
 
+    /// The build a selective rollback requests of the working directory's new state, written
+    /// with its outcome: released at once (an outbox row the relay hands over), or held while
+    /// the project is frozen. Returns it when released.
+    static func requestRebuild(
+        projectID: String,
+        rollbackVersionID: String,
+        payload: String,
+        epoch: Int64,
+        frozen: Bool,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> HeldBuild? {
+        let state = frozen ? "held" : "released"
+        for try await row in try await connection.query(
+            """
+            INSERT INTO held_builds (project_id, build_id, payload, epoch, state, reason, settled_at)
+            VALUES (\(projectID), \("rebuild-" + rollbackVersionID), \(payload), \(epoch), \(state),
+                \("selective rollback " + rollbackVersionID + " committed"), CASE WHEN \(frozen) THEN NULL ELSE now() END)
+            ON CONFLICT (project_id, build_id) DO NOTHING
+            RETURNING id, project_id, build_id, payload
+            """,
+            logger: logger
+        ) {
+            return frozen ? nil : try HeldBuild(row.makeRandomAccess())
+        }
+        return nil
+    }
+
     static func markDelivered(_ id: Int64, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             "UPDATE held_builds SET delivered_at = now() WHERE id = \(id)",

@@ -37,7 +37,8 @@ struct JobQueue: Sendable {
                     WHERE j.id = c.id AND v.id = j.version_id
                     RETURNING j.id, j.project_id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts,
                         j.max_attempts, v.artifact_url, v.artifact_sha256, v.artifact_size, j.trace_parent,
-                        j.created_at, c.previous_state, j.cancel_requested_at IS NOT NULL AS cancel_requested
+                        j.created_at, c.previous_state, j.cancel_requested_at IS NOT NULL AS cancel_requested,
+                        j.selective_paths::text AS only
                 ), audit AS (
                     INSERT INTO audit_log (caller, actor, action, project_id, outcome, details)
                     SELECT 'dispatcher', \(owner),
@@ -69,7 +70,10 @@ struct JobQueue: Sendable {
                     traceParent: try columns["trace_parent"].decode(String?.self),
                     createdAt: try columns["created_at"].decode(Date.self),
                     rescued: try columns["previous_state"].decode(String.self) == "running",
-                    cancelRequested: try columns["cancel_requested"].decode(Bool.self)
+                    cancelRequested: try columns["cancel_requested"].decode(Bool.self),
+                    only: try columns["only"].decode(String?.self).flatMap {
+                        try? JSONDecoder().decode([String].self, from: Data($0.utf8))
+                    }
                 )
             }
             return nil

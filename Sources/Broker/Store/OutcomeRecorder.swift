@@ -64,7 +64,7 @@ struct OutcomeRecorder: Sendable {
                     "UPDATE project_versions SET status = 'ready' WHERE id = \(job.versionID)",
                     logger: logger
                 )
-                let builds =
+                var builds =
                     freeze.frozen
                     ? []
                     : try await HeldBuildStore.settle(
@@ -74,6 +74,30 @@ struct OutcomeRecorder: Sendable {
                         on: connection,
                         logger: logger
                     )
+                // A selective rollback's mix has no built artifact: ask for a build of it, last.
+                if let only = job.only,
+                    let rebuild = try await HeldBuildStore.requestRebuild(
+                        projectID: job.projectID,
+                        rollbackVersionID: job.versionID,
+                        payload: String(
+                            decoding: BrokerJSON.encode(
+                                SelectiveRebuild(
+                                    rollbackVersionID: job.versionID,
+                                    targetVersionID: job.targetVersionID,
+                                    only: only,
+                                    commitID: result.commitID
+                                )
+                            ),
+                            as: UTF8.self
+                        ),
+                        epoch: job.epoch,
+                        frozen: freeze.frozen,
+                        on: connection,
+                        logger: logger
+                    )
+                {
+                    builds.append(rebuild)
+                }
                 let events = try await Self.appendEvents(
                     RollbackCompletedEvent(
                         projectID: job.projectID,

@@ -29,6 +29,8 @@ enum RollbackRecord {
         var artifactSize: Int64?
         var previewURL: String
         var deploymentID: String?
+        /// A selective rollback's paths (`PathSelection`); the version then has no preview URL.
+        var only: [String]?
         /// The project's compare-and-set: the status it moves to, the epoch it must still hold,
         /// and the settled statuses it may move from.
         var newStatus: String
@@ -67,6 +69,7 @@ enum RollbackRecord {
             case artifactSize
             case previewURL = "previewUrl"
             case deploymentID = "deploymentId"
+            case only
             case newStatus
             case expectedEpoch
             case settled

@@ -7,12 +7,21 @@ public struct RollbackPreviewRequest: Codable, Sendable, Hashable {
     public var targetVersionID: String
     /// The most paths listed per kind (default 100, at most 1000); the counts are always whole.
     public var limit: Int?
+    /// The preview of a selective rollback (`RollbackRequest.only`).
+    public var only: [String]?
 
-    public init(userID: String, projectID: String, targetVersionID: String, limit: Int? = nil) {
+    public init(
+        userID: String,
+        projectID: String,
+        targetVersionID: String,
+        limit: Int? = nil,
+        only: [String]? = nil
+    ) {
         self.userID = userID
         self.projectID = projectID
         self.targetVersionID = targetVersionID
         self.limit = limit
+        self.only = only
     }
 
     enum CodingKeys: String, CodingKey {
@@ -20,6 +29,7 @@ public struct RollbackPreviewRequest: Codable, Sendable, Hashable {
         case projectID = "projectId"
         case targetVersionID = "targetVersionId"
         case limit
+        case only
     }
 }
 
@@ -143,5 +153,30 @@ public struct RollbackCancellation: Codable, Sendable, Hashable {
         case state, status
         case restoredVersionID = "restoredVersionId"
         case restoredPreviewURL = "restoredPreviewUrl"
+    }
+}
+
+/// The payload of the build a selective rollback requests on the build stream (build id
+/// `rebuild-<rollbackVersionId>`): build the working directory as the commit left it.
+public struct SelectiveRebuild: Codable, Sendable, Hashable {
+    public var reason = "selectiveRollback"
+    public var rollbackVersionID: String
+    public var targetVersionID: String
+    public var only: [String]
+    public var commitID: String?
+
+    public init(rollbackVersionID: String, targetVersionID: String, only: [String], commitID: String?) {
+        self.rollbackVersionID = rollbackVersionID
+        self.targetVersionID = targetVersionID
+        self.only = only
+        self.commitID = commitID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case rollbackVersionID = "rollbackVersionId"
+        case targetVersionID = "targetVersionId"
+        case only
+        case commitID = "commitId"
     }
 }

@@ -16,19 +16,25 @@ public struct RollbackRequest: Codable, Sendable, Hashable {
     /// Switch the preview only; no job, the project's status stays as it is.
     public var skipWorkingDirectory: Bool?
     public var reason: String?
+    /// A selective rollback: only these paths or glob patterns (`PathSelection`) are restored
+    /// from the target; the rest of the working directory stays. The preview URL does not switch
+    /// (no built artifact of that mix exists); a build of the result is requested instead.
+    public var only: [String]?
 
     public init(
         userID: String,
         projectID: String,
         targetVersionID: String,
         skipWorkingDirectory: Bool? = nil,
-        reason: String? = nil
+        reason: String? = nil,
+        only: [String]? = nil
     ) {
         self.userID = userID
         self.projectID = projectID
         self.targetVersionID = targetVersionID
         self.skipWorkingDirectory = skipWorkingDirectory
         self.reason = reason
+        self.only = only
     }
 
     enum CodingKeys: String, CodingKey {
@@ -37,6 +43,7 @@ public struct RollbackRequest: Codable, Sendable, Hashable {
         case targetVersionID = "targetVersionId"
         case skipWorkingDirectory
         case reason
+        case only
     }
 }
 

@@ -33,6 +33,10 @@ public enum WorkdirSync: RPCMethod {
         /// On a dry run, the most paths `diff` lists per kind (the counts in `files` are always
         /// complete); nil lists every path.
         public var diffLimit: Int?
+        /// A selective sync: only the paths these patterns select (`PathSelection`) are taken
+        /// from the artifact (and removed where it lacks them); everything else in the working
+        /// directory stays as it is. Nil: the whole tree.
+        public var only: [String]?
 
         public init(
             jobID: String,
@@ -42,7 +46,8 @@ public enum WorkdirSync: RPCMethod {
             artifact: Artifact,
             epoch: Int64,
             dryRun: Bool = false,
-            diffLimit: Int? = nil
+            diffLimit: Int? = nil,
+            only: [String]? = nil
         ) {
             self.jobID = jobID
             self.projectID = projectID
@@ -52,6 +57,7 @@ public enum WorkdirSync: RPCMethod {
             self.epoch = epoch
             self.dryRun = dryRun
             self.diffLimit = diffLimit
+            self.only = only
         }
 
         /// Checks the params' shapes; the first problem found, naming the field.
@@ -71,6 +77,7 @@ public enum WorkdirSync: RPCMethod {
             for case (let field, let rule?) in checks { throw bad(field, rule) }
             guard epoch >= 0 else { throw bad("epoch", "must not be negative") }
             if let diffLimit, diffLimit < 0 { throw bad("diffLimit", "must not be negative") }
+            if let only, let rule = PathSelection.check(only) { throw bad("only", rule) }
         }
     }
 
