@@ -17,8 +17,8 @@ public import RollbackTransport
 /// }
 /// ```
 ///
-/// Errors are the agent's ``RollbackProtocol/RPCError`` (with its stable name and retryable
-/// flag) or a ``RollbackTransport/TransportError`` when the socket cannot be reached or the
+/// Errors are the agent's `RPCError` (with its stable name and retryable
+/// flag) or a `TransportError` when the socket cannot be reached or the
 /// connection breaks. A job outlives the connection that started it: after a break, ask
 /// ``status(jobID:)`` or send the same params again to attach to it.
 public struct AgentClient: Sendable {
@@ -107,9 +107,13 @@ public struct AgentSession: Sendable {
 
     /// `workdir.sync`, waiting for the result; `progress` gets each `job.progress` notification.
     ///
-    /// - Parameter onCancellation: `.cancelRequest` asks the agent to cancel the job when the
-    ///   calling task is cancelled; `.abandon` only stops waiting and leaves the job running
-    ///   (the dispatcher does this when it stops: another dispatcher picks the job up).
+    /// - Parameters:
+    ///   - params: what to sync (see `spec/protocol.md`, `workdir.sync`).
+    ///   - trace: the caller's span, so the agent's spans join its trace.
+    ///   - onCancellation: `.cancelRequest` asks the agent to cancel the job when the calling
+    ///     task is cancelled; `.abandon` only stops waiting and leaves the job running (the
+    ///     dispatcher does this when it stops: another dispatcher picks the job up).
+    ///   - progress: called with each `job.progress` notification, in order.
     public func sync(
         _ params: WorkdirSync.Params,
         trace: TraceContext? = nil,

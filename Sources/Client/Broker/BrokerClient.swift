@@ -23,9 +23,11 @@ public struct BrokerClient: Sendable {
     /// Delay before the first retry; doubled each time.
     public var retryDelay: Duration = .milliseconds(200)
 
-    /// - Parameter url: `http://host:port` of the broker. This client speaks plain HTTP only, and
-    ///   a URL with a path is refused: requests are signed over the path as sent, so a prefix
-    ///   that a proxy strips would break every signature.
+    /// - Parameters:
+    ///   - url: `http://host:port` of the broker. This client speaks plain HTTP only, and a URL
+    ///     with a path is refused: requests are signed over the path as sent, so a prefix that a
+    ///     proxy strips would break every signature.
+    ///   - key: the key this client signs with; the broker's keyring holds the same id and secret.
     public init(url: String, key: SigningKey) throws(BrokerError) {
         func refuse(_ why: String) -> BrokerError {
             BrokerError(status: nil, code: "invalid_url", message: "\(url): \(why)")
