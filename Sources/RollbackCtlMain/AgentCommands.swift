@@ -7,12 +7,12 @@ import RollbackProtocol
 struct AgentOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "The agent's socket (env ROLLBACK_AGENT_SOCKET; default /run/rollback/agent.sock)."
+        help: "The agent's socket (env ROLLBACK_AGENT_SOCKET)."
     )
     var socket: String =
         ProcessInfo.processInfo.environment["ROLLBACK_AGENT_SOCKET"] ?? "/run/rollback/agent.sock"
 
-    @Option(name: .long, help: "The agent's id (env ROLLBACK_AGENT_ID; default: this host's name).")
+    @Option(name: .long, help: "The agent's id (env ROLLBACK_AGENT_ID, else this host's name).")
     var agentID: String =
         ProcessInfo.processInfo.environment["ROLLBACK_AGENT_ID"]
         ?? (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "agent")

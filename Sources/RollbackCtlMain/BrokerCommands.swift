@@ -34,7 +34,7 @@ struct Rollback: AsyncParsableCommand {
     @Option(name: .long, help: "The project.") var project: String
     @Option(
         name: .customLong("to"),
-        help: "The version to roll back to (default: previous, the one current before the current one)."
+        help: "The version to roll back to; previous is the one current before the current one."
     )
     var version: String = RollbackRequest.previous
     @Option(name: .long, help: "Why (kept in the audit log).") var reason: String?

@@ -6,7 +6,7 @@ import RollbackClient
 struct BrokerOptions: ParsableArguments {
     @Option(
         name: .customLong("broker-url"),
-        help: "The broker (env ROLLBACK_BROKER_URL; default http://127.0.0.1:8080)."
+        help: "The broker (env ROLLBACK_BROKER_URL)."
     )
     var brokerURL: String =
         ProcessInfo.processInfo.environment["ROLLBACK_BROKER_URL"] ?? "http://127.0.0.1:8080"
@@ -14,7 +14,7 @@ struct BrokerOptions: ParsableArguments {
     @Option(
         name: .customLong("broker-keyring"),
         help:
-            "Keyring file with your signing key, mode 600 (env ROLLBACK_BROKER_KEYRING; default /etc/rollback/client-keyring.json)."
+            "Keyring file with your signing key, mode 600 (env ROLLBACK_BROKER_KEYRING)."
     )
     var keyring: String =
         ProcessInfo.processInfo.environment["ROLLBACK_BROKER_KEYRING"] ?? "/etc/rollback/client-keyring.json"

@@ -25,6 +25,29 @@ struct CommandLineTests {
         )
     }
 
+    @Test(
+        "--help states each default once (the parser appends it; help text that says it too is doubled)",
+        arguments: [
+            ["rollback-agent"], ["rollback-broker", "serve"], ["rollback-broker", "dispatch"],
+            ["rollback-broker", "run"],
+            ["rollbackctl", "rollback"], ["rollbackctl", "cancel"], ["rollbackctl", "status"],
+            ["rollbackctl", "history"], ["rollbackctl", "freeze"], ["rollbackctl", "projects", "create"],
+            ["rollbackctl", "versions", "add"], ["rollbackctl", "events"], ["rollbackctl", "agent", "sync"],
+        ]
+    )
+    func defaultsOnce(command: [String]) async throws {
+        let help = try await CLITests.run(command[0], Array(command.dropFirst()) + ["--help"])
+        #expect(help.status == 0, "\(help.stderr)")
+        // One option's text runs from its flag to the next; join the wrapped lines first.
+        let text = help.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: " ")
+        let options = text.components(separatedBy: " --").dropFirst()
+        for option in options where option.contains("(default:") {
+            let before = option.components(separatedBy: "(default:")[0].lowercased()
+            #expect(!before.contains("default"), "\(command.joined(separator: " ")): --\(option)")
+        }
+    }
+
     @Test("rollbackctl checks ids and URLs locally: exit 2, the rule in one line, no network")
     func localChecks() async throws {
         let directory = TemporaryFiles.directory(prefix: "rbk-cmd")
