@@ -53,6 +53,13 @@ struct Rollback: AsyncParsableCommand {
     )
     var only: [String] = []
 
+    /// `--to`, checked as the broker checks a version id (before anything is sent).
+    func checkVersion() throws {
+        if version != RollbackRequest.previous, let rule = WireRules.id(version) {
+            throw CommandFailure(code: CommandFailure.usage, message: "--to \(rule), got \"\(version)\"")
+        }
+    }
+
     /// `--only`, checked as the broker and the agent check it.
     var selection: [String]? {
         get throws {
@@ -83,6 +90,7 @@ struct Rollback: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            try checkVersion()
             try await broker.run { client in
                 if dryRun { return try await preview(client) }
                 let request = RollbackRequest(

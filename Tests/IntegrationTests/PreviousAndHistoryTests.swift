@@ -246,12 +246,32 @@ struct PreviousAndHistoryTests {
                         && rows[1].contains("bad deploy")
                 )
 
-                for bad in [["history", "my project"], ["history", project, "--limit", "0"]] {
+                for bad in [
+                    ["history", "my project"], ["history", project, "--limit", "0"],
+                    ["rollback", "--project", "my project"],
+                    ["rollback", "--project", project, "--to", "no/such"],
+                ] {
                     let run = try await CLITests.rollbackctl(bad, broker: broker, keyring: keyring)
                     #expect(run.status == 2, "\(bad): \(run.stderr)")
                     #expect(run.stderr.split(separator: "\n").count == 1, "\(bad): \(run.stderr)")
                     #expect(run.stderr.hasPrefix("rollbackctl: "), "\(bad): \(run.stderr)")
                 }
+
+                // --json: previous right after the rollback is the version before it (v2).
+                let again = try await ctl("rollback", "--project", project, "--wait", "--json")
+                #expect(again.status == 0, "\(again.stderr)")
+                let report = try CLITests.decode(CLITests.RollbackReport.self, again.stdout)
+                #expect(report.accepted.targetVersionID == scene.v2ID && report.outcome == "completed")
+
+                // A project with nothing to go back to: refused (exit 1), one line naming the code.
+                let lone = try await broker.makeProject(
+                    host: host.name,
+                    versions: [("lone-\(project)", scene.v1)]
+                )
+                try await broker.execute("UPDATE projects SET user_id = 'cli-user' WHERE id = '\(lone)'")
+                let none = try await ctl("rollback", "--project", lone)
+                #expect(none.status == 1 && none.stderr.contains("no_previous_version"), "\(none.stderr)")
+                #expect(none.stderr.split(separator: "\n").count == 1, "\(none.stderr)")
             }
         }
     }
