@@ -334,4 +334,75 @@ struct PreviewAndCancelTests {
             }
         }
     }
+
+    @Test(
+        "an API instance that cannot reach the agent: the dispatcher's heartbeat passes the cancel on, and the answer still says canceled"
+    )
+    func cancelThroughTheDispatcher() async throws {
+        try await Self.withPausingHost(at: "before-point-of-no-return") { host, pause in
+            let scene = try DispatchTests.Scene(host: host)
+            // The API without agents; the job runs in a separate `rollback-broker dispatch`.
+            try await BrokerHarness.with(roles: [.api], agents: []) { broker in
+                let project = try await scene.project(on: broker)
+                let work = host.workingDirectory(project)
+                let tree = try Self.snapshot(work)
+                let dispatcher = try DispatcherProcess(broker: broker, host: host)
+                defer { dispatcher.kill() }
+                try dispatcher.start()
+                try broker.expectStatus(
+                    try await broker.rollback(PreviousAndHistoryTests.request(project)),
+                    200
+                )
+                try await pause.waitUntilReached()
+
+                let answer = try await Self.cancel(broker, project)
+                try broker.expectStatus(answer.response, 200)
+                #expect(
+                    try BrokerHarness.decode(RollbackCancellation.self, answer.response).state == .canceled
+                )
+                #expect(try Self.snapshot(work) == tree)
+                #expect(
+                    dispatcher.log.contains("cancel passed on to the agent"),
+                    "\(dispatcher.log.suffix(2000))"
+                )
+
+                // A preview needs the agent: this instance says why it cannot.
+                let preview = try await Self.preview(broker, project)
+                #expect(preview.status == 503 && preview.code == "agent_unreachable")
+            }
+        }
+    }
+
+    @Test("a job waiting for its next attempt (agent down) is canceled by the API at once")
+    func cancelBetweenAttempts() async throws {
+        let host = try await AgentHost()
+        defer { host.shutdown() }
+        let scene = try DispatchTests.Scene(host: host)
+        try await BrokerHarness.with(
+            roles: [.api, .dispatch],
+            agents: [host],
+            configure: { $0.retryBackoffMilliseconds = 60_000 }
+        ) { broker in
+            let project = try await scene.project(on: broker)
+            let work = host.workingDirectory(project)
+            let tree = try Self.snapshot(work)
+            let started = try BrokerHarness.decode(
+                RollbackAccepted.self,
+                try await broker.rollback(PreviousAndHistoryTests.request(project))
+            )
+            let jobID = try #require(started.jobID)
+            try await waitUntil(timeout: .seconds(30), "the first attempt to fail and wait for a retry") {
+                try await broker.value("SELECT state || ' ' || attempts FROM jobs WHERE id = '\(jobID)'")
+                    == "queued 1"
+            }
+            let clock = ContinuousClock()
+            let began = clock.now
+            let answer = try await Self.cancel(broker, project)
+            try broker.expectStatus(answer.response, 200)
+            #expect(clock.now - began < .seconds(5), "no waiting for the agent or the retry")
+            #expect(try await broker.value("SELECT state FROM jobs WHERE id = '\(jobID)'") == "canceled")
+            #expect(try await DispatchTests.status(broker, project) == "deployed")
+            #expect(try Self.snapshot(work) == tree)
+        }
+    }
 }

@@ -287,7 +287,8 @@ struct OutcomeRecorder: Sendable {
                     phase = CASE WHEN \(state == "succeeded") THEN 'done' ELSE phase END,
                     error_code = \(error?.code), error_message = \(error?.message), updated_at = now()
                 WHERE id = \(job.id) AND epoch = \(job.epoch)
-                    AND ((lease_owner = \(owner) AND state = 'running') OR (\(owner) IS NULL AND state = 'queued'))
+                    AND ((lease_owner = \(owner)::text AND state = 'running')
+                        OR (\(owner)::text IS NULL AND state = 'queued'))
                 RETURNING 1
                 """,
                 logger: logger
