@@ -405,4 +405,36 @@ struct PreviewAndCancelTests {
             #expect(try Self.snapshot(work) == tree)
         }
     }
+
+    @Test(
+        "an agent stopping (SIGTERM) cancels a sync before its swap, but nobody asked to cancel the rollback: it is retried and completes, not failed"
+    )
+    func agentShutdownIsNotACancel() async throws {
+        let host = try await AgentHost()
+        defer { host.shutdown() }
+        let pause = Pause(directory: "\(host.directory)/pause", point: "before-point-of-no-return")
+        try FileManager.default.createDirectory(atPath: pause.directory, withIntermediateDirectories: true)
+        try await host.start(
+            extraArguments: ["--set", "shutdownGraceSeconds=1"],
+            environment: [
+                "ROLLBACK_AGENT_TEST_PAUSE_POINT": pause.point,
+                "ROLLBACK_AGENT_TEST_PAUSE_DIR": pause.directory,
+            ]
+        )
+        let scene = try DispatchTests.Scene(host: host)
+        try await BrokerHarness.with(
+            roles: [.api, .dispatch],
+            agents: [host],
+            configure: { $0.retryBackoffMilliseconds = 1000 }
+        ) { broker in
+            let project = try await scene.project(on: broker)
+            try broker.expectStatus(try await broker.rollback(PreviousAndHistoryTests.request(project)), 200)
+            try await pause.waitUntilReached()
+            try await host.stop()  // the grace period runs out at the pause: the sync is cancelled
+            try await host.start()
+            try await DispatchTests.waitForStatus(broker, project, "deployed")
+            let events = try await Self.eventTypes(broker, project)
+            #expect(events.contains("rollbackCompleted") && !events.contains("rollbackFailed"), "\(events)")
+        }
+    }
 }

@@ -63,23 +63,27 @@ struct JobRunner: Sendable {
         }
         do {
             // A sync the agent stopped because a cancel was requested ends the rollback as
-            // canceled; a sync stopped for any other reason (the agent shutting down) does not.
-            if case .failure(let failure) = attempt, failure.code == RPCErrorCode.cancelled.name,
-                let canceled = try await outcomes.cancel(job, owner: settings.owner)
-            {
-                await effects.apply(
-                    canceled.written,
-                    projectID: job.projectID,
-                    epoch: job.epoch,
-                    logger: logger
-                )
-                metrics.rollbackFinished(
-                    succeeded: false,
-                    after: .milliseconds(Int64(Date().timeIntervalSince(job.createdAt) * 1000)),
-                    failureReason: "canceled"
-                )
-                logger.notice("rollback canceled before the swap; project restored")
-                return
+            // canceled. Stopped when nobody asked (the agent shutting down), before the swap,
+            // nothing changed and another attempt may succeed once the agent is back.
+            var attempt = attempt
+            if case .failure(var failure) = attempt, failure.code == RPCErrorCode.cancelled.name {
+                if let canceled = try await outcomes.cancel(job, owner: settings.owner) {
+                    await effects.apply(
+                        canceled.written,
+                        projectID: job.projectID,
+                        epoch: job.epoch,
+                        logger: logger
+                    )
+                    metrics.rollbackFinished(
+                        succeeded: false,
+                        after: .milliseconds(Int64(Date().timeIntervalSince(job.createdAt) * 1000)),
+                        failureReason: "canceled"
+                    )
+                    logger.notice("rollback canceled before the swap; project restored")
+                    return
+                }
+                failure.retryable = true
+                attempt = .failure(failure)
             }
             switch attempt {
             case .success(let result):
