@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Logging
-import PostgresNIO
 import RollbackClient
 import RollbackProtocol
 
@@ -18,13 +17,6 @@ struct CancelService: Sendable {
     let logger: Logger
     /// How long the request waits for the job to end before it answers 202 `cancelRequested`.
     var wait: Duration = .seconds(10)
-
-    /// The project's rollback job as the cancel sees it.
-    private struct ActiveJob: Sendable {
-        var job: ClaimedJob
-        var state: QueueJobState
-        var leased: Bool
-    }
 
     func cancel(
         projectID: String,
@@ -121,58 +113,27 @@ struct CancelService: Sendable {
         _ request: RollbackCancelRequest,
         caller: String,
         requestID: String
-    ) async throws -> ActiveJob? {
+    ) async throws -> CancelStore.ActiveJob? {
         let logger = self.logger
         return try await database.transaction { connection in
-            var owner: String?
-            var active: ActiveJob?
-            for try await row in try await connection.query(
-                """
-                SELECT p.user_id, j.id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts, j.max_attempts,
-                    j.created_at, j.state, coalesce(j.lease_expires_at > now(), false) AS leased
-                FROM projects p LEFT JOIN jobs j ON j.id = p.active_job_id AND j.state IN ('queued', 'running')
-                WHERE p.id = \(projectID)
-                FOR UPDATE OF p
-                """,
+            let (owner, found) = try await CancelStore.lockActive(
+                projectID: projectID,
+                on: connection,
                 logger: logger
-            ) {
-                let columns = row.makeRandomAccess()
-                owner = try columns["user_id"].decode(String.self)
-                guard let id = try columns["id"].decode(UUID?.self) else { continue }
-                active = ActiveJob(
-                    job: ClaimedJob(
-                        id: id,
-                        projectID: projectID,
-                        versionID: try columns["version_id"].decode(String.self),
-                        targetVersionID: try columns["target_version_id"].decode(String.self),
-                        host: try columns["host"].decode(String.self),
-                        epoch: try columns["epoch"].decode(Int64.self),
-                        attempts: try columns["attempts"].decode(Int.self),
-                        maxAttempts: try columns["max_attempts"].decode(Int.self),
-                        artifact: WorkdirSync.Artifact(url: "", sha256: "", sizeBytes: 0),
-                        traceParent: nil,
-                        createdAt: try columns["created_at"].decode(Date.self),
-                        rescued: false,
-                        cancelRequested: true
-                    ),
-                    state: QueueJobState(rawValue: try columns["state"].decode(String.self)) ?? .running,
-                    leased: try columns["leased"].decode(Bool.self)
-                )
-            }
+            )
             guard let owner else { throw APIError.projectNotFound(projectID) }
             guard owner == request.userID else {
                 throw APIError.projectNotOwned(projectID, user: request.userID)
             }
-            guard let active else { return nil }
-            try await connection.query(
-                """
-                UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, now()),
-                    cancel_requested_by = coalesce(cancel_requested_by, \(request.userID)),
-                    cancel_reason = coalesce(cancel_reason, \(request.reason)), updated_at = now()
-                WHERE id = \(active.job.id)
-                """,
+            guard var active = found else { return nil }
+            try await CancelStore.markRequested(
+                active.job.id,
+                by: request.userID,
+                reason: request.reason,
+                on: connection,
                 logger: logger
             )
+            active.job.cancelRequested = true
             try await AuditEntry(
                 caller: caller,
                 actor: request.userID,
@@ -191,13 +152,7 @@ struct CancelService: Sendable {
     private func jobState(_ id: UUID) async throws -> (QueueJobState, Int) {
         let logger = self.logger
         return try await database.connection { connection in
-            for try await (state, attempts) in try await connection.query(
-                "SELECT state, attempts FROM jobs WHERE id = \(id)",
-                logger: logger
-            ).decode((String, Int).self) {
-                return (QueueJobState(rawValue: state) ?? .running, attempts)
-            }
-            return (.failed, 0)
+            try await CancelStore.state(of: id, on: connection, logger: logger)
         }
     }
 
@@ -206,33 +161,11 @@ struct CancelService: Sendable {
     /// `no_rollback_in_progress` otherwise.
     private func settledAnswer(projectID: String, job: UUID? = nil) async throws -> APIResponse {
         let logger = self.logger
-        let last = try await database.connection { connection in
-            for try await row in try await connection.query(
-                """
-                SELECT j.id, j.version_id, j.state, j.cancel_requested_at IS NOT NULL AS cancel_requested,
-                    p.status, p.current_version_id, p.preview_url
-                FROM projects p LEFT JOIN LATERAL (
-                    SELECT * FROM jobs WHERE project_id = p.id AND (\(job)::uuid IS NULL OR id = \(job))
-                    ORDER BY created_at DESC LIMIT 1
-                ) j ON true
-                WHERE p.id = \(projectID)
-                """,
-                logger: logger
-            ) {
-                let columns = row.makeRandomAccess()
-                return (
-                    id: try columns["id"].decode(UUID?.self),
-                    versionID: try columns["version_id"].decode(String?.self),
-                    state: try columns["state"].decode(String?.self),
-                    cancelRequested: try columns["cancel_requested"].decode(Bool?.self) ?? false,
-                    status: ProjectStatus(rawValue: try columns["status"].decode(String.self)),
-                    current: try columns["current_version_id"].decode(String?.self),
-                    preview: try columns["preview_url"].decode(String?.self)
-                )
-            }
-            throw APIError.projectNotFound(projectID)
+        let found = try await database.connection { connection in
+            try await CancelStore.lastRollback(projectID: projectID, job: job, on: connection, logger: logger)
         }
-        if last.state == QueueJobState.canceled.rawValue, let id = last.id, let versionID = last.versionID {
+        guard let last = found else { throw APIError.projectNotFound(projectID) }
+        if last.state == .canceled, let id = last.jobID, let versionID = last.versionID {
             return APIResponse(
                 json: RollbackCancellation(
                     projectID: projectID,
@@ -240,17 +173,17 @@ struct CancelService: Sendable {
                     rollbackVersionID: versionID,
                     state: .canceled,
                     status: last.status,
-                    restoredVersionID: last.current,
-                    restoredPreviewURL: last.preview
+                    restoredVersionID: last.currentVersionID,
+                    restoredPreviewURL: last.previewURL
                 )
             )
         }
-        if last.cancelRequested, last.state == QueueJobState.succeeded.rawValue {
+        if last.cancelRequested, last.state == .succeeded {
             throw APIError(
                 .conflict,
                 "too_late_to_cancel",
                 "the rollback of project \(projectID) had passed its swap when the cancel came; it completed",
-                details: ["projectId": projectID, "jobId": last.id?.uuidString.lowercased() ?? ""]
+                details: ["projectId": projectID, "jobId": last.jobID?.uuidString.lowercased() ?? ""]
             )
         }
         throw APIError(

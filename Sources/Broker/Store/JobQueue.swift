@@ -35,10 +35,7 @@ struct JobQueue: Sendable {
                         started_at = coalesce(j.started_at, now()), updated_at = now()
                     FROM candidate c, project_versions v
                     WHERE j.id = c.id AND v.id = j.version_id
-                    RETURNING j.id, j.project_id, j.version_id, j.target_version_id, j.host, j.epoch, j.attempts,
-                        j.max_attempts, v.artifact_url, v.artifact_sha256, v.artifact_size, j.trace_parent,
-                        j.created_at, c.previous_state, j.cancel_requested_at IS NOT NULL AS cancel_requested,
-                        j.selective_paths::text AS only
+                    RETURNING \(unescaped: ClaimedJob.columns), c.previous_state
                 ), audit AS (
                     INSERT INTO audit_log (caller, actor, action, project_id, outcome, details)
                     SELECT 'dispatcher', \(owner),
@@ -53,27 +50,9 @@ struct JobQueue: Sendable {
             )
             for try await row in rows {
                 let columns = row.makeRandomAccess()
-                return ClaimedJob(
-                    id: try columns["id"].decode(UUID.self),
-                    projectID: try columns["project_id"].decode(String.self),
-                    versionID: try columns["version_id"].decode(String.self),
-                    targetVersionID: try columns["target_version_id"].decode(String.self),
-                    host: try columns["host"].decode(String.self),
-                    epoch: try columns["epoch"].decode(Int64.self),
-                    attempts: try columns["attempts"].decode(Int.self),
-                    maxAttempts: try columns["max_attempts"].decode(Int.self),
-                    artifact: WorkdirSync.Artifact(
-                        url: try columns["artifact_url"].decode(String?.self) ?? "",
-                        sha256: try columns["artifact_sha256"].decode(String?.self) ?? "",
-                        sizeBytes: try columns["artifact_size"].decode(Int64?.self) ?? 0
-                    ),
-                    traceParent: try columns["trace_parent"].decode(String?.self),
-                    createdAt: try columns["created_at"].decode(Date.self),
-                    rescued: try columns["previous_state"].decode(String.self) == "running",
-                    cancelRequested: try columns["cancel_requested"].decode(Bool.self),
-                    only: try columns["only"].decode(String?.self).flatMap {
-                        try? JSONDecoder().decode([String].self, from: Data($0.utf8))
-                    }
+                return try ClaimedJob(
+                    columns,
+                    rescued: try columns["previous_state"].decode(String.self) == "running"
                 )
             }
             return nil
