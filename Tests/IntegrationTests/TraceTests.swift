@@ -191,7 +191,7 @@ final class BrokerProcess: Sendable {
             ChildProcess.packageProgram("rollback-broker"),
             [
                 "run", "--agent", "\(host.name)=\(host.socketPath)", "--agent-keyring", host.keyringPath,
-                "--keyring", keyring, "--port", "0", "--set", "dispatchPollMilliseconds=50",
+                "--keyring", keyring, "--port", "0", "--set", "safetyNetPollMilliseconds=1000",
                 "--set", "redisKeyPrefix=trace-\(UInt32.random(in: 0...UInt32.max))",
             ] + extraArguments,
             environment: environment.merging([

@@ -23,6 +23,7 @@ public struct BrokerAPI: Sendable {
     let buildSink: any BuildSink
     let audit: AuditLog
     let metrics: BrokerMetrics
+    let changes: ChangeHub
     let logger: Logger
 
     public init(
@@ -36,9 +37,11 @@ public struct BrokerAPI: Sendable {
         metrics: BrokerMetrics = BrokerMetrics(prefix: "rollback"),
         agents: AgentDirectory = AgentDirectory([]),
         agentKeyring: Keyring? = nil,
+        changes: ChangeHub = ChangeHub(),
         logger: Logger
     ) {
         self.metrics = metrics
+        self.changes = changes
         self.database = database
         self.redis = redis
         self.keys = keys

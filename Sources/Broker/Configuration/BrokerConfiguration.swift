@@ -40,11 +40,13 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     public var tracesProtocol: String = "http/protobuf"
     /// Prefix of every Prometheus metric name (`<prefix>_duration_seconds`, default `rollback`).
     public var metricsPrefix: String = "rollback"
-    /// How often an open event stream looks for new events.
-    public var eventPollMilliseconds: Int = 250
 
     // MARK: Dispatcher (`dispatch` and `run`)
 
+    /// Changes arrive as PostgreSQL notifications; this is the safety net: how often a
+    /// dispatcher looks for due jobs and expired leases anyway, how often the listening
+    /// connection is pinged, and how often event streams read while it is down.
+    public var safetyNetPollMilliseconds: Int = 5000
     /// The agents this dispatcher serves: `host=socket` or `host=agentID@socket`, comma-separated.
     public var agents: String = ""
     /// Keyring with a key the agents accept (JSON; mode 600).
@@ -54,7 +56,6 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     /// A claimed job's lease; renewed every third of it. A dead dispatcher's job is rescued
     /// after at most this long.
     public var jobLeaseSeconds: Int = 30
-    public var dispatchPollMilliseconds: Int = 250
     /// First retry delay of a retryable failure; doubled per attempt, at most 30 s.
     public var retryBackoffMilliseconds: Int = 1000
 
@@ -67,10 +68,10 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         "rateLimitPerUser",
         "rateLimitWindowSeconds", "signatureWindowSeconds", "databaseTimeoutMilliseconds", "migrateOnStart",
         "logLevel", "logFormat", "startupTimeoutSeconds", "tracesEndpoint", "tracesProtocol", "metricsPrefix",
-        "eventPollMilliseconds", "agents",
+        "safetyNetPollMilliseconds", "agents",
         "agentKeyringFile",
         "dispatchConcurrency",
-        "jobLeaseSeconds", "dispatchPollMilliseconds", "retryBackoffMilliseconds",
+        "jobLeaseSeconds", "retryBackoffMilliseconds",
     ]
 
     /// Sets one field from its textual form (as in the environment or a flag).
@@ -129,7 +130,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
                 )
             }
             metricsPrefix = text
-        case "eventPollMilliseconds": eventPollMilliseconds = try positive()
+        case "safetyNetPollMilliseconds": safetyNetPollMilliseconds = try positive()
         case "agents":
             _ = try AgentDirectory(parsing: text)
             agents = text
@@ -144,7 +145,6 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
                 )
             }
             jobLeaseSeconds = seconds
-        case "dispatchPollMilliseconds": dispatchPollMilliseconds = try positive()
         case "retryBackoffMilliseconds": retryBackoffMilliseconds = try positive()
         default: throw ConfigurationError(field: field, message: "unknown field")
         }
@@ -179,7 +179,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         settings.rateLimitPerUser = rateLimitPerUser
         settings.rateLimitWindowSeconds = Int64(rateLimitWindowSeconds)
         settings.signatureWindowSeconds = Int64(signatureWindowSeconds)
-        settings.eventPollInterval = .milliseconds(eventPollMilliseconds)
+        settings.safetyNetPoll = .milliseconds(safetyNetPollMilliseconds)
         return settings
     }
 
@@ -187,7 +187,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     public func dispatchSettings(owner: String) -> DispatchSettings {
         var settings = DispatchSettings(owner: owner)
         settings.leaseSeconds = jobLeaseSeconds
-        settings.pollInterval = .milliseconds(dispatchPollMilliseconds)
+        settings.safetyNetPoll = .milliseconds(safetyNetPollMilliseconds)
         settings.concurrency = dispatchConcurrency
         settings.retryBackoff = .milliseconds(retryBackoffMilliseconds)
         settings.lockTTLSeconds = maxRollbackDurationSeconds + 60

@@ -1,5 +1,6 @@
 public import Logging
 public import PostgresNIO
+import Synchronization
 import Tracing
 
 /// The broker's PostgreSQL: a `PostgresClient` (run it as a `Service`) plus a deadline on every
@@ -9,6 +10,11 @@ public struct Database: Sendable {
     /// How long one request may wait for a connection and its statements.
     public let timeout: Duration
     let logger: Logger
+    private let useCount = UseCount()
+
+    /// How many times this process has used the database (transactions plus single-connection
+    /// uses): what the tests and the fleet benchmark read to see what an idle stream costs.
+    public var uses: Int { useCount.value.load(ordering: .relaxed) }
 
     public init(client: PostgresClient, timeout: Duration, logger: Logger) {
         self.client = client
@@ -44,7 +50,8 @@ public struct Database: Sendable {
     public func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await withDeadline { [logger, client] in
+        useCount.value.add(1, ordering: .relaxed)
+        return try await withDeadline { [logger, client] in
             do {
                 return try await withSpan("db.transaction", ofKind: .client) { _ in
                     try await client.withTransaction(logger: logger) { connection in
@@ -67,7 +74,8 @@ public struct Database: Sendable {
     public func connection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await withDeadline {
+        useCount.value.add(1, ordering: .relaxed)
+        return try await withDeadline {
             try await client.withConnection { connection in try await body(connection) }
         }
     }
@@ -111,4 +119,9 @@ public struct Database: Sendable {
             return error
         }
     }
+}
+
+/// A counter shared by the copies of one `Database`.
+private final class UseCount: Sendable {
+    let value = Atomic<Int>(0)
 }

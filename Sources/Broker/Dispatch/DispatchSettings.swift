@@ -3,7 +3,8 @@ public struct DispatchSettings: Sendable {
     /// A unique name for this dispatcher, stored as the lease owner.
     public var owner: String
     public var leaseSeconds = 30
-    public var pollInterval: Duration = .milliseconds(250)
+    /// How often it looks for due jobs and expired leases without being notified.
+    public var safetyNetPoll: Duration = .seconds(5)
     /// Jobs run at once by this dispatcher (never two of one project: the queue allows one).
     public var concurrency = 4
     /// First retry delay; doubled per attempt, capped at `maxBackoff`.

@@ -15,6 +15,7 @@ public struct Dispatcher: Service {
     let agents: AgentDirectory
     let settings: DispatchSettings
     let migrator: Migrator
+    let changes: ChangeHub
     let logger: Logger
 
     init(
@@ -25,6 +26,7 @@ public struct Dispatcher: Service {
         metrics: BrokerMetrics,
         agents: AgentDirectory,
         agentKeyring: Keyring,
+        changes: ChangeHub,
         settings: DispatchSettings,
         logger: Logger
     ) {
@@ -40,10 +42,12 @@ public struct Dispatcher: Service {
             lock: ProjectLock(redis: redis, keys: keys),
             metrics: metrics,
             keyring: agentKeyring,
+            changes: changes,
             settings: settings,
             logger: logger
         )
         self.metrics = metrics
+        self.changes = changes
         self.migrator = Migrator(database: database)
         self.agents = agents
         self.settings = settings
@@ -54,8 +58,19 @@ public struct Dispatcher: Service {
         let hosts = agents.hosts
         logger.info("dispatcher started", metadata: ["hosts": "\(hosts.joined(separator: ","))"])
         guard await waitForSchema() else { return }
+        // Subscribed before the first claim: a job queued after it is announced in the mailbox.
+        await changes.withJobs(of: hosts) { wakeUps in
+            await claimAndRun(hosts: hosts, wakeUps: wakeUps)
+        }
+    }
+
+    /// Claims while there is work and room, then sleeps until a job of its hosts is queued or
+    /// becomes due, one of its jobs ends, or the safety-net poll comes round (a due retry or an
+    /// expired lease of a dead dispatcher announces nothing).
+    private func claimAndRun(hosts: [String], wakeUps: Mailbox<Duration>) async {
         let active = ActiveJobs()
         var lastHousekeeping = ContinuousClock.now - .seconds(3600)
+        var nextDue: ContinuousClock.Instant?
         // Discarding: a long-lived dispatcher must not keep every finished job's task around.
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -78,14 +93,24 @@ public struct Dispatcher: Service {
                         )
                     }
                 }
-                guard let job = claimed, let agent = agents.byHost[job.host] else {
-                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
+                if let job = claimed, let agent = agents.byHost[job.host] {
+                    active.add(1)
+                    group.addTask {
+                        await runner.run(job, agent: agent)
+                        active.add(-1)
+                        // Room for the next job.
+                        wakeUps.post(.zero)
+                    }
                     continue
                 }
-                active.add(1)
-                group.addTask {
-                    await runner.run(job, agent: agent)
-                    active.add(-1)
+                var wait = settings.safetyNetPoll
+                if let due = nextDue { wait = min(wait, max(due - .now, .zero)) }
+                let delivery = await wakeUps.takeUnlessShuttingDown(within: wait)
+                if let due = nextDue, due <= .now { nextDue = nil }
+                for dueIn in delivery.items where dueIn > .zero {
+                    // A retry's backoff: come back when it is due. (Queued for now: claim now.)
+                    let instant = ContinuousClock.now + dueIn
+                    nextDue = min(nextDue ?? instant, instant)
                 }
             }
             logger.info(
@@ -112,7 +137,7 @@ public struct Dispatcher: Service {
                 )
                 reported = true
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
         }
         return false
     }

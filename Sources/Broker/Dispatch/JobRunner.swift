@@ -18,6 +18,7 @@ struct JobRunner: Sendable {
     let lock: ProjectLock
     let metrics: BrokerMetrics
     let keyring: Keyring
+    let changes: ChangeHub
     let settings: DispatchSettings
     let logger: Logger
 
@@ -210,43 +211,55 @@ struct JobRunner: Sendable {
     )
 
     /// Renews the lease and extends the project lock every third of the lease while `body` runs,
-    /// and passes a cancel requested meanwhile on to the agent (once).
+    /// and passes a cancel requested meanwhile on to the agent (once). A cancel's notification
+    /// brings the next renewal forward, so the agent hears of it at once, not a heartbeat later.
     private func withHeartbeat<T: Sendable>(
         _ job: ClaimedJob,
         agent: AgentAddress,
         logger: Logger,
         _ body: () async -> T
     ) async -> T {
-        let heartbeat = Task {
-            let period = Duration.seconds(settings.leaseSeconds) / 3
-            var cancelRelayed = false
-            while !Task.isCancelled {
-                try? await Task.sleep(for: period)
-                if Task.isCancelled { return }
-                do {
-                    let renewal = try await queue.renew(
-                        job,
-                        owner: settings.owner,
-                        leaseSeconds: settings.leaseSeconds
-                    )
-                    if renewal == .lost {
-                        logger.warning("lease lost; the outcome will not be written by this dispatcher")
-                    }
-                    if renewal == .held(cancelRequested: true), !cancelRelayed {
-                        cancelRelayed = await relayCancel(job, agent: agent, logger: logger)
-                    }
-                    _ = try await lock.extend(
-                        project: job.projectID,
-                        epoch: job.epoch,
-                        ttlSeconds: settings.lockTTLSeconds
-                    )
-                } catch {
-                    logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
-                }
+        let beat = Task {
+            await changes.withCancels(of: job.id) { cancels in
+                await heartbeat(job, agent: agent, cancels: cancels, logger: logger)
             }
         }
-        defer { heartbeat.cancel() }
+        defer { beat.cancel() }
         return await body()
+    }
+
+    private func heartbeat(
+        _ job: ClaimedJob,
+        agent: AgentAddress,
+        cancels: Mailbox<UUID>,
+        logger: Logger
+    ) async {
+        let period = Duration.seconds(settings.leaseSeconds) / 3
+        var cancelRelayed = false
+        while !Task.isCancelled {
+            _ = await cancels.take(within: period)
+            if Task.isCancelled { return }
+            do {
+                let renewal = try await queue.renew(
+                    job,
+                    owner: settings.owner,
+                    leaseSeconds: settings.leaseSeconds
+                )
+                if renewal == .lost {
+                    logger.warning("lease lost; the outcome will not be written by this dispatcher")
+                }
+                if renewal == .held(cancelRequested: true), !cancelRelayed {
+                    cancelRelayed = await relayCancel(job, agent: agent, logger: logger)
+                }
+                _ = try await lock.extend(
+                    project: job.projectID,
+                    epoch: job.epoch,
+                    ttlSeconds: settings.lockTTLSeconds
+                )
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Asks the agent to stop the job's current attempt. True once the agent has answered.

@@ -31,8 +31,9 @@ extension BrokerAPI {
         try await projects.requireExists(projectID)
         let feed = EventFeed(
             database: database,
+            hub: changes,
             projectID: projectID,
-            poll: settings.eventPollInterval,
+            safetyNetPoll: settings.safetyNetPoll,
             logger: logger
         )
         let start = after

@@ -13,8 +13,9 @@ public struct BrokerSettings: Sendable {
     public var signatureWindowSeconds: Int64 = 300
     /// Largest request body read.
     public var maxBodyBytes: Int = 64 * 1024
-    /// How often an open event stream looks for new events.
-    public var eventPollInterval: Duration = .milliseconds(250)
+    /// How often an open event stream reads while change notifications are down (see
+    /// `BrokerConfiguration.safetyNetPollMilliseconds`).
+    public var safetyNetPoll: Duration = .seconds(5)
 
     public init() {}
 

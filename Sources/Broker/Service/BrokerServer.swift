@@ -26,6 +26,9 @@ public struct BrokerServer: Sendable {
     public let redis: RedisClient
     public let api: BrokerAPI
     public let metrics: BrokerMetrics
+    /// What this process's `ChangeListener` hears, fanned out to streams and the dispatcher.
+    let changes = ChangeHub()
+    let postgresEndpoint: PostgresEndpoint
     let agentKeyring: Keyring?
     let logger: Logger
 
@@ -40,6 +43,7 @@ public struct BrokerServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         let postgresEndpoint = try PostgresEndpoint(url: configuration.postgresURL)
+        self.postgresEndpoint = postgresEndpoint
         let redisEndpoint = try RedisEndpoint(url: configuration.redisURL)
         postgres = Database.makeClient(
             endpoint: postgresEndpoint,
@@ -63,6 +67,7 @@ public struct BrokerServer: Sendable {
             metrics: metrics,
             agents: try AgentDirectory(parsing: configuration.agents),
             agentKeyring: agentKeyring,
+            changes: changes,
             logger: logger
         )
     }
@@ -91,6 +96,7 @@ public struct BrokerServer: Sendable {
             metrics: metrics,
             agents: agents,
             agentKeyring: agentKeyring,
+            changes: changes,
             settings: configuration.dispatchSettings(owner: owner),
             logger: logger
         )
@@ -141,10 +147,16 @@ public struct BrokerServer: Sendable {
             historyRetentionDays: configuration.historyRetentionDays,
             logger: logger
         )
+        let listener = ChangeListener(
+            endpoint: postgresEndpoint,
+            hub: changes,
+            livenessInterval: .milliseconds(configuration.safetyNetPollMilliseconds),
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: extraServices.map { .init(service: $0) } + [
-                    .init(service: application), .init(service: janitor),
+                    .init(service: listener), .init(service: application), .init(service: janitor),
                 ]
                     + services,
                 gracefulShutdownSignals: gracefulShutdownSignals,

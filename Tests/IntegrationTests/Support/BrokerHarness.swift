@@ -71,8 +71,9 @@ final class BrokerHarness: Sendable {
         configuration.agents = agents.map { "\($0.name)=\($0.socketPath)" }.joined(separator: ",")
         configuration.jobLeaseSeconds = 3
         configuration.retryBackoffMilliseconds = 100
-        configuration.dispatchPollMilliseconds = 50
-        configuration.eventPollMilliseconds = 50
+        // Notifications do the waking; the safety net is short only so that a dead
+        // dispatcher's job (lease 3 s) is rescued quickly.
+        configuration.safetyNetPollMilliseconds = 1000
         configure(&configuration)
         var logger = Logger(label: "test.broker")
         logger.logLevel = .warning

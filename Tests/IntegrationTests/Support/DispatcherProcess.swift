@@ -17,7 +17,7 @@ final class DispatcherProcess: @unchecked Sendable {
         arguments = [
             "dispatch", "--agent", "\(host.name)=\(host.socketPath)", "--agent-keyring", host.keyringPath,
             "--keyring", brokerKeyring, "--port", "0", "--log-level", "debug",
-            "--set", "jobLeaseSeconds=3", "--set", "dispatchPollMilliseconds=50",
+            "--set", "jobLeaseSeconds=3", "--set", "safetyNetPollMilliseconds=1000",
             "--set", "redisKeyPrefix=\(configuration.redisKeyPrefix)", "--set", "migrateOnStart=false",
         ]
         environment = [
