@@ -20,13 +20,59 @@ struct CrashTests {
         return (a, b)
     }
 
+    /// A version of `a` with one file in twenty changed, one added in a new directory and the
+    /// only file of a directory removed: small enough for the in-place path.
+    static func smallChange(of a: [String: String]) -> [String: String] {
+        var d = a
+        for (index, path) in a.keys.sorted().enumerated() where index % 20 == 0 {
+            d[path] = a[path]! + "changed in D\n"
+        }
+        d["only-in-a.txt"] = nil
+        d["fresh/deep/new.txt"] = "D"
+        return d
+    }
+
     @Test(
         "SIGKILL at the swap's crash points and at 20 instants across the phases leaves the old or the new tree, with git intact"
     )
     func killAnywhere() async throws {
+        let (filesA, filesB) = Self.versions()
+        // A third of the files differ: the whole-tree path (staging tree, exchange).
+        try await Self.killRepeatedly(
+            filesA,
+            filesB,
+            crashPoints: ["before-git-move", "after-git-move", "after-exchange", "after-commit"],
+            timedKills: 20
+        )
+    }
+
+    @Test(
+        "in place: SIGKILL before, during and after applying the changes, and at 15 instants, leaves the old or the new tree"
+    )
+    func killInPlace() async throws {
+        var (filesA, _) = Self.versions()
+        filesA["gone/only.txt"] = "its directory goes with it"
+        try await Self.killRepeatedly(
+            filesA,
+            Self.smallChange(of: filesA),
+            crashPoints: [
+                "in-place-before-apply", "in-place-mid-apply", "in-place-after-apply", "after-commit",
+            ],
+            timedKills: 15
+        )
+    }
+
+    /// Syncs back and forth between `filesA` and `filesB`, killing the agent at each of
+    /// `crashPoints` and then at `timedKills` instants across the phases, and checks after each
+    /// restart that the tree is wholly one version, git is sound and the job's state agrees.
+    static func killRepeatedly(
+        _ filesA: [String: String],
+        _ filesB: [String: String],
+        crashPoints: [String],
+        timedKills: Int
+    ) async throws {
         let agent = try AgentHarness()
         defer { agent.shutdown() }
-        let (filesA, filesB) = Self.versions()
         let project = try agent.makeProject("big", files: filesA)
         let artifacts = [
             "A": try agent.makeArtifact("A", files: filesA), "B": try agent.makeArtifact("B", files: filesB),
@@ -69,7 +115,6 @@ struct CrashTests {
         }
 
         // Fault injection at the instants a timed kill would rarely hit.
-        let crashPoints = ["before-git-move", "after-git-move", "after-exchange", "after-commit"]
         for point in crashPoints {
             try await agent.start(environment: ["ROLLBACK_AGENT_TEST_CRASH_POINT": point])
             let target = current == "A" ? "B" : "A"
@@ -90,7 +135,7 @@ struct CrashTests {
         }
 
         // Timed kills, spread across the phases by progress notifications.
-        for attempt in 0..<20 {
+        for attempt in 0..<timedKills {
             try await agent.start()
             let target = current == "A" ? "B" : "A"
             epoch += 1
@@ -124,13 +169,17 @@ struct CrashTests {
             current = try await checkAfterRestart(job: job)
         }
         print("crash test: kills by phase \(killedIn), outcomes \(outcomes)")
-        #expect(outcomes.values.reduce(0, +) == crashPoints.count + 20)
+        #expect(outcomes.values.reduce(0, +) == crashPoints.count + timedKills)
     }
 }
 
 extension TreeSnapshot {
     /// The snapshot a tree holding exactly `files` (mode 644) would have.
-    static func expected(_ files: [String: String], like root: String) throws -> TreeSnapshot {
+    static func expected(
+        _ files: [String: String],
+        like root: String,
+        executable: Set<String> = []
+    ) throws -> TreeSnapshot {
         let scratch = "\(root).expected"
         try? FileManager.default.removeItem(atPath: scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -141,7 +190,7 @@ extension TreeSnapshot {
                 withIntermediateDirectories: true
             )
             try Data(content.utf8).write(to: URL(fileURLWithPath: path))
-            chmod(path, 0o644)
+            chmod(path, executable.contains(relative) ? 0o755 : 0o644)
         }
         var directories = Set<String>()
         for relative in files.keys {

@@ -48,6 +48,25 @@ struct ArchivePlan: Sendable {
         ArchivePlan(items: items.filter { $0.kind != .directory && selection.matches($0.path) })
     }
 
+    /// Only the files and symlinks at `paths` (what an in-place sync writes).
+    func narrowed(to paths: Set<String>) -> ArchivePlan {
+        ArchivePlan(items: items.filter { $0.kind != .directory && paths.contains($0.path) })
+    }
+
+    /// Every directory the plan's tree has: its directory entries and every item's parents.
+    var directories: Set<String> {
+        var directories = Set<String>()
+        for item in items {
+            if item.kind == .directory { directories.insert(item.path) }
+            var parent = Substring(item.path)
+            while let slash = parent.lastIndex(of: "/") {
+                parent = parent[..<slash]
+                guard directories.insert(String(parent)).inserted else { break }
+            }
+        }
+        return directories
+    }
+
     /// Checks every entry of `archive`; symlink targets are read (they are tiny) to check them.
     init(archive: ZipArchive, limits: ArchiveLimits) throws(ArchiveError) {
         let count = archive.entryCount

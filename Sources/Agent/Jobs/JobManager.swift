@@ -34,6 +34,8 @@ public actor JobManager {
     private var busyProjects: [String: String] = [:]
     /// Per project, the clean-up after its last sync (see `TreeCleanup`).
     private var cleanups: [String: Task<Void, Never>] = [:]
+    /// Orders the CRC cache writes of syncs and clean-ups.
+    private let cacheWrites = ChecksumCacheWrites()
     private var epochs: [String: Int64]
 
     init(
@@ -149,14 +151,15 @@ public actor JobManager {
             store: store,
             artifacts: artifacts,
             cancellation: cancellation,
-            progress: reporter
+            progress: reporter,
+            cacheWrites: cacheWrites,
+            // A dry run writes no cache, so it leaves the last clean-up's refresh valid.
+            cacheGeneration: params.dryRun ? 0 : cacheWrites.begin(params.projectID)
         )
         let logger = jobLogger
-        let previousCleanup = cleanups[params.projectID]
         let task = Task<Result<WorkdirSync.Result, RPCError>, Never> {
-            // The project's last cleanup rewrites its CRC cache and index stat data; let it end
-            // before this sync reads them.
-            await previousCleanup?.value
+            // The project's last clean-up may still be deleting the old tree: this sync does not
+            // wait for it (it never touches the working directory, `.git` or a newer cache).
             // One span for the sync, a child of the caller's (SyncJob adds one per phase); what
             // is logged inside it carries the trace id.
             return await withSpan(
@@ -307,7 +310,9 @@ public actor JobManager {
         }
         for journal in store.journals() {
             let exchanged =
-                FileSystem.info(journal.workingDirectory).map { UInt64($0.inode) } == journal.stagingInode
+                journal.inPlace == nil
+                ? FileSystem.info(journal.workingDirectory).map { UInt64($0.inode) } == journal.stagingInode
+                : journal.step == .swapped
             var jobLogger = logger
             jobLogger[metadataKey: "job.id"] = "\(journal.jobID)"
             jobLogger[metadataKey: "project.id"] = "\(journal.projectID)"
@@ -349,6 +354,30 @@ public actor JobManager {
                     try? store.saveJob(record)
                 }
                 jobLogger.warning("recovery finished an interrupted swap", metadata: ["outcome": "\(commit)"])
+            } else if let inPlace = journal.inPlace {
+                // Some of the changes may have been applied: take them all back.
+                do {
+                    try await onThreadPool { () throws(RPCError) in
+                        do {
+                            try InPlaceApply.undo(
+                                inPlace,
+                                work: journal.workingDirectory,
+                                staging: journal.staging
+                            )
+                        } catch {
+                            throw RPCError(.internalError, "\(error)")
+                        }
+                    }
+                    store.removeJournal(projectID: journal.projectID)
+                    jobLogger.warning(
+                        "recovery undid interrupted in-place changes; the working directory is unchanged"
+                    )
+                } catch {
+                    jobLogger.error(
+                        "recovery could not undo interrupted in-place changes; it retries at the next start",
+                        metadata: ["error": "\(error)"]
+                    )
+                }
             } else {
                 // The old tree is still live: put .git back if it had moved, drop the staging tree.
                 if !FileSystem.exists("\(journal.workingDirectory)/.git"),

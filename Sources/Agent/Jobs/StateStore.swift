@@ -148,9 +148,10 @@ struct JobRecord: Codable, Sendable {
 /// What is needed to finish or undo a swap after a crash.
 struct SwapJournal: Codable, Sendable {
     enum Step: String, Codable, Sendable {
-        /// `.git` may be moving into staging; the exchange has not happened.
+        /// `.git` may be moving into staging; the exchange has not happened. (In place: the
+        /// changes may be partly applied.)
         case swapping
-        /// The exchange happened; the commit may not have.
+        /// The exchange happened; the commit may not have. (In place: every change is applied.)
         case swapped
     }
 
@@ -164,4 +165,7 @@ struct SwapJournal: Codable, Sendable {
     var stagingInode: UInt64
     var commitMessage: String
     var tag: String
+    /// Set for an in-place sync: what it changes, so that recovery can undo it (`swapping`) or
+    /// finish its commit (`swapped`). Nil for a sync that exchanged whole trees.
+    var inPlace: InPlaceChanges? = nil
 }

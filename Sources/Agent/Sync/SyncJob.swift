@@ -3,9 +3,12 @@ import NIOPosix
 import RollbackProtocol
 import Tracing
 
-/// One `workdir.sync`, phase by phase: download and verify, extract into staging (reusing
-/// unchanged files), swap atomically, commit and tag. Nothing touches the working directory
-/// before the swap; a failure or cancel before it removes the staging tree and changes nothing.
+/// One `workdir.sync`, phase by phase: download and verify, extract into staging, swap, commit
+/// and tag. Two ways to swap: a small change (at most a quarter of the files) is applied in
+/// place under an undo journal, only the changed files written and moved (`SyncJob+InPlace`);
+/// anything else builds the whole new tree in staging (unchanged files hard-linked) and
+/// exchanges the trees atomically. Nothing touches the working directory before the swap; a
+/// failure or cancel before it removes the staging tree and changes nothing.
 struct SyncJob: Sendable {
     let params: WorkdirSync.Params
     let settings: SyncSettings
@@ -13,6 +16,10 @@ struct SyncJob: Sendable {
     let artifacts: ArtifactStore
     let cancellation: CancellationState
     let progress: ProgressReporter
+    /// Orders this project's CRC cache writes (see `ChecksumCacheWrites`).
+    let cacheWrites: ChecksumCacheWrites
+    /// This sync's generation of them.
+    let cacheGeneration: UInt64
 
     /// Runs the sync. The cleanup, when there is one, is for the caller to run after answering.
     func run() async throws(RPCError) -> (WorkdirSync.Result, TreeCleanup?) {
@@ -88,14 +95,22 @@ struct SyncJob: Sendable {
         }
         try cancellation.checkpoint()
 
-        // 3–4. Extract into staging beside the working directory.
+        // 3–4. Extract into staging beside the working directory: only the changed files when
+        // the change is small enough to apply in place, else the whole new tree.
         let work = settings.workingDirectory(params.projectID)
         let staging = settings.staging(projectID: params.projectID, jobID: params.jobID)
         let outcome: TreeExtractor.Outcome
+        let inPlace: InPlaceChanges?
         do {
-            outcome = try await onThreadPool { [self] () throws(RPCError) in
-                try extract(archivePath: fetched.path, work: work, staging: staging)
+            let prepared = try await onThreadPool {
+                [self] () throws(RPCError) -> (InPlaceChanges?, TreeExtractor.Outcome) in
+                if let prepared = try prepareInPlace(archivePath: fetched.path, work: work, staging: staging)
+                {
+                    return prepared
+                }
+                return (nil, try extract(archivePath: fetched.path, work: work, staging: staging))
             }
+            (inPlace, outcome) = prepared
         } catch {
             try? FileSystem.removeTree(staging)
             try? FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
@@ -123,9 +138,16 @@ struct SyncJob: Sendable {
             staging: staging,
             stagingInode: UInt64(FileSystem.info(staging)?.inode ?? 0),
             commitMessage: commitMessage(),
-            tag: tag
+            tag: tag,
+            inPlace: inPlace
         )
-        try await onThreadPool { () throws(RPCError) in try Self.swap(journal, store: store) }
+        try await onThreadPool { () throws(RPCError) in
+            if let inPlace {
+                try Self.applyInPlace(journal, inPlace, store: store)
+            } else {
+                try Self.swap(journal, store: store)
+            }
+        }
         finish(.swapping)
 
         // 6. Commit the whole tree and tag it.
@@ -134,13 +156,37 @@ struct SyncJob: Sendable {
         let committed = try await onThreadPool { [settings] () throws(RPCError) in
             try Self.commit(journal, files: files, settings: settings, store: store)
         }
+        // The CRC cache as of now, before answering: the next sync trusts it at once.
+        let checksumFile = store.checksumFile(projectID: params.projectID)
+        _ = try? await onThreadPool { [self] in
+            let cache =
+                inPlace == nil
+                ? ChecksumCache.stamped(outcome.crcs, in: work)
+                : ChecksumCache.load(from: checksumFile).updated(
+                    removing: outcome.removed,
+                    recording: outcome.crcs,
+                    in: work
+                )
+            cacheWrites.save(
+                cache,
+                to: checksumFile,
+                projectID: params.projectID,
+                generation: cacheGeneration
+            )
+        }
         finish(.committing)
         progress.report(.done, fraction: 1)
+        // Files linked from the old tree get a new ctime when it is deleted: refreshed after.
+        let unchanged = Set(inPlace == nil ? outcome.unchanged : [])
+        let linked = outcome.crcs.filter { unchanged.contains($0.key) }
         let cleanup = TreeCleanup(
             trash: committed.trash,
             workingDirectory: work,
-            crcs: outcome.crcs,
-            checksumFile: store.checksumFile(projectID: params.projectID)
+            refresh: linked,
+            checksumFile: checksumFile,
+            projectID: params.projectID,
+            writes: cacheWrites,
+            generation: cacheGeneration
         )
         return (
             result(
@@ -168,13 +214,16 @@ struct SyncJob: Sendable {
             do {
                 let archive = try ZipArchive(path: archivePath)
                 let whole = try ArchivePlan(archive: archive, limits: limits)
-                return try TreeComparer(
+                let comparer = TreeComparer(
                     plan: selection.map(whole.selecting) ?? whole,
                     archive: archive,
                     current: FileSystem.info(work)?.kind == .directory ? work : nil,
                     checksums: ChecksumCache.load(from: checksumFile),
                     selection: selection
-                ).run(checkCancelled: { try cancellation.checkpoint() })
+                )
+                // No change limit, so never nil.
+                return try comparer.run(checkCancelled: { try cancellation.checkpoint() })
+                    ?? TreeComparer.Diff()
             } catch let error as ArchiveError {
                 throw error.rpcError
             } catch let error as RPCError {
@@ -298,6 +347,16 @@ struct SyncJob: Sendable {
     /// the commit) become live again, so a failure never leaves a half-rolled-back project.
     static func undoSwap(_ journal: SwapJournal, savedIndex: String?, store: StateStore) {
         let work = journal.workingDirectory
+        if let inPlace = journal.inPlace {
+            do {
+                try InPlaceApply.undo(inPlace, work: work, staging: journal.staging)
+                if let savedIndex { try FileSystem.rename(savedIndex, "\(work)/.git/index") }
+                store.removeJournal(projectID: journal.projectID)
+            } catch {
+                // Leave the journal: recovery at the next start finishes the job instead.
+            }
+            return
+        }
         guard FileSystem.info(work).map({ UInt64($0.inode) }) == journal.stagingInode else { return }
         do {
             try FileSystem.rename("\(work)/.git", "\(journal.staging)/.git")
@@ -354,6 +413,13 @@ struct SyncJob: Sendable {
             // The old tree is moved aside (one rename) and deleted after the answer (see
             // `TreeCleanup`): unlinking thousands of hard links need not delay it. A crash before
             // the deletion ends is cleaned up at the next start.
+            if let inPlace = journal.inPlace {
+                // In place, the old files wait in the backup; staging holds empty directories.
+                try? FileSystem.removeTree(journal.staging)
+                store.removeJournal(projectID: journal.projectID)
+                unlink(savedIndex)
+                return (commitID, inPlace.backup)
+            }
             let trash = "\(journal.staging).old"
             let movedAside = (try? FileSystem.rename(journal.staging, trash)) != nil
             if !movedAside { try? FileSystem.removeTree(journal.staging) }
@@ -371,7 +437,7 @@ struct SyncJob: Sendable {
     }
 
     /// A selective sync's paths (validated with the params).
-    private var selection: PathSelection? { params.only.flatMap(PathSelection.init) }
+    var selection: PathSelection? { params.only.flatMap(PathSelection.init) }
 
     private func commitMessage() -> String {
         let title =

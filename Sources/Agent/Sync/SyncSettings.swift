@@ -28,6 +28,9 @@ public struct SyncSettings: Sendable {
 
     func staging(projectID: String, jobID: String) -> String { "\(stagingRoot)/\(projectID).\(jobID)" }
 
+    /// The old files an in-place sync replaced or removed, until its commit.
+    func backup(projectID: String, jobID: String) -> String { "\(stagingRoot)/\(projectID).\(jobID).backup" }
+
     /// New git objects of a sync, kept outside the project's `.git` until the swap.
     func objectStore(projectID: String, jobID: String) -> String {
         "\(stagingRoot)/\(projectID).\(jobID).objects"

@@ -1,27 +1,37 @@
-/// What is left after a sync has answered: deleting the old tree, then bringing the agent's CRC
-/// cache up to date with the stat data the deletion changed (files shared with the old tree
-/// through hard links get a new ctime when the old names go), so the next sync need not read
-/// them again.
+/// What is left after a sync has answered: deleting the old tree (or an in-place sync's old
+/// files), then, when the deletion changed the stat data of files the new tree shares with the
+/// old one through hard links (a new ctime), bringing the CRC cache up to date again so the
+/// sync after next need not read them.
 ///
 /// It never touches `.git`: when the answer says done, the repository is done. The index the
 /// commit wrote stays true because the repository ignores ctime (`core.trustctime = false`).
 ///
-/// Runs after the answer, off the request's path; the next sync of the same project waits for it.
+/// Runs after the answer, off the request's path. The next sync of the project does not wait
+/// for it: the sync wrote the cache before answering, and `ChecksumCacheWrites` drops this
+/// refresh once a newer sync has begun.
 struct TreeCleanup: Sendable {
-    /// The old tree, moved aside; nil when nothing is left to delete.
+    /// The old tree or old files, moved aside; nil when nothing is left to delete.
     let trash: String?
     let workingDirectory: String
-    /// CRC-32 of every regular file of the new tree, by path.
-    let crcs: [String: UInt32]
+    /// CRC-32 of the files whose stat data the deletion may change, by path; empty when none.
+    let refresh: [String: UInt32]
     let checksumFile: String
+    let projectID: String
+    let writes: ChecksumCacheWrites
+    let generation: UInt64
 
     func perform() {
         if let trash { try? FileSystem.removeTree(trash) }
-        var cache = ChecksumCache()
-        for (path, crc) in crcs {
-            guard let info = FileSystem.info("\(workingDirectory)/\(path)") else { continue }
-            cache.record(path, info: info, crc: crc)
-        }
-        cache.save(to: checksumFile)
+        guard !refresh.isEmpty else { return }
+        writes.save(
+            ChecksumCache.load(from: checksumFile).updated(
+                removing: [],
+                recording: refresh,
+                in: workingDirectory
+            ),
+            to: checksumFile,
+            projectID: projectID,
+            generation: generation
+        )
     }
 }

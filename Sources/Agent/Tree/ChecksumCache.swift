@@ -53,6 +53,31 @@ struct ChecksumCache: Sendable {
         entries[path] = (Stamp(info), crc)
     }
 
+    /// A cache of `crcs` with each file's stat data as it is now (missing files left out).
+    static func stamped(_ crcs: [String: UInt32], in root: String) -> ChecksumCache {
+        var cache = ChecksumCache()
+        for (path, crc) in crcs {
+            guard let info = FileSystem.info("\(root)/\(path)") else { continue }
+            cache.record(path, info: info, crc: crc)
+        }
+        return cache
+    }
+
+    /// This cache with `removed` dropped and `crcs` recorded with their files' current stat data.
+    func updated(
+        removing removed: [String],
+        recording crcs: [String: UInt32],
+        in root: String
+    ) -> ChecksumCache {
+        var cache = self
+        for path in removed { cache.entries[path] = nil }
+        for (path, crc) in crcs {
+            guard let info = FileSystem.info("\(root)/\(path)") else { continue }
+            cache.record(path, info: info, crc: crc)
+        }
+        return cache
+    }
+
     static func load(from file: String) -> ChecksumCache {
         var cache = ChecksumCache()
         guard let data = FileManager.default.contents(atPath: file) else { return cache }

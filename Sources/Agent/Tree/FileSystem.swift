@@ -222,18 +222,31 @@ extension FileSystem {
 
     /// Relative paths of every file and symlink under `root`, skipping `root/.git`.
     static func listTree(_ root: String) throws(Failure) -> [String: Info] {
+        try listTreeWithDirectories(root).files
+    }
+
+    /// `listTree`, plus the relative path of every directory under `root` (`.git` skipped).
+    static func listTreeWithDirectories(
+        _ root: String
+    ) throws(Failure) -> (files: [String: Info], directories: Set<String>) {
         var result: [String: Info] = [:]
+        var directories = Set<String>()
         func walk(_ relative: String) throws(Failure) {
             let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
             for name in try listDirectory(absolute) {
                 if relative.isEmpty && name == ".git" { continue }
                 let child = relative.isEmpty ? name : "\(relative)/\(name)"
                 guard let info = info("\(root)/\(child)") else { continue }
-                if info.kind == .directory { try walk(child) } else { result[child] = info }
+                if info.kind == .directory {
+                    directories.insert(child)
+                    try walk(child)
+                } else {
+                    result[child] = info
+                }
             }
         }
         try walk("")
-        return result
+        return (result, directories)
     }
 
     static func freeBytes(_ path: String) -> Int64 {

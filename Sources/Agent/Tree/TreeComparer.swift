@@ -1,8 +1,9 @@
 import RollbackProtocol
 
 /// What a sync of an archive plan would change in a working directory, decided as the
-/// extractor decides it (a file whose size and CRC-32 match is unchanged) but without writing
-/// anything: no staging tree, no blobs, no checksum cache. Used by dry runs (previews).
+/// extractor decides it (a file whose size, CRC-32 and executable bit match is unchanged) but
+/// without writing anything: no staging tree, no blobs, no checksum cache. Used by dry runs
+/// (previews) and by a sync deciding whether to apply its changes in place.
 /// Blocking: call from a thread pool.
 struct TreeComparer {
     struct Diff: Sendable {
@@ -10,8 +11,12 @@ struct TreeComparer {
         var changed: [String] = []
         var removed: [String] = []
         var unchanged = 0
+        /// The unchanged paths, with `listUnchanged` (a selective sync's unselected ones too).
+        var unchangedPaths: [String] = []
         /// Bytes of the files the sync would write (added and changed ones).
         var bytesToWrite: Int64 = 0
+
+        var changeCount: Int { added.count + changed.count + removed.count }
     }
 
     /// The plan of what the sync takes from the archive (already narrowed to `selection`).
@@ -22,14 +27,22 @@ struct TreeComparer {
     let checksums: ChecksumCache
     /// A selective sync's paths: what it does not select stays (counted unchanged).
     var selection: PathSelection? = nil
+    /// Keep `unchangedPaths`.
+    var listUnchanged = false
 
-    func run(checkCancelled: () throws -> Void) throws -> Diff {
-        let existing = try current.map { try FileSystem.listTree($0) } ?? [:]
+    /// The diff; nil as soon as more than `maxChanges` added and changed files are found.
+    func run(
+        existing: [String: FileSystem.Info]? = nil,
+        maxChanges: Int = .max,
+        checkCancelled: () throws -> Void
+    ) throws -> Diff? {
+        let existing = try existing ?? current.map { try FileSystem.listTree($0) } ?? [:]
         var diff = Diff()
         for item in plan.items where item.kind != .directory {
             try checkCancelled()
             if try isUnchanged(item, existing: existing[item.path]) {
                 diff.unchanged += 1
+                if listUnchanged { diff.unchangedPaths.append(item.path) }
                 continue
             }
             if case .file = item.kind { diff.bytesToWrite += Int64(item.entry.size) }
@@ -38,11 +51,16 @@ struct TreeComparer {
             } else {
                 diff.added.append(item.path)
             }
+            if diff.added.count + diff.changed.count > maxChanges { return nil }
         }
-        let planned = Set(plan.items.map(\.path))
+        let planned = Set(plan.items.lazy.filter { $0.kind != .directory }.map(\.path))
         diff.removed = existing.keys.filter { !planned.contains($0) && selection?.matches($0) != false }
             .sorted()
-        if let selection { diff.unchanged += existing.keys.filter { !selection.matches($0) }.count }
+        if let selection {
+            let kept = existing.keys.filter { !selection.matches($0) }
+            diff.unchanged += kept.count
+            if listUnchanged { diff.unchangedPaths += kept }
+        }
         diff.added.sort()
         diff.changed.sort()
         return diff
@@ -52,8 +70,10 @@ struct TreeComparer {
         guard let existing, let current else { return false }
         let path = "\(current)/\(item.path)"
         switch item.kind {
-        case .file:
-            guard existing.kind == .file, existing.size == item.entry.size else { return false }
+        case .file(let executable):
+            guard existing.kind == .file, existing.size == item.entry.size,
+                (existing.mode & 0o100 != 0) == executable
+            else { return false }
             let crc = try checksums.crc(for: item.path, info: existing) ?? FileSystem.crc32(ofFile: path)
             return crc == item.entry.crc
         case .symlink:

@@ -136,7 +136,7 @@ struct TreeExtractor {
         ) {
             outcome.merge(part)
         }
-        let planned = Set(plan.items.map(\.path))
+        let planned = Set(plan.items.lazy.filter { $0.kind != .directory }.map(\.path))
         outcome.removed = existing.keys.filter { !planned.contains($0) && selection?.matches($0) != false }
             .sorted()
         if let selection {
@@ -181,17 +181,8 @@ struct TreeExtractor {
 
     private func createDirectories() throws {
         try FileSystem.makeDirectory(staging, mode: 0o755)
-        var directories = Set<String>()
-        for item in plan.items {
-            if item.kind == .directory { directories.insert(item.path) }
-            var parent = Substring(item.path)
-            while let slash = parent.lastIndex(of: "/") {
-                parent = parent[..<slash]
-                directories.insert(String(parent))
-            }
-        }
         // Parents sort before their children.
-        for directory in directories.sorted() { try FileSystem.makeDirectory("\(staging)/\(directory)") }
+        for directory in plan.directories.sorted() { try FileSystem.makeDirectory("\(staging)/\(directory)") }
         if repository == staging { _ = try GitRepository(workTree: staging) }  // a project's first repository
     }
 

@@ -1,0 +1,148 @@
+import CGit2
+import RollbackProtocol
+
+extension SyncJob {
+    /// Before the point of no return, decides whether the sync can change the working directory
+    /// in place (it has a repository; no path turns between file and directory; at most a
+    /// quarter of the files change) and, if so, writes only the added and changed files into
+    /// staging (their blobs into the job's object store). The working directory and `.git` are
+    /// not touched. Returns nil when the whole tree must be rebuilt instead.
+    func prepareInPlace(
+        archivePath: String,
+        work: String,
+        staging: String
+    ) throws(RPCError) -> (changes: InPlaceChanges, outcome: TreeExtractor.Outcome)? {
+        guard FileSystem.info("\(work)/.git")?.kind == .directory else { return nil }
+        do throws(any Error) {
+            let archive = try ZipArchive(path: archivePath)
+            let whole = try ArchivePlan(archive: archive, limits: settings.archiveLimits)
+            let plan = selection.map(whole.selecting) ?? whole
+            let listing = try FileSystem.listTreeWithDirectories(work)
+            let cancellation = self.cancellation
+            var comparer = TreeComparer(
+                plan: plan,
+                archive: archive,
+                current: work,
+                checksums: ChecksumCache.load(from: store.checksumFile(projectID: params.projectID)),
+                selection: selection
+            )
+            comparer.listUnchanged = true
+            guard
+                let diff = try comparer.run(
+                    existing: listing.files,
+                    maxChanges: InPlaceChanges.changeLimit(for: plan),
+                    checkCancelled: { try cancellation.checkpoint() }
+                ),
+                let changes = InPlaceChanges.decide(
+                    plan: plan,
+                    diff: diff,
+                    existingDirectories: listing.directories,
+                    existingFiles: listing.files,
+                    selection: selection,
+                    backup: settings.backup(projectID: params.projectID, jobID: params.jobID)
+                )
+            else { return nil }
+            let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
+            try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
+            for leftover in [staging, objectStore, changes.backup] { try FileSystem.removeTree(leftover) }
+            let reporter = progress
+            var outcome = try TreeExtractor(
+                archivePath: archivePath,
+                plan: plan.narrowed(to: Set(changes.added + changes.replaced)),
+                staging: staging,
+                current: nil,
+                repository: work,
+                objectStore: objectStore,
+                checksums: ChecksumCache()
+            ).run(
+                progress: { done, total in
+                    reporter.report(
+                        .extracting,
+                        fraction: Double(done) / Double(max(total, 1)),
+                        message: "\(done) of \(total) changed entries"
+                    )
+                },
+                checkCancelled: { try cancellation.checkpoint() }
+            )
+            // Everything extracted counts as added there (it had no current tree): sort it out.
+            let replaced = Set(changes.replaced)
+            outcome.changed = outcome.added.filter(replaced.contains)
+            outcome.added = outcome.added.filter { !replaced.contains($0) }
+            outcome.removed = changes.removed
+            outcome.unchanged = diff.unchangedPaths
+            outcome.files += try unchangedFiles(diff.unchangedPaths, listing: listing.files, work: work)
+            return (changes, outcome)
+        } catch let error as ArchiveError {
+            throw error.rpcError
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(
+                .unavailable,
+                "preparing the changes failed: \(error)",
+                details: ["reason": "disk"]
+            )
+        }
+    }
+
+    /// The blobs of the files an in-place sync leaves alone: the index's where its stat data
+    /// still describe the file (as git decides), else hashed into the job's object store.
+    private func unchangedFiles(
+        _ paths: [String],
+        listing: [String: FileSystem.Info],
+        work: String
+    ) throws -> [TreeFile] {
+        let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
+        let repository = try GitRepository(workTree: work, writingObjectsTo: objectStore)
+        let indexed = repository.indexedFiles()
+        var files: [TreeFile] = []
+        files.reserveCapacity(paths.count)
+        for path in paths {
+            guard let info = listing[path] else { continue }
+            let known = indexed[path].flatMap { TreeExtractor.statMatches($0, info) ? $0.id : nil }
+            switch info.kind {
+            case .file:
+                let mode: UInt32 = info.mode & 0o100 != 0 ? 0o100755 : 0o100644
+                let id = try known ?? repository.blob(fromFile: "\(work)/\(path)")
+                files.append(TreeFile(path: path, mode: mode, id: id))
+            case .symlink:
+                let id = try known ?? repository.blob(bytes: FileSystem.linkTarget("\(work)/\(path)") ?? [])
+                files.append(TreeFile(path: path, mode: 0o120000, id: id))
+            case .directory, .other:
+                continue
+            }
+        }
+        return files
+    }
+
+    /// Applies an in-place sync's changes under its journal: saved (durably) before the first
+    /// change, marked `swapped` after the last. A failure undoes what was applied.
+    static func applyInPlace(
+        _ journal: SwapJournal,
+        _ changes: InPlaceChanges,
+        store: StateStore
+    ) throws(RPCError) {
+        do {
+            try store.saveJournal(journal)
+            FileSystem.syncFileSystem(containing: journal.staging)
+            CrashPoints.hit("in-place-before-apply")
+            try InPlaceApply.apply(changes, work: journal.workingDirectory, staging: journal.staging)
+            CrashPoints.hit("in-place-after-apply")
+            var applied = journal
+            applied.step = .swapped
+            try store.saveJournal(applied)
+        } catch {
+            // Undone, the journal goes; if the undo fails too, recovery at the next start retries it.
+            if (try? InPlaceApply.undo(changes, work: journal.workingDirectory, staging: journal.staging))
+                != nil
+            {
+                store.removeJournal(projectID: journal.projectID)
+            }
+            throw RPCError(
+                .unavailable,
+                "applying the changes failed and was undone: \(error)",
+                details: ["reason": "swap_failed"]
+            )
+        }
+    }
+}

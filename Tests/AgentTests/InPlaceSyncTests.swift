@@ -1,0 +1,126 @@
+import Foundation
+import RollbackProtocol
+import RollbackTransport
+import Testing
+
+/// Small changes are applied in place: only what changed is written or moved; every other file
+/// and directory of the working directory keeps its inode and its ctime (nothing linked, renamed
+/// or re-created), and git ends exactly as after a whole-tree sync.
+@Suite("Agent in-place sync", .serialized)
+struct InPlaceSyncTests {
+    /// 300 files in 60 directories, plus a file alone in `legacy/` and one to become executable.
+    static func base() -> [String: String] {
+        var files: [String: String] = [:]
+        for index in 0..<300 {
+            files["app/section\(index % 60)/page\(index).js"] = "export const page = \(index)\n"
+        }
+        files["legacy/only.txt"] = "going"
+        files["bin/tool.sh"] = "#!/bin/sh\necho tool\n"
+        return files
+    }
+
+    /// What a file's identity on disk is: a file that was not touched keeps both.
+    static func identity(_ path: String) -> String {
+        var st = stat()
+        lstat(path, &st)
+        return "\(st.st_ino) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+    }
+
+    @Test("a small change touches only the changed paths, and git agrees")
+    func appliesInPlace() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let before = Self.base()
+        let project = try agent.makeProject("shop", files: before)
+        var after = before
+        after["app/section1/page1.js"] = "export const page = 'one, changed'\n"
+        after["app/section2/page2.js"] = "export const page = 'two, changed'\n"
+        after["app/section3/page3.js"] = nil
+        after["legacy/only.txt"] = nil
+        after["fresh/deep/new.js"] = "export const fresh = true\n"
+        after["app/section4/added.js"] = "export const added = true\n"
+        let artifact = try agent.makeArtifact("v2", files: after, executable: ["bin/tool.sh"])
+
+        let untouched = before.keys.filter { after[$0] == before[$0] && $0 != "bin/tool.sh" }
+        let identities = Dictionary(
+            uniqueKeysWithValues: untouched.map { ($0, Self.identity("\(project)/\($0)")) }
+        )
+        let quietDirectory = Self.identity("\(project)/app/section9")
+
+        let result = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-1", project: "shop", artifact: artifact)
+        )
+        #expect(result.state == .succeeded)
+        // Changed: two edits and the mode of bin/tool.sh; removed: two; added: two.
+        #expect(result.files == .init(added: 2, changed: 3, removed: 2, unchanged: untouched.count))
+
+        #expect(
+            try TreeSnapshot(project, excludingGit: true)
+                == TreeSnapshot.expected(after, like: project, executable: ["bin/tool.sh"])
+        )
+        #expect(!FileManager.default.fileExists(atPath: "\(project)/legacy"), "an emptied directory goes")
+        let moved = untouched.filter { identities[$0] != Self.identity("\(project)/\($0)") }
+        #expect(moved.isEmpty, "unchanged files were touched: \(moved.prefix(5))")
+        #expect(
+            Self.identity("\(project)/app/section9") == quietDirectory,
+            "an unchanged directory was touched"
+        )
+
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        #expect(try Shell.git("diff-files", "--name-only", in: project).isEmpty)
+        try Shell.git("fsck", "--strict", in: project)
+        #expect(try Shell.git("ls-files", "-s", "bin/tool.sh", in: project).hasPrefix("100755"))
+        #expect(
+            try Shell.git("show", "--name-status", "--format=", "HEAD", in: project).split(separator: "\n")
+                .count == 7
+        )
+        #expect(try Shell.git("tag", in: project).contains("rollback/v9"))
+        try await waitUntil("the backup of the old files to be deleted") {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(agent.workRoot)/.rollback-staging"))
+                ?? [])
+                .isEmpty
+        }
+
+        // Straight back, without waiting for anything: the same in reverse.
+        let back = try agent.makeArtifact("v1", files: before)
+        let reverse = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-2", project: "shop", artifact: back, epoch: 2, rollbackVersion: "v10")
+        )
+        #expect(reverse.files == .init(added: 2, changed: 3, removed: 2, unchanged: untouched.count))
+        #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(before, like: project))
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        try Shell.git("fsck", "--strict", in: project)
+        // The cache written before the answer already knows every file: nothing is read again.
+        let again = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-3", project: "shop", artifact: back, epoch: 3, rollbackVersion: "v11")
+        )
+        #expect(again.files == .init(added: 0, changed: 0, removed: 0, unchanged: before.count))
+        #expect(again.bytesWritten == 0)
+    }
+
+    @Test("a file that becomes a directory takes the whole-tree path and ends right")
+    func fileBecomesDirectory() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        var before = Self.base()
+        before["docs"] = "a file for now"
+        let project = try agent.makeProject("site", files: before)
+        var after = before
+        after["docs"] = nil
+        after["docs/index.md"] = "# now a directory"
+        let artifact = try agent.makeArtifact("v2", files: after)
+        let result = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-d", project: "site", artifact: artifact)
+        )
+        #expect(result.files == .init(added: 1, changed: 0, removed: 1, unchanged: before.count - 1))
+        #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(after, like: project))
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        try Shell.git("fsck", "--strict", in: project)
+    }
+}
