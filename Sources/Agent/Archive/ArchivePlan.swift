@@ -113,15 +113,9 @@ struct ArchivePlan: Sendable {
             }
             items.append(Item(path: path, kind: kind, entry: entry))
         }
-        // A file and a directory (explicit or implied) with the same path cannot both exist.
-        for path in seen {
-            var parent = Substring(path)
-            while let slash = parent.lastIndex(of: "/") {
-                parent = parent[..<slash]
-                if files.contains(String(parent)) { throw .duplicateEntry(entry: String(parent)) }
-            }
-        }
         self.items = items
+        // A file and a directory (explicit or implied) with the same path cannot both exist.
+        if let clash = directories.first(where: files.contains) { throw .duplicateEntry(entry: clash) }
     }
 
     /// Relative, `/`-separated, no `.`/`..`/empty components, no NUL or backslash, not in `.git`.
@@ -130,17 +124,27 @@ struct ArchivePlan: Sendable {
         if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) || name.contains("\\") {
             throw .invalidName(entry: name, reason: "control character or backslash in the name")
         }
-        var components = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if components.last == "" { components.removeLast() }
-        guard !components.isEmpty else { throw .invalidName(entry: name, reason: "empty name") }
-        for component in components {
-            if component == ".." { throw .parentTraversal(entry: name) }
-            if component.isEmpty || component == "." {
+        // One pass over the bytes, no copies: this runs for every entry of every archive.
+        let bytes = name.utf8
+        let trimmed = bytes.last == UInt8(ascii: "/") ? bytes.dropLast() : bytes[...]
+        guard !trimmed.isEmpty else { throw .invalidName(entry: name, reason: "empty name") }
+        var start = trimmed.startIndex
+        var first = true
+        var inGit = false
+        while true {
+            let end = trimmed[start...].firstIndex(of: UInt8(ascii: "/")) ?? trimmed.endIndex
+            let component = trimmed[start..<end]
+            if component.elementsEqual("..".utf8) { throw .parentTraversal(entry: name) }
+            if component.isEmpty || component.elementsEqual(".".utf8) {
                 throw .invalidName(entry: name, reason: "empty or '.' component")
             }
+            if first { inGit = component.elementsEqual(".git".utf8) }
+            first = false
+            guard end < trimmed.endIndex else { break }
+            start = trimmed.index(after: end)
         }
-        if components[0] == ".git" { throw .touchesGitDirectory(entry: name) }
-        return components.joined(separator: "/")
+        if inGit { throw .touchesGitDirectory(entry: name) }
+        return trimmed.count == bytes.count ? name : String(decoding: trimmed, as: UTF8.self)
     }
 
     private static func kind(of entry: ZipEntry, isDirectoryName: Bool) throws(ArchiveError) -> Kind {

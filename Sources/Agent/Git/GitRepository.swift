@@ -264,9 +264,11 @@ final class GitRepository {
         _ index: OpaquePointer?,
         _ description: CommitDescription
     ) throws(GitError) -> String {
-        try Self.check("write index", git_index_write(index))
+        // The tree first: writing it fills the index's tree cache, which the index then saves
+        // (its TREE extension), so the next commit rewrites only the trees along changed paths.
         var treeID = git_oid()
         try Self.check("write tree", git_index_write_tree(&treeID, index))
+        try Self.check("write index", git_index_write(index))
         var tree: OpaquePointer?
         try Self.check("lookup tree", git_tree_lookup(&tree, handle, &treeID))
         defer { git_tree_free(tree) }

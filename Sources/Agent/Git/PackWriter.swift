@@ -53,8 +53,11 @@ final class PackWriter {
     }
 
     /// Adds one blob of `size` bytes whose content `produce` streams, returning its object id.
+    /// `compress: false` stores the bytes in zlib's uncompressed blocks: for content that does
+    /// not shrink (images, video), deflating would cost far more time than it saves space.
     func addBlob(
         size: UInt64,
+        compress: Bool = true,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> git_oid {
         guard entries.count < expectedCount else {
@@ -77,7 +80,7 @@ final class PackWriter {
         var blobHash = Insecure.SHA1()
         blobHash.update(data: Array("blob \(size)\0".utf8))
         var stream = z_stream()
-        guard rollback_deflate_init(&stream, 1) == Z_OK else {
+        guard rollback_deflate_init(&stream, compress ? 1 : 0) == Z_OK else {
             throw WriteError(description: "deflateInit failed")
         }
         defer { deflateEnd(&stream) }

@@ -2,6 +2,7 @@ import Logging
 import NIOPosix
 import RollbackProtocol
 import RollbackRuntime
+import Synchronization
 import Tracing
 
 /// Owns every job of this agent: admission (epochs, one sync per project, capacity), the running
@@ -36,6 +37,8 @@ public actor JobManager {
     private var cleanups: [String: Task<Void, Never>] = [:]
     /// Orders the CRC cache writes of syncs and clean-ups.
     private let cacheWrites = ChecksumCacheWrites()
+    /// Syncs (not dry runs) running now: clean-ups give way to them.
+    private let activeSyncs = ActiveSyncs()
     private var epochs: [String: Int64]
 
     init(
@@ -157,7 +160,10 @@ public actor JobManager {
             cacheGeneration: params.dryRun ? 0 : cacheWrites.begin(params.projectID)
         )
         let logger = jobLogger
+        let activeSyncs = self.activeSyncs
         let task = Task<Result<WorkdirSync.Result, RPCError>, Never> {
+            if !params.dryRun { activeSyncs.add(1) }
+            defer { if !params.dryRun { activeSyncs.add(-1) } }
             // The project's last clean-up may still be deleting the old tree: this sync does not
             // wait for it (it never touches the working directory, `.git` or a newer cache).
             // One span for the sync, a child of the caller's (SyncJob adds one per phase); what
@@ -178,7 +184,10 @@ public actor JobManager {
                 let outcome: Result<WorkdirSync.Result, RPCError>
                 do throws(RPCError) {
                     let (result, cleanup) = try await job.run()
-                    if let cleanup { self.scheduleCleanup(cleanup, projectID: params.projectID) }
+                    if var cleanup {
+                        cleanup.syncRunning = { activeSyncs.count > 0 }
+                        self.scheduleCleanup(cleanup, projectID: params.projectID)
+                    }
                     outcome = .success(result)
                 } catch {
                     span.setStatus(SpanStatus(code: .error, message: error.code.name))
@@ -463,4 +472,11 @@ extension Result where Failure == RPCError {
             self = .failure(error)
         }
     }
+}
+
+/// How many syncs run right now.
+final class ActiveSyncs: Sendable {
+    private let value = Atomic<Int>(0)
+    var count: Int { value.load(ordering: .relaxed) }
+    func add(_ delta: Int) { value.add(delta, ordering: .relaxed) }
 }

@@ -18,7 +18,7 @@ enum InPlaceApply {
             if position == outgoing.count / 2 { CrashPoints.hit("in-place-mid-apply") }
         }
         for path in changes.replaced + changes.added {
-            try FileSystem.rename("\(staging)/\(path)", "\(work)/\(path)")
+            try FileSystem.rename("\(staging)/\(InPlaceChanges.stagedName(path))", "\(work)/\(path)")
         }
         for directory in changes.removedDirectories {
             // Only empty ones go: a selective sync's unselected files keep theirs.

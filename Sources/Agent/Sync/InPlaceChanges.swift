@@ -1,3 +1,4 @@
+import Crypto
 import RollbackProtocol
 
 /// What an in-place sync changes in a working directory, recorded in the swap journal before
@@ -22,6 +23,11 @@ struct InPlaceChanges: Codable, Sendable, Equatable {
     var removedDirectories: [String]
     /// Holds the old files (same layout), beside the working directory.
     var backup: String
+
+    /// The name under which the new file for `path` waits in the flat staging directory.
+    static func stagedName(_ path: String) -> String {
+        Hex.encode(Array(Insecure.SHA1.hash(data: Array(path.utf8))))
+    }
 
     /// A sync changing more than this share of a project's files builds a whole new tree
     /// instead (linking the unchanged files): past it, moving files one by one stops paying.

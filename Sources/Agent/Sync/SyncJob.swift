@@ -104,11 +104,19 @@ struct SyncJob: Sendable {
         do {
             let prepared = try await onThreadPool {
                 [self] () throws(RPCError) -> (InPlaceChanges?, TreeExtractor.Outcome) in
-                if let prepared = try prepareInPlace(archivePath: fetched.path, work: work, staging: staging)
-                {
-                    return prepared
+                switch try prepareInPlace(archivePath: fetched.path, work: work, staging: staging) {
+                case .inPlace(let changes, let outcome):
+                    return (changes, outcome)
+                case .wholeTree(let plan, let existing):
+                    let outcome = try extract(
+                        archivePath: fetched.path,
+                        plan: plan,
+                        existing: existing,
+                        work: work,
+                        staging: staging
+                    )
+                    return (nil, outcome)
                 }
-                return (nil, try extract(archivePath: fetched.path, work: work, staging: staging))
             }
             (inPlace, outcome) = prepared
         } catch {
@@ -143,7 +151,12 @@ struct SyncJob: Sendable {
         )
         try await onThreadPool { () throws(RPCError) in
             if let inPlace {
-                try Self.applyInPlace(journal, inPlace, store: store)
+                try Self.applyInPlace(
+                    journal,
+                    inPlace,
+                    objectStore: settings.objectStore(projectID: params.projectID, jobID: params.jobID),
+                    store: store
+                )
             } else {
                 try Self.swap(journal, store: store)
             }
@@ -259,8 +272,12 @@ struct SyncJob: Sendable {
         )
     }
 
-    private func extract(
+    /// Builds the whole new tree in staging. `plan` and `existing` (the working directory's
+    /// files) come from `prepareInPlace`, which read them before deciding against it.
+    func extract(
         archivePath: String,
+        plan: ArchivePlan,
+        existing: [String: FileSystem.Info]?,
         work: String,
         staging: String
     ) throws(RPCError) -> TreeExtractor.Outcome {
@@ -268,11 +285,6 @@ struct SyncJob: Sendable {
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             try FileSystem.removeTree(staging)
             try FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
-            let whole = try ArchivePlan(
-                archive: try ZipArchive(path: archivePath),
-                limits: settings.archiveLimits
-            )
-            let plan = selection.map(whole.selecting) ?? whole
             let current = FileSystem.info(work)?.kind == .directory ? work : nil
             // Blobs go into the project's repository as files are extracted (into a new one in
             // the staging tree when the project has none).
@@ -289,6 +301,7 @@ struct SyncJob: Sendable {
                 checksums: ChecksumCache.load(from: store.checksumFile(projectID: params.projectID))
             )
             extractor.selection = selection
+            extractor.existing = existing
             return try extractor.run(
                 progress: { done, total in
                     reporter.report(

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What is left after a sync has answered: deleting the old tree (or an in-place sync's old
 /// files), then, when the deletion changed the stat data of files the new tree shares with the
 /// old one through hard links (a new ctime), bringing the CRC cache up to date again so the
@@ -8,7 +12,9 @@
 ///
 /// Runs after the answer, off the request's path. The next sync of the project does not wait
 /// for it: the sync wrote the cache before answering, and `ChecksumCacheWrites` drops this
-/// refresh once a newer sync has begun.
+/// refresh once a newer sync has begun. While a sync runs on the agent, the deletion gives way
+/// (for at most `maximumPause` in all): unlinking thousands of files competes with the sync for
+/// the disk and the file system's journal.
 struct TreeCleanup: Sendable {
     /// The old tree or old files, moved aside; nil when nothing is left to delete.
     let trash: String?
@@ -19,9 +25,22 @@ struct TreeCleanup: Sendable {
     let projectID: String
     let writes: ChecksumCacheWrites
     let generation: UInt64
+    /// Whether a sync is running on the agent.
+    var syncRunning: @Sendable () -> Bool = { false }
+    var maximumPause: Duration = .seconds(10)
 
     func perform() {
-        if let trash { try? FileSystem.removeTree(trash) }
+        if let trash {
+            let clock = ContinuousClock()
+            var paused = Duration.zero
+            try? FileSystem.removeTree(trash) {
+                while paused < maximumPause, syncRunning() {
+                    let start = clock.now
+                    usleep(10_000)
+                    paused += clock.now - start
+                }
+            }
+        }
         guard !refresh.isEmpty else { return }
         writes.save(
             ChecksumCache.load(from: checksumFile).updated(

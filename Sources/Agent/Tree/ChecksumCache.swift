@@ -25,16 +25,28 @@ struct ChecksumCache: Sendable {
             inode = UInt64(info.inode)
         }
 
-        init?(fields: ArraySlice<Substring>) {
-            let numbers = fields.compactMap { Int($0) }
-            guard numbers.count == 6, let size = UInt64(exactly: numbers[0]),
-                let inode = UInt64(exactly: numbers[5])
-            else { return nil }
+        static let zero = Stamp(
+            size: 0,
+            mtimeSeconds: 0,
+            mtimeNanoseconds: 0,
+            ctimeSeconds: 0,
+            ctimeNanoseconds: 0,
+            inode: 0
+        )
+
+        private init(
+            size: UInt64,
+            mtimeSeconds: Int,
+            mtimeNanoseconds: Int,
+            ctimeSeconds: Int,
+            ctimeNanoseconds: Int,
+            inode: UInt64
+        ) {
             self.size = size
-            mtimeSeconds = numbers[1]
-            mtimeNanoseconds = numbers[2]
-            ctimeSeconds = numbers[3]
-            ctimeNanoseconds = numbers[4]
+            self.mtimeSeconds = mtimeSeconds
+            self.mtimeNanoseconds = mtimeNanoseconds
+            self.ctimeSeconds = ctimeSeconds
+            self.ctimeNanoseconds = ctimeNanoseconds
             self.inode = inode
         }
     }
@@ -81,13 +93,60 @@ struct ChecksumCache: Sendable {
     static func load(from file: String) -> ChecksumCache {
         var cache = ChecksumCache()
         guard let data = FileManager.default.contents(atPath: file) else { return cache }
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: "\t", maxSplits: 7, omittingEmptySubsequences: false)
-            guard fields.count == 8, let crc = UInt32(fields[0]), let stamp = Stamp(fields: fields[1..<7])
-            else { continue }
-            cache.entries[String(fields[7])] = (stamp, crc)
+        // Parsed as bytes: this runs before every sync, over every file of the project.
+        data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var position = 0
+            while position < bytes.count {
+                let end = bytes[position...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                if let (path, stamp, crc) = parse(bytes[position..<end]) {
+                    cache.entries[path] = (stamp, crc)
+                }
+                position = end + 1
+            }
         }
         return cache
+    }
+
+    /// One line: seven numbers (`crc size mtime.s mtime.ns ctime.s ctime.ns inode`), then the path,
+    /// tab-separated; nil for a line that is not so.
+    private static func parse(
+        _ line: Slice<UnsafeBufferPointer<UInt8>>
+    ) -> (path: String, stamp: Stamp, crc: UInt32)? {
+        var numbers: [Int] = []
+        numbers.reserveCapacity(7)
+        var index = line.startIndex
+        while numbers.count < 7 {
+            var value = 0
+            var negative = false
+            var digits = 0
+            if index < line.endIndex, line[index] == UInt8(ascii: "-") {
+                negative = true
+                index += 1
+            }
+            while index < line.endIndex, line[index] >= UInt8(ascii: "0"), line[index] <= UInt8(ascii: "9") {
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(Int(line[index] - UInt8(ascii: "0")))
+                guard !overflow1, !overflow2 else { return nil }
+                value = sum
+                digits += 1
+                index += 1
+            }
+            guard digits > 0, index < line.endIndex, line[index] == UInt8(ascii: "\t") else { return nil }
+            numbers.append(negative ? -value : value)
+            index += 1
+        }
+        guard let crc = UInt32(exactly: numbers[0]), let size = UInt64(exactly: numbers[1]),
+            let inode = UInt64(exactly: numbers[6]), index < line.endIndex
+        else { return nil }
+        var stamp = Stamp.zero
+        stamp.size = size
+        stamp.mtimeSeconds = numbers[2]
+        stamp.mtimeNanoseconds = numbers[3]
+        stamp.ctimeSeconds = numbers[4]
+        stamp.ctimeNanoseconds = numbers[5]
+        stamp.inode = inode
+        return (String(decoding: UnsafeBufferPointer(rebasing: line[index...]), as: UTF8.self), stamp, crc)
     }
 
     /// Writes the cache atomically (a torn file would only cost reads, but stays tidy).

@@ -51,14 +51,22 @@ struct TreeExtractor {
     /// A selective sync's paths (`plan` is already narrowed to them): the current tree's other
     /// files stay, linked into the new tree unchanged.
     var selection: PathSelection? = nil
+    /// The current tree's files, when the caller has listed them already.
+    var existing: [String: FileSystem.Info]? = nil
+    /// An in-place sync stages its few new files flat, each under the name this gives its path
+    /// (no directories to create); nil: each at its path under `staging`.
+    var flatName: (@Sendable (String) -> String)? = nil
     var workers = 2
 
     func run(
         progress: @escaping @Sendable (Int, Int) -> Void,
         checkCancelled: @escaping @Sendable () throws -> Void
     ) throws -> Outcome {
-        let existing = try current.map { try FileSystem.listTree($0) } ?? [:]
-        let indexed = repository.flatMap { try? GitRepository(workTree: $0).indexedFiles() } ?? [:]
+        let existing = try self.existing ?? current.map { try FileSystem.listTree($0) } ?? [:]
+        // Blob ids of the current tree's files, for the ones linked (none without a current tree).
+        let indexed =
+            current == nil
+            ? [:] : repository.flatMap { try? GitRepository(workTree: $0).indexedFiles() } ?? [:]
         try createDirectories()
         let total = plan.items.count
         let done = Atomic<Int>(plan.items.filter { $0.kind == .directory }.count)
@@ -179,8 +187,13 @@ struct TreeExtractor {
         return try (0..<count).map { try all[$0]!.get() }
     }
 
+    private func stagedPath(_ path: String) -> String {
+        flatName.map { "\(staging)/\($0(path))" } ?? "\(staging)/\(path)"
+    }
+
     private func createDirectories() throws {
         try FileSystem.makeDirectory(staging, mode: 0o755)
+        if flatName != nil { return }
         // Parents sort before their children.
         for directory in plan.directories.sorted() { try FileSystem.makeDirectory("\(staging)/\(directory)") }
         if repository == staging { _ = try GitRepository(workTree: staging) }  // a project's first repository
@@ -200,7 +213,7 @@ struct TreeExtractor {
         else { return false }
         let source = "\(current)/\(item.path)"
         let crc = try checksums.crc(for: item.path, info: info) ?? FileSystem.crc32(ofFile: source)
-        let target = "\(staging)/\(item.path)"
+        let target = stagedPath(item.path)
         guard crc == item.entry.crc, FileSystem.hardLink(source, target) else { return false }
         let mode: mode_t = executable ? 0o755 : 0o644
         if info.mode & 0o7777 != mode { try FileSystem.setMode(target, mode) }
@@ -223,7 +236,7 @@ struct TreeExtractor {
         git: GitRepository?,
         expected: git_oid?
     ) throws -> git_oid? {
-        let target = "\(staging)/\(item.path)"
+        let target = stagedPath(item.path)
         if item.kind == .symlink {
             var bytes: [UInt8] = []
             try archive.read(item.entry) { bytes.append(contentsOf: $0) }
@@ -257,7 +270,12 @@ struct TreeExtractor {
             try extract { _ in }
             return nil
         }
-        if let pack { return try pack.addBlob(size: item.entry.size, produce: extract) }
+        if let pack {
+            // What the ZIP could not shrink (stored, or deflated to nearly its size) git cannot
+            // either: store it uncompressed in the pack.
+            let compressible = item.entry.compressedSize < item.entry.size - item.entry.size / 32
+            return try pack.addBlob(size: item.entry.size, compress: compressible, produce: extract)
+        }
         var hash = Insecure.SHA1()
         hash.update(data: Array("blob \(item.entry.size)\0".utf8))
         try extract { hash.update(bufferPointer: $0) }
