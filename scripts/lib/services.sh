@@ -24,7 +24,7 @@ start_postgres() {
         --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log"; return 1; }
     as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_PG_DIR/data" -l "$SERVICES_PG_DIR/server.log" -w -t 30 \
-        -o "-p $SERVICES_PG_PORT -k $SERVICES_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+        -o "-p $SERVICES_PG_PORT -k $SERVICES_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${SERVICES_PG_OPTIONS:-}" \
         start >/dev/null || { cat "$SERVICES_PG_DIR/server.log"; return 1; }
     as_postgres psql -q -h "$SERVICES_PG_DIR" -p "$SERVICES_PG_PORT" -U postgres -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE rollback LOGIN PASSWORD 'rollback-test'" -c "CREATE DATABASE rollback OWNER rollback" >/dev/null
