@@ -45,6 +45,10 @@ final class GitRepository {
 
     private static let initialised: Bool = {
         git_libgit2_init()
+        // libgit2 maps pack files in 1 GiB windows up to 8 GiB by default: reading one object
+        // of a gigabyte pack (a media site's) would count its pages in the agent's RSS. Small
+        // windows keep that to a few megabytes; reads of big packs only remap more often.
+        _ = rollback_git_set_pack_windows(4 << 20, 32 << 20)
         return true
     }()
 
