@@ -73,7 +73,6 @@ extension SyncJob {
             let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             for leftover in [staging, objectStore, changes.backup] { try FileSystem.removeTree(leftover) }
-            let reporter = progress
             var extractor = TreeExtractor(
                 archivePath: archivePath,
                 plan: plan.narrowed(to: Set(changes.added + changes.replaced)),
@@ -86,16 +85,7 @@ extension SyncJob {
             // A second thread pays for itself only on a large change (it opens its own archive).
             extractor.workers = changes.added.count + changes.replaced.count > 2000 ? 2 : 1
             extractor.flatName = InPlaceChanges.stagedName
-            var outcome = try extractor.run(
-                progress: { done, total in
-                    reporter.report(
-                        .extracting,
-                        fraction: Double(done) / Double(max(total, 1)),
-                        message: "\(done) of \(total) changed entries"
-                    )
-                },
-                checkCancelled: { try cancellation.checkpoint() }
-            )
+            var outcome = try runReporting(extractor, entries: "changed entries")
             // Everything extracted counts as added there (it had no current tree): sort it out.
             let replaced = Set(changes.replaced)
             outcome.changed = outcome.added.filter(replaced.contains)
@@ -104,16 +94,8 @@ extension SyncJob {
             outcome.unchanged = diff.unchangedPaths
             outcome.files += try unchangedFiles(diff.unchangedPaths, listing: listing.files, work: work)
             return .inPlace(changes, outcome)
-        } catch let error as ArchiveError {
-            throw error.rpcError
-        } catch let error as RPCError {
-            throw error
         } catch {
-            throw RPCError(
-                .unavailable,
-                "preparing the changes failed: \(error)",
-                details: ["reason": "disk"]
-            )
+            throw Self.rpcError(error, doing: "preparing the changes")
         }
     }
 

@@ -237,16 +237,8 @@ struct SyncJob: Sendable {
                 // No change limit, so never nil.
                 return try comparer.run(checkCancelled: { try cancellation.checkpoint() })
                     ?? TreeComparer.Diff()
-            } catch let error as ArchiveError {
-                throw error.rpcError
-            } catch let error as RPCError {
-                throw error
             } catch {
-                throw RPCError(
-                    .unavailable,
-                    "comparing the trees failed: \(error)",
-                    details: ["reason": "disk"]
-                )
+                throw Self.rpcError(error, doing: "comparing the trees")
             }
         }
         progress.report(.done, fraction: 1)
@@ -289,8 +281,6 @@ struct SyncJob: Sendable {
             // Blobs go into the project's repository as files are extracted (into a new one in
             // the staging tree when the project has none).
             let repository: String? = current.map { FileSystem.exists("\($0)/.git") } == true ? work : staging
-            let reporter = progress
-            let cancellation = self.cancellation
             var extractor = TreeExtractor(
                 archivePath: archivePath,
                 plan: plan,
@@ -302,22 +292,35 @@ struct SyncJob: Sendable {
             )
             extractor.selection = selection
             extractor.existing = existing
-            return try extractor.run(
-                progress: { done, total in
-                    reporter.report(
-                        .extracting,
-                        fraction: Double(done) / Double(max(total, 1)),
-                        message: "\(done) of \(total) entries"
-                    )
-                },
-                checkCancelled: { try cancellation.checkpoint() }
-            )
-        } catch let error as ArchiveError {
-            throw error.rpcError
-        } catch let error as RPCError {
-            throw error
+            return try runReporting(extractor, entries: "entries")
         } catch {
-            throw RPCError(.unavailable, "extracting failed: \(error)", details: ["reason": "disk"])
+            throw Self.rpcError(error, doing: "extracting")
+        }
+    }
+
+    /// Runs `extractor` with the sync's progress (`done of total <entries>`) and cancellation.
+    func runReporting(_ extractor: TreeExtractor, entries: String) throws -> TreeExtractor.Outcome {
+        let reporter = progress
+        let cancellation = self.cancellation
+        return try extractor.run(
+            progress: { done, total in
+                reporter.report(
+                    .extracting,
+                    fraction: Double(done) / Double(max(total, 1)),
+                    message: "\(done) of \(total) \(entries)"
+                )
+            },
+            checkCancelled: { try cancellation.checkpoint() }
+        )
+    }
+
+    /// What a failure while reading the archive or writing the tree tells the caller: the
+    /// archive's own refusal, an RPC error as it is, anything else a disk problem.
+    static func rpcError(_ error: any Error, doing activity: String) -> RPCError {
+        switch error {
+        case let error as ArchiveError: error.rpcError
+        case let error as RPCError: error
+        default: RPCError(.unavailable, "\(activity) failed: \(error)", details: ["reason": "disk"])
         }
     }
 

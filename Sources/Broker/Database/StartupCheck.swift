@@ -15,15 +15,7 @@ public enum StartupCheck {
         logger: Logger
     ) async throws(StartupError) {
         let deadline = ContinuousClock.now + timeout
-        var configuration = PostgresConnection.Configuration(
-            host: endpoint.host,
-            port: endpoint.port,
-            username: endpoint.username,
-            password: endpoint.password,
-            database: endpoint.database,
-            tls: .disable
-        )
-        configuration.options.connectTimeout = .seconds(2)
+        let configuration = endpoint.connectionConfiguration
         let place =
             "PostgreSQL at \(endpoint.host):\(endpoint.port) (database \(endpoint.database), user \(endpoint.username))"
         var delay = Duration.milliseconds(100)

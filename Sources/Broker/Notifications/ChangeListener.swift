@@ -13,7 +13,6 @@ struct ChangeListener: Service {
     let hub: ChangeHub
     let livenessInterval: Duration
     let logger: Logger
-    var searchPath: String? = nil
 
     /// The `application_name` of the listening session, so an operator can find it in
     /// `pg_stat_activity`.
@@ -48,19 +47,8 @@ struct ChangeListener: Service {
 
     /// Connects, listens and delivers until the connection fails or the task is cancelled.
     private func listen() async throws {
-        var configuration = PostgresConnection.Configuration(
-            host: endpoint.host,
-            port: endpoint.port,
-            username: endpoint.username,
-            password: endpoint.password,
-            database: endpoint.database,
-            tls: .disable
-        )
-        configuration.options.connectTimeout = .seconds(2)
+        var configuration = endpoint.connectionConfiguration
         configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
-        if let searchPath {
-            configuration.options.additionalStartupParameters.append(("search_path", searchPath))
-        }
         let connection = try await PostgresConnection.connect(
             configuration: configuration,
             id: 1,
