@@ -154,7 +154,7 @@ func runBroker(
     listen: ListenOptions
 ) async throws {
     let configuration: BrokerConfiguration
-    let keyring: Keyring
+    let keyStore: KeyStore
     var agentKeyring: Keyring?
     do {
         let loader = try options.load(extraFlags: listen.flags + (dispatch?.flags ?? []))
@@ -162,11 +162,15 @@ func runBroker(
         if roles.contains(.dispatch), configuration.agents.isEmpty {
             throw ConfigurationError(field: "agents", message: "give at least one --agent host=socket")
         }
-        keyring = try KeyringFile.load(
-            configuration.keyringFile,
-            field: "keyringFile",
-            source: loader.sources["keyringFile"] ?? .defaultValue
-        )
+        do {
+            keyStore = try KeyStore(path: configuration.keyringFile)
+        } catch {
+            throw ConfigurationError(
+                field: "keyringFile",
+                message: error.message,
+                source: loader.sources["keyringFile"] ?? .defaultValue
+            )
+        }
         // The API reaches agents too (previews, cancels) when it is given their addresses.
         if roles.contains(.dispatch) || !configuration.agents.isEmpty {
             agentKeyring = try KeyringFile.load(
@@ -201,13 +205,14 @@ func runBroker(
         )
         let server = try BrokerServer(
             configuration: configuration,
-            keyring: keyring,
+            keyStore: keyStore,
             agentKeyring: agentKeyring,
             logger: logger
         )
         try await server.run(
             roles: roles,
             gracefulShutdownSignals: [.sigterm, .sigint],
+            reloadOnHangup: true,
             extraServices: tracing.map { [$0] } ?? []
         )
     } catch let error as StartupError {

@@ -31,6 +31,7 @@ struct RollbackCtl: AsyncParsableCommand {
             Rollback.self, Cancel.self, Status.self, History.self, Versions.self, Jobs.self, Events.self,
             Publish.self,
             Freeze.self, Unfreeze.self, Settings.self, Projects.self,
+            Keys.self,
             AgentCommands.self,
         ]
     )

@@ -40,7 +40,7 @@ enum RoutedBroker {
             database: database,
             redis: RedisClient(endpoint: try RedisEndpoint(url: "redis://127.0.0.1:1")),
             keys: RedisKeys(prefix: "routing-tests"),
-            keyring: keyring,
+            keyStore: KeyStore(AccessKeyring(serviceKeys: keyring)),
             settings: BrokerSettings(),
             replayGuard: MemoryReplayGuard(),
             logger: logger

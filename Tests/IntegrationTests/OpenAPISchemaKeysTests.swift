@@ -95,7 +95,8 @@ struct OpenAPISchemaKeysTests {
         durationMilliseconds: 5,
         commitID: "c",
         tag: "t",
-        errorCode: "e"
+        errorCode: "e",
+        keyID: "k1"
     )
 
     static let auditRecord = AuditRecord(
@@ -109,7 +110,8 @@ struct OpenAPISchemaKeysTests {
         statusCode: 200,
         reason: "r",
         details: ["k": "v"],
-        requestID: "q"
+        requestID: "q",
+        keyID: "k1"
     )
 
     /// (schema, the keys of a fully populated value).

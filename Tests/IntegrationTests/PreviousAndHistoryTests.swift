@@ -118,7 +118,7 @@ struct PreviousAndHistoryTests {
                 // The audit log: both accepted rollbacks, the refused racer, filters that work.
                 let audit = try BrokerHarness.decode(
                     AuditPage.self,
-                    try await broker.send("GET", "/v1/audit?project=\(project)&limit=200")
+                    try await broker.send("GET", "/v1/audit?project=\(project)&limit=200", key: "admin-1")
                 )
                 let rollbacks = audit.entries.filter { $0.action == "rollback" }
                 #expect(rollbacks.filter { $0.outcome == "accepted" }.count == 2)
@@ -126,12 +126,16 @@ struct PreviousAndHistoryTests {
                 #expect(audit.entries.allSatisfy { $0.projectID == project })
                 let future = try BrokerHarness.decode(
                     AuditPage.self,
-                    try await broker.send("GET", "/v1/audit?project=\(project)&since=2099-01-01T00:00:00Z")
+                    try await broker.send(
+                        "GET",
+                        "/v1/audit?project=\(project)&since=2099-01-01T00:00:00Z",
+                        key: "admin-1"
+                    )
                 )
                 #expect(future.entries.isEmpty)
                 let byActor = try BrokerHarness.decode(
                     AuditPage.self,
-                    try await broker.send("GET", "/v1/audit?actor=u-\(project)&limit=200")
+                    try await broker.send("GET", "/v1/audit?actor=u-\(project)&limit=200", key: "admin-1")
                 )
                 #expect(!byActor.entries.isEmpty && byActor.entries.allSatisfy { $0.actor == "u-\(project)" })
 
@@ -194,7 +198,7 @@ struct PreviousAndHistoryTests {
                 let bad = try await broker.send("GET", "/v1/projects/\(project.id)/history\(query)")
                 #expect(bad.status == 400 && BrokerHarness.errorCode(bad) == "invalid_field", "\(query)")
             }
-            let badSince = try await broker.send("GET", "/v1/audit?since=yesterday")
+            let badSince = try await broker.send("GET", "/v1/audit?since=yesterday", key: "admin-1")
             #expect(badSince.status == 400 && BrokerHarness.errorCode(badSince) == "invalid_field")
             let missing = try await broker.send("GET", "/v1/projects/nope-\(project.id)/history")
             #expect(missing.status == 404 && BrokerHarness.errorCode(missing) == "project_not_found")

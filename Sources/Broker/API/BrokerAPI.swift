@@ -30,7 +30,7 @@ public struct BrokerAPI: Sendable {
         database: Database,
         redis: RedisClient,
         keys: RedisKeys,
-        keyring: Keyring,
+        keyStore: KeyStore,
         settings: BrokerSettings,
         buildSink: (any BuildSink)? = nil,
         replayGuard: (any ReplayGuard)? = nil,
@@ -50,7 +50,8 @@ public struct BrokerAPI: Sendable {
         let audit = AuditLog(database: database, logger: logger)
         self.audit = audit
         self.authenticator = RequestAuthenticator(
-            verifier: HTTPRequestVerifier(keyring: keyring, windowSeconds: settings.signatureWindowSeconds),
+            keys: keyStore,
+            windowSeconds: settings.signatureWindowSeconds,
             replayGuard: replayGuard ?? RedisReplayGuard(redis: redis, keys: keys),
             audit: audit,
             maxBodyBytes: settings.maxBodyBytes
@@ -165,7 +166,7 @@ public struct BrokerAPI: Sendable {
     /// 5xx are outages, logged rather than audited).
     func audited(
         action: String,
-        caller: String?,
+        signed: SignedRequest,
         context: BasicRequestContext,
         _ body: (AuditSubject) async throws -> APIResponse
     ) async throws -> APIResponse {
@@ -177,8 +178,9 @@ public struct BrokerAPI: Sendable {
         {
             await audit.record(
                 AuditEntry(
-                    caller: caller,
-                    actor: subject.actor,
+                    caller: signed.principal.caller,
+                    keyID: signed.principal.keyID,
+                    actor: subject.actor ?? signed.principal.boundActor,
                     action: action,
                     projectID: subject.projectID,
                     outcome: "refused",

@@ -9,7 +9,7 @@ extension BrokerAPI {
     /// are refused until someone rolls back successfully.
     func admitBuild(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: "build.admit")
-        return try await audited(action: "build.admit", caller: signed.verified.caller, context: context) {
+        return try await audited(action: "build.admit", signed: signed, context: context) {
             subject in
             let body = try RequestBody.decode(
                 BuildRequest.self,
@@ -26,7 +26,7 @@ extension BrokerAPI {
             let (admission, status) = try await builds.admit(
                 body,
                 payload: payload,
-                caller: ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+                caller: signed.caller(context)
             )
             return APIResponse(status: status, json: admission)
         }

@@ -59,17 +59,18 @@ extension BrokerAPI {
     ) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: action)
         let projectID = try context.parameters.require("projectId")
-        return try await audited(action: action, caller: signed.verified.caller, context: context) {
+        return try await audited(action: action, signed: signed, context: context) {
             subject in
             subject.projectID = projectID
             try FieldRules.projectID(projectID)
-            let body = try RequestBody.decode(type, from: signed.body, fields: fields)
+            var body = try RequestBody.decode(type, from: signed.body, fields: fields)
+            body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
             try FieldRules.id(body.userID, field: "userId")
             return try await handle(
                 projectID,
                 body,
-                ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+                signed.caller(context)
             )
         }
     }
@@ -77,7 +78,7 @@ extension BrokerAPI {
 
 /// A request body that names the user it acts for.
 protocol UserActing {
-    var userID: String { get }
+    var userID: String { get set }
 }
 
 extension FreezeRequest: UserActing {}

@@ -27,12 +27,13 @@ extension BrokerAPI {
 
     /// `GET /v1/audit`: the audit log, newest first, filtered by project, actor and time.
     func auditLog(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
-        _ = try await authenticator.authenticate(request, context: context, action: "audit.read")
+        let signed = try await authenticator.authenticate(request, context: context, action: "audit.read")
         let query = QueryRules(request: request)
         let filter = AuditLog.Filter(
             projectID: query.string("project"),
             actor: query.string("actor"),
-            since: try query.date("since")
+            since: try query.date("since"),
+            projectLikePatterns: signed.principal.projectLikePatterns
         )
         if let project = filter.projectID { try FieldRules.projectID(project, field: "project") }
         if let actor = filter.actor { try FieldRules.id(actor, field: "actor") }

@@ -12,8 +12,7 @@ extension BrokerAPI {
             context: context,
             action: "project.register"
         )
-        return try await audited(action: "project.register", caller: signed.verified.caller, context: context)
-        {
+        return try await audited(action: "project.register", signed: signed, context: context) {
             subject in
             let body = try RequestBody.decode(
                 RegisterProjectRequest.self,
@@ -27,7 +26,7 @@ extension BrokerAPI {
             try FieldRules.id(body.host, field: "host")
             let (project, created) = try await projects.register(
                 body,
-                caller: ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+                caller: signed.caller(context)
             )
             return APIResponse(status: created ? .created : .ok, json: project)
         }
@@ -47,8 +46,7 @@ extension BrokerAPI {
             action: "version.register"
         )
         let projectID = try context.parameters.require("projectId")
-        return try await audited(action: "version.register", caller: signed.verified.caller, context: context)
-        {
+        return try await audited(action: "version.register", signed: signed, context: context) {
             subject in
             subject.projectID = projectID
             try FieldRules.projectID(projectID)
@@ -84,7 +82,7 @@ extension BrokerAPI {
             let (version, created) = try await projects.registerVersion(
                 body,
                 projectID: projectID,
-                caller: ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+                caller: signed.caller(context)
             )
             return APIResponse(status: created ? .created : .ok, json: version)
         }
@@ -92,7 +90,7 @@ extension BrokerAPI {
 
     /// `GET /v1/projects?user=&cursor=&limit=`: projects in id order.
     func projects(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
-        _ = try await authenticator.authenticate(request, context: context, action: "projects.read")
+        let signed = try await authenticator.authenticate(request, context: context, action: "projects.read")
         let query = QueryRules(request: request)
         let user = query.string("user")
         if let user { try FieldRules.id(user, field: "user") }
@@ -100,6 +98,7 @@ extension BrokerAPI {
         if let cursor { try FieldRules.projectID(cursor, field: "cursor") }
         let list = try await projects.list(
             user: user,
+            matching: signed.principal.projectLikePatterns,
             cursor: cursor,
             limit: try query.limit(default: HistoryService.defaultLimit, max: HistoryService.maxLimit)
         )
@@ -122,11 +121,13 @@ extension BrokerAPI {
 
     /// `GET /v1/jobs/{jobId}`.
     func job(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
-        _ = try await authenticator.authenticate(request, context: context, action: "job.read")
+        let signed = try await authenticator.authenticate(request, context: context, action: "job.read")
         let text = try context.parameters.require("jobId")
         guard let jobID = UUID(uuidString: text) else {
             throw APIError.invalidField("jobId", "must be a UUID, got \"\(text.prefix(64))\"")
         }
-        return APIResponse(json: try await projects.job(jobID))
+        let job = try await projects.job(jobID)
+        try signed.principal.require(project: job.projectID)
+        return APIResponse(json: job)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -7,16 +8,21 @@ import RollbackProtocol
 struct SignedRequest: Sendable {
     var body: [UInt8]
     var verified: VerifiedHTTPRequest
+    /// Who signed, and what their key allows (already checked against the action and the
+    /// path's project).
+    var principal: Principal
     var target: String
     var idempotencyKey: String?
     var traceParent: String?
 }
 
-/// The first thing every `/v1` handler does: read the body (bounded), check the signature, and
+/// The first thing every `/v1` handler does: read the body (bounded), check the signature,
 /// refuse a replayed signature (remembered by the `ReplayGuard`, Redis for a broker, so every
-/// instance sees it). A refusal is audited.
+/// instance sees it), then refuse what the key may not do: the action's capability
+/// (`Capability.of(action:)`) and the project in the path. A refusal is audited.
 struct RequestAuthenticator: Sendable {
-    let verifier: HTTPRequestVerifier
+    let keys: KeyStore
+    let windowSeconds: Int64
     let replayGuard: any ReplayGuard
     let audit: AuditLog
     let maxBodyBytes: Int
@@ -41,8 +47,11 @@ struct RequestAuthenticator: Sendable {
         let body = Array(buffer.readableBytesView)
         let target = request.head.path ?? "/"
         let fields = request.headers
+        let keyring = keys.current
+        let verifier = HTTPRequestVerifier(keyring: keyring.keyring, windowSeconds: windowSeconds)
+        let verified: VerifiedHTTPRequest
         do {
-            let verified = try verifier.verify(
+            verified = try verifier.verify(
                 method: request.method.rawValue,
                 target: target,
                 keyID: fields[HTTPField.Name(HTTPSignatureHeader.keyID)!],
@@ -52,19 +61,13 @@ struct RequestAuthenticator: Sendable {
                 body: body
             )
             if request.method != .get && request.method != .head {
-                try await refuseReplay(verified)
+                try await refuseReplay(verified, windowSeconds: verifier.windowSeconds)
             }
-            return SignedRequest(
-                body: body,
-                verified: verified,
-                target: target,
-                idempotencyKey: fields[HTTPField.Name(HTTPSignatureHeader.idempotencyKey)!],
-                traceParent: fields[HTTPField.Name("traceparent")!]
-            )
         } catch let error as HTTPSignatureError {
             await audit.record(
                 AuditEntry(
                     caller: nil,
+                    keyID: nil,
                     actor: nil,
                     action: action,
                     projectID: nil,
@@ -80,12 +83,65 @@ struct RequestAuthenticator: Sendable {
             )
             throw APIError(.unauthorized, error.code.name, error.message)
         }
+        let principal = Principal(
+            keyID: verified.keyID,
+            caller: verified.caller,
+            grant: keyring.grant(ofKeyID: verified.keyID)
+        )
+        let projectID = context.parameters.get("projectId")
+        do {
+            try principal.require(Capability.of(action: action), action: action)
+            if let projectID { try principal.require(project: projectID) }
+        } catch {
+            // The refusal's audit row names the project even when the body carries it.
+            let projectID = projectID ?? Self.bodyProjectID(body)
+            await audit.record(
+                AuditEntry(
+                    caller: principal.caller,
+                    keyID: principal.keyID,
+                    actor: principal.boundActor,
+                    action: action,
+                    projectID: projectID.map { String($0.prefix(128)) },
+                    outcome: "refused",
+                    statusCode: error.status.code,
+                    reason: error.code,
+                    details: error.details,
+                    requestID: context.id
+                )
+            )
+            throw error
+        }
+        return SignedRequest(
+            body: body,
+            verified: verified,
+            principal: principal,
+            target: target,
+            idempotencyKey: fields[HTTPField.Name(HTTPSignatureHeader.idempotencyKey)!],
+            traceParent: fields[HTTPField.Name("traceparent")!]
+        )
     }
 
-    private func refuseReplay(_ verified: VerifiedHTTPRequest) async throws {
-        let ttl = Int(verifier.windowSeconds * 2 + 60)
+    /// The `projectId` of a JSON body, best effort (for an audit row only; the body is
+    /// validated by its route, which a refused request never reaches).
+    private static func bodyProjectID(_ body: [UInt8]) -> String? {
+        guard !body.isEmpty,
+            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let id = object["projectId"] as? String
+        else { return nil }
+        return id
+    }
+
+    private func refuseReplay(_ verified: VerifiedHTTPRequest, windowSeconds: Int64) async throws {
+        let ttl = Int(windowSeconds * 2 + 60)
         guard try await replayGuard.firstUse(of: verified.replayToken, ttlSeconds: ttl) else {
             throw HTTPSignatureError.replayed
         }
+    }
+}
+
+extension SignedRequest {
+    /// Who asked, as the services record it.
+    func caller(_ context: BasicRequestContext) -> ProjectService.Caller {
+        ProjectService.Caller(principal: principal, requestID: context.id)
     }
 }

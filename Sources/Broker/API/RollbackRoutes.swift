@@ -21,17 +21,19 @@ extension BrokerAPI {
     /// `POST /v1/versions/rollback`.
     func rollback(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: "rollback")
-        return try await audited(action: "rollback", caller: signed.verified.caller, context: context) {
+        return try await audited(action: "rollback", signed: signed, context: context) {
             subject in
-            let body = try RequestBody.decode(
+            var body = try RequestBody.decode(
                 RollbackRequest.self,
                 from: signed.body,
                 fields: Self.rollbackFields
             )
+            body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
             subject.projectID = body.projectID
             try FieldRules.id(body.userID, field: "userId")
             try FieldRules.projectID(body.projectID)
+            try signed.principal.require(project: body.projectID)
             try FieldRules.id(body.targetVersionID, field: "targetVersionId")
             try FieldRules.text(body.reason, field: "reason", max: 500)
             try Self.checkSelection(body.only, skip: body.skipWorkingDirectory)
@@ -53,7 +55,7 @@ extension BrokerAPI {
             return try await rollbacks.rollback(
                 body,
                 context: RollbackService.Context(
-                    caller: signed.verified.caller,
+                    caller: signed.caller(context),
                     requestID: context.id,
                     idempotency: idempotency,
                     // The job carries this request's span (a child of the web tier's when it
@@ -71,18 +73,19 @@ extension BrokerAPI {
             context: context,
             action: "rollback.preview"
         )
-        return try await audited(action: "rollback.preview", caller: signed.verified.caller, context: context)
-        {
+        return try await audited(action: "rollback.preview", signed: signed, context: context) {
             subject in
-            let body = try RequestBody.decode(
+            var body = try RequestBody.decode(
                 RollbackPreviewRequest.self,
                 from: signed.body,
                 fields: ["userId", "projectId", "targetVersionId", "limit", "only"]
             )
+            body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
             subject.projectID = body.projectID
             try FieldRules.id(body.userID, field: "userId")
             try FieldRules.projectID(body.projectID)
+            try signed.principal.require(project: body.projectID)
             try FieldRules.id(body.targetVersionID, field: "targetVersionId")
             try Self.checkSelection(body.only, skip: nil)
             if let limit = body.limit, !(0...PreviewService.maxLimit).contains(limit) {
@@ -90,7 +93,7 @@ extension BrokerAPI {
             }
             try await limitRate(user: body.userID)
             return APIResponse(
-                json: try await previews.preview(body, caller: signed.verified.caller, requestID: context.id)
+                json: try await previews.preview(body, caller: signed.caller(context))
             )
         }
     }
@@ -103,14 +106,14 @@ extension BrokerAPI {
             action: "rollback.cancel"
         )
         let projectID = try context.parameters.require("projectId")
-        return try await audited(action: "rollback.cancel", caller: signed.verified.caller, context: context)
-        {
+        return try await audited(action: "rollback.cancel", signed: signed, context: context) {
             subject in
-            let body = try RequestBody.decode(
+            var body = try RequestBody.decode(
                 RollbackCancelRequest.self,
                 from: signed.body,
                 fields: ["userId", "reason"]
             )
+            body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
             subject.projectID = projectID
             try FieldRules.id(body.userID, field: "userId")
@@ -120,8 +123,7 @@ extension BrokerAPI {
             return try await cancels.cancel(
                 projectID: projectID,
                 body,
-                caller: signed.verified.caller,
-                requestID: context.id
+                caller: signed.caller(context)
             )
         }
     }
@@ -130,7 +132,7 @@ extension BrokerAPI {
     func publish(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: "publish")
         let versionID = try context.parameters.require("versionId")
-        return try await audited(action: "publish", caller: signed.verified.caller, context: context) {
+        return try await audited(action: "publish", signed: signed, context: context) {
             subject in
             let body = try RequestBody.decode(PublishRequest.self, from: signed.body, fields: ["userId"])
             subject.actor = body.userID
@@ -140,7 +142,7 @@ extension BrokerAPI {
             let version = try await publishing.publish(
                 versionID,
                 user: body.userID,
-                caller: ProjectService.Caller(keyID: signed.verified.caller, requestID: context.id)
+                caller: signed.caller(context)
             )
             return APIResponse(json: version)
         }

@@ -20,7 +20,7 @@ struct BuildAdmissionService: Sendable {
     ) async throws -> (admission: BuildAdmission, status: HTTPResponse.Status) {
         let logger = self.logger
         let sink = self.sink
-        return try await database.transaction { connection in
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
             // FOR SHARE: a rollback's outcome (which updates the project) waits for this
             // transaction, so a build held here is always seen by the release or purge.
             guard
@@ -73,7 +73,8 @@ struct BuildAdmissionService: Sendable {
                 status = .ok
             }
             try await AuditEntry(
-                caller: caller.keyID,
+                caller: caller.name,
+                keyID: caller.keyID,
                 actor: nil,
                 action: "build.admit",
                 projectID: project.id,

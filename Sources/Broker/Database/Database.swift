@@ -70,6 +70,19 @@ public struct Database: Sendable {
         }
     }
 
+    /// A transaction on behalf of a request signed with `keyID`: every audit row and history
+    /// entry it writes records the key (the columns' default reads `rollback.key_id`, set here
+    /// for this transaction only; migration 9).
+    func transaction<Result: Sendable>(
+        stampedBy keyID: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { [logger] connection in
+            try await connection.query("SELECT set_config('rollback.key_id', \(keyID), true)", logger: logger)
+            return try await body(connection)
+        }
+    }
+
     /// Runs `body` on one pooled connection (no transaction).
     public func connection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result

@@ -9,7 +9,7 @@ enum Migrations {
 
     static let all: [Step] = [
         initialSchema, rollbackRecordFunction, heldBuildDelivery, projectHistory, projectFreeze,
-        rollbackCancel, selectiveRollback, changeNotifications,
+        rollbackCancel, selectiveRollback, changeNotifications, keyIdentity,
     ]
 
     static let initialSchema = Step(

@@ -20,8 +20,14 @@ struct FreezeService: Sendable {
         caller: ProjectService.Caller
     ) async throws -> ProjectView {
         let logger = self.logger
-        return try await database.transaction { connection in
-            let project = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
+            let project = try await Self.owned(
+                projectID,
+                user: body.userID,
+                caller: caller,
+                on: connection,
+                logger: logger
+            )
             guard project.frozen == nil else { return project.view }
             try await ProjectStore.setFrozen(
                 projectID,
@@ -55,9 +61,15 @@ struct FreezeService: Sendable {
     ) async throws -> UnfreezeResult {
         let logger = self.logger
         let discard = body.discard ?? false
-        let (result, released, events) = try await database.transaction {
+        let (result, released, events) = try await database.transaction(stampedBy: caller.keyID) {
             connection -> (UnfreezeResult, [HeldBuild], [StoredEvent]) in
-            let project = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+            let project = try await Self.owned(
+                projectID,
+                user: body.userID,
+                caller: caller,
+                on: connection,
+                logger: logger
+            )
             let unchanged = UnfreezeResult(
                 projectID: projectID,
                 releasedBuilds: [],
@@ -134,8 +146,14 @@ struct FreezeService: Sendable {
         -> ProjectView
     {
         let logger = self.logger
-        return try await database.transaction { connection in
-            let project = try await Self.owned(projectID, user: body.userID, on: connection, logger: logger)
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
+            let project = try await Self.owned(
+                projectID,
+                user: body.userID,
+                caller: caller,
+                on: connection,
+                logger: logger
+            )
             if let value = body.freezeAfterRollback {
                 try await ProjectStore.setFreezeAfterRollback(
                     projectID,
@@ -159,10 +177,11 @@ struct FreezeService: Sendable {
         }
     }
 
-    /// The project, locked for this transaction, if `user` owns it.
+    /// The project, locked for this transaction, if `user` owns it (or an operator acts).
     private static func owned(
         _ projectID: String,
         user: String,
+        caller: ProjectService.Caller,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> ProjectRow {
@@ -176,14 +195,7 @@ struct FreezeService: Sendable {
         else {
             throw APIError.projectNotFound(projectID)
         }
-        guard project.userID == user else {
-            throw APIError(
-                .forbidden,
-                "project_not_owned",
-                "project \(projectID) does not belong to user \(user)",
-                details: ["projectId": projectID]
-            )
-        }
+        try caller.checkOwner(of: projectID, owner: project.userID, claimedUser: user)
         return project
     }
 
@@ -206,7 +218,7 @@ struct FreezeService: Sendable {
                     projectID: project.id,
                     kind: kind,
                     actor: user,
-                    caller: caller.keyID,
+                    caller: caller.name,
                     reason: historyReason,
                     fromVersionID: project.currentVersionID,
                     toVersionID: project.currentVersionID,
@@ -220,7 +232,8 @@ struct FreezeService: Sendable {
             )
         }
         try await AuditEntry(
-            caller: caller.keyID,
+            caller: caller.name,
+            keyID: caller.keyID,
             actor: user,
             action: action,
             projectID: project.id,

@@ -9,10 +9,21 @@ struct ProjectService: Sendable {
     let database: Database
     let logger: Logger
 
-    /// Who asked, for the audit row.
+    /// Who asked, for the audit row and the ownership rule.
     struct Caller: Sendable {
-        var keyID: String
+        var principal: Principal
         var requestID: String
+        /// The audit's and history's `caller` (the idempotency scope).
+        var name: String { principal.caller }
+        var keyID: String { principal.keyID }
+
+        /// Refuses a service key acting for a user who does not own the project; an operator
+        /// key acts for the team (its project patterns were checked with the route).
+        func checkOwner(of projectID: String, owner: String, claimedUser: String) throws {
+            guard !principal.isHeldToOwners || owner == claimedUser else {
+                throw APIError.projectNotOwned(projectID, user: claimedUser)
+            }
+        }
     }
 
     /// Registers a project and its build host. The same registration again answers the same
@@ -22,7 +33,7 @@ struct ProjectService: Sendable {
         caller: Caller
     ) async throws -> (project: ProjectView, created: Bool) {
         let logger = self.logger
-        return try await database.transaction { connection in
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
             let inserted = try await ProjectStore.insertIfAbsent(
                 id: body.projectID,
                 userID: body.userID,
@@ -41,7 +52,8 @@ struct ProjectService: Sendable {
             }
             if inserted {
                 try await AuditEntry(
-                    caller: caller.keyID,
+                    caller: caller.name,
+                    keyID: caller.keyID,
                     actor: body.userID,
                     action: "project.register",
                     projectID: body.projectID,
@@ -65,7 +77,7 @@ struct ProjectService: Sendable {
         caller: Caller
     ) async throws -> (version: VersionView, created: Bool) {
         let logger = self.logger
-        return try await database.transaction { connection in
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
             let project = try await Self.require(projectID, on: connection, logger: logger)
             let makeCurrent = body.makeCurrent ?? true
             if makeCurrent && project.status == .rollingBack {
@@ -107,7 +119,7 @@ struct ProjectService: Sendable {
                         projectID: projectID,
                         kind: .build,
                         actor: project.userID,
-                        caller: caller.keyID,
+                        caller: caller.name,
                         reason: nil,
                         fromVersionID: project.currentVersionID,
                         toVersionID: body.versionID,
@@ -121,7 +133,8 @@ struct ProjectService: Sendable {
                 )
             }
             try await AuditEntry(
-                caller: caller.keyID,
+                caller: caller.name,
+                keyID: caller.keyID,
                 actor: project.userID,
                 action: "version.register",
                 projectID: projectID,
@@ -195,12 +208,19 @@ struct ProjectService: Sendable {
         }
     }
 
-    /// Projects in id order, `limit` after `cursor` (a project id), optionally of one user.
-    func list(user: String?, cursor: String?, limit: Int) async throws -> ProjectList {
+    /// Projects in id order, `limit` after `cursor` (a project id), optionally of one user, and
+    /// only those matching `likePatterns` (an operator key's projects) when given.
+    func list(
+        user: String?,
+        matching likePatterns: [String]? = nil,
+        cursor: String?,
+        limit: Int
+    ) async throws -> ProjectList {
         let logger = self.logger
         return try await database.connection { connection in
             let rows = try await ProjectStore.list(
                 user: user,
+                matching: likePatterns,
                 after: cursor,
                 limit: limit + 1,
                 on: connection,

@@ -21,15 +21,13 @@ struct CancelService: Sendable {
     func cancel(
         projectID: String,
         _ request: RollbackCancelRequest,
-        caller: String,
-        requestID: String
+        caller: ProjectService.Caller
     ) async throws -> APIResponse {
         guard
             let active = try await requestCancel(
                 projectID: projectID,
                 request,
-                caller: caller,
-                requestID: requestID
+                caller: caller
             )
         else {
             return try await settledAnswer(projectID: projectID)
@@ -111,20 +109,17 @@ struct CancelService: Sendable {
     private func requestCancel(
         projectID: String,
         _ request: RollbackCancelRequest,
-        caller: String,
-        requestID: String
+        caller: ProjectService.Caller
     ) async throws -> CancelStore.ActiveJob? {
         let logger = self.logger
-        return try await database.transaction { connection in
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
             let (owner, found) = try await CancelStore.lockActive(
                 projectID: projectID,
                 on: connection,
                 logger: logger
             )
             guard let owner else { throw APIError.projectNotFound(projectID) }
-            guard owner == request.userID else {
-                throw APIError.projectNotOwned(projectID, user: request.userID)
-            }
+            try caller.checkOwner(of: projectID, owner: owner, claimedUser: request.userID)
             guard var active = found else { return nil }
             try await CancelStore.markRequested(
                 active.job.id,
@@ -135,7 +130,8 @@ struct CancelService: Sendable {
             )
             active.job.cancelRequested = true
             try await AuditEntry(
-                caller: caller,
+                caller: caller.name,
+                keyID: caller.keyID,
                 actor: request.userID,
                 action: "rollback.cancel",
                 projectID: projectID,
@@ -143,7 +139,7 @@ struct CancelService: Sendable {
                 statusCode: 202,
                 reason: request.reason,
                 details: ["jobId": active.job.idText, "rollbackVersionId": active.job.versionID],
-                requestID: requestID
+                requestID: caller.requestID
             ).insert(on: connection, logger: logger)
             return active
         }

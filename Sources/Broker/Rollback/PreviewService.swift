@@ -18,8 +18,7 @@ struct PreviewService: Sendable {
 
     func preview(
         _ request: RollbackPreviewRequest,
-        caller: String,
-        requestID: String
+        caller: ProjectService.Caller
     ) async throws -> RollbackPreview {
         let logger = self.logger
         let asRollback = RollbackRequest(
@@ -30,7 +29,7 @@ struct PreviewService: Sendable {
         let read = try await database.connection { connection in
             try await RollbackRead.load(asRollback, idempotency: nil, on: connection, logger: logger)
         }
-        let project = try RollbackService.checkedProject(asRollback, read.project)
+        let project = try RollbackService.checkedProject(asRollback, read.project, caller: caller)
         let target = try RollbackService.checkedTarget(asRollback, read.target, skip: false)
         let client = try agents.client(forHost: project.host)
         let limit = request.limit ?? Self.defaultLimit
@@ -83,7 +82,8 @@ struct PreviewService: Sendable {
         )
         await audit.record(
             AuditEntry(
-                caller: caller,
+                caller: caller.name,
+                keyID: caller.keyID,
                 actor: request.userID,
                 action: "rollback.preview",
                 projectID: project.id,
@@ -94,7 +94,7 @@ struct PreviewService: Sendable {
                     "targetVersionId": target.id,
                     "added": "\(files.added)", "changed": "\(files.changed)", "removed": "\(files.removed)",
                 ],
-                requestID: requestID
+                requestID: caller.requestID
             )
         )
         return preview

@@ -14,7 +14,7 @@ struct PublishService: Sendable {
         caller: ProjectService.Caller
     ) async throws -> VersionView {
         let logger = self.logger
-        return try await database.transaction { connection in
+        return try await database.transaction(stampedBy: caller.keyID) { connection in
             guard
                 let version = try await VersionStore.find(
                     versionID,
@@ -54,7 +54,8 @@ struct PublishService: Sendable {
             if !version.published {
                 try await VersionStore.publish(versionID, on: connection, logger: logger)
                 try await AuditEntry(
-                    caller: caller.keyID,
+                    caller: caller.name,
+                    keyID: caller.keyID,
                     actor: user,
                     action: "publish",
                     projectID: project.id,

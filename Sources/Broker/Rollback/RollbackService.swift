@@ -16,7 +16,7 @@ struct RollbackService: Sendable {
 
     /// What the route knows about the request besides its body.
     struct Context: Sendable {
-        var caller: String
+        var caller: ProjectService.Caller
         var requestID: String
         var idempotency: Idempotency?
         var traceParent: String?
@@ -90,7 +90,7 @@ struct RollbackService: Sendable {
             logger: logger
         )
         if let stored = read.stored, context.idempotency != nil { return .storedAnswer(stored) }
-        let project = try Self.checkedProject(request, read.project)
+        let project = try Self.checkedProject(request, read.project, caller: context.caller)
         let target = try Self.checkedTarget(request, read.target, skip: skip)
 
         // 2. The fast guard, before any write: its value is the epoch the write will produce, and
@@ -180,7 +180,8 @@ struct RollbackService: Sendable {
         guard stored.fingerprint == idempotency.fingerprint else { throw Idempotency.reused(idempotency.key) }
         let logger = self.logger
         let entry = AuditEntry(
-            caller: context.caller,
+            caller: context.caller.name,
+            keyID: context.caller.keyID,
             actor: request.userID,
             action: "rollback",
             projectID: request.projectID,
@@ -238,7 +239,7 @@ struct RollbackService: Sendable {
             skipWorkingDirectory: skip
         )
         let arguments = RollbackRecord.Arguments(
-            caller: context.caller,
+            caller: context.caller.name,
             key: context.idempotency?.key,
             fingerprint: context.idempotency?.fingerprint,
             lockID: context.idempotency.map { String($0.lockID) },
@@ -273,7 +274,12 @@ struct RollbackService: Sendable {
             response: String(decoding: response.body, as: UTF8.self),
             ttlSeconds: settings.idempotencyTTLSeconds
         )
-        let row = try await RollbackRecord.write(arguments, on: connection, logger: logger)
+        let row = try await RollbackRecord.write(
+            arguments,
+            keyID: context.caller.keyID,
+            on: connection,
+            logger: logger
+        )
         let key = context.idempotency?.key ?? ""
         let busy = Attempt.refused(Self.busy(project.id, because: "another request changed it a moment ago"))
         guard let row else { return busy }
@@ -292,11 +298,13 @@ struct RollbackService: Sendable {
         }
     }
 
-    static func checkedProject(_ request: RollbackRequest, _ found: ProjectRow?) throws -> ProjectRow {
+    static func checkedProject(
+        _ request: RollbackRequest,
+        _ found: ProjectRow?,
+        caller: ProjectService.Caller
+    ) throws -> ProjectRow {
         guard let project = found else { throw APIError.projectNotFound(request.projectID) }
-        guard project.userID == request.userID else {
-            throw APIError.projectNotOwned(project.id, user: request.userID)
-        }
+        try caller.checkOwner(of: project.id, owner: project.userID, claimedUser: request.userID)
         switch project.status {
         case .rollingBack:
             throw Self.busy(project.id, because: "it is rolling back now")

@@ -28,6 +28,8 @@ public struct BrokerServer: Sendable {
     public let metrics: BrokerMetrics
     /// What this process's `ChangeListener` hears, fanned out to streams and the dispatcher.
     let changes = ChangeHub()
+    /// The broker's keyring, reloaded on SIGHUP when it came from a file.
+    public let keyStore: KeyStore
     let postgresEndpoint: PostgresEndpoint
     let agentKeyring: Keyring?
     let logger: Logger
@@ -35,13 +37,14 @@ public struct BrokerServer: Sendable {
     /// - Parameter agentKeyring: keys the agents accept; needed by the `dispatch` role.
     public init(
         configuration: BrokerConfiguration,
-        keyring: Keyring,
+        keyStore: KeyStore,
         agentKeyring: Keyring? = nil,
         logger: Logger
     ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        self.keyStore = keyStore
         let postgresEndpoint = try PostgresEndpoint(url: configuration.postgresURL)
         self.postgresEndpoint = postgresEndpoint
         let redisEndpoint = try RedisEndpoint(url: configuration.redisURL)
@@ -62,7 +65,7 @@ public struct BrokerServer: Sendable {
             database: database,
             redis: redis,
             keys: RedisKeys(prefix: configuration.redisKeyPrefix),
-            keyring: keyring,
+            keyStore: keyStore,
             settings: configuration.settings,
             metrics: metrics,
             agents: try AgentDirectory(parsing: configuration.agents),
@@ -108,11 +111,13 @@ public struct BrokerServer: Sendable {
     }
 
     /// Serves HTTP; `onListening` gets the bound port (useful with port 0). `extraServices` run
-    /// in the same group (the tracing exporter), started first and stopped last.
+    /// in the same group (the tracing exporter), started first and stopped last. With
+    /// `reloadOnHangup`, SIGHUP reloads the keyring file (and the TLS files).
     public func run(
         roles: Set<Role> = [.api],
         dispatcherOwner: String = BrokerServer.defaultOwner(),
         gracefulShutdownSignals: [UnixSignal] = [],
+        reloadOnHangup: Bool = false,
         extraServices: [any Service] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
@@ -153,6 +158,22 @@ public struct BrokerServer: Sendable {
             livenessInterval: .milliseconds(configuration.safetyNetPollMilliseconds),
             logger: logger
         )
+        if reloadOnHangup {
+            let keyStore = self.keyStore
+            services.append(
+                .init(
+                    service: ReloadOnHangup(
+                        reloadables: [
+                            .init(name: "the keyring") {
+                                let keys = try keyStore.reload().keyring.keyIDs
+                                return "\(keys.count) keys (\(keys.joined(separator: ", ")))"
+                            }
+                        ],
+                        logger: logger
+                    )
+                )
+            )
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: extraServices.map { .init(service: $0) } + [

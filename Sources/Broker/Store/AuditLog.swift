@@ -6,6 +6,8 @@ import RollbackProtocol
 /// One row of `audit_log`: who asked for what, and what came of it.
 struct AuditEntry: Sendable {
     var caller: String?
+    /// The key that signed the request (nil when no key held).
+    var keyID: String?
     var actor: String?
     var action: String
     var projectID: String?
@@ -21,8 +23,9 @@ struct AuditEntry: Sendable {
         let detailsJSON = String(decoding: BrokerJSON.encode(details), as: UTF8.self)
         try await connection.query(
             """
-            INSERT INTO audit_log (caller, actor, action, project_id, outcome, status_code, reason, details, request_id)
-            VALUES (\(caller), \(actor), \(action), \(projectID), \(outcome), \(statusCode), \(reason),
+            INSERT INTO audit_log (caller, key_id, actor, action, project_id, outcome, status_code, reason, details,
+                request_id)
+            VALUES (\(caller), \(keyID), \(actor), \(action), \(projectID), \(outcome), \(statusCode), \(reason),
                 \(detailsJSON)::jsonb, \(requestID))
             """,
             logger: logger
@@ -59,6 +62,9 @@ extension AuditLog {
         var projectID: String?
         var actor: String?
         var since: Date?
+        /// SQL `LIKE` patterns a row's project must match (an operator key's projects); rows
+        /// of no project are left out then.
+        var projectLikePatterns: [String]?
     }
 
     /// Up to `limit` rows matching `filter` older than `before` (all when nil), newest first.
@@ -72,13 +78,15 @@ extension AuditLog {
         var records: [AuditRecord] = []
         for try await row in try await connection.query(
             """
-            SELECT id, at, caller, actor, action, project_id, outcome, status_code, reason, details::text AS details,
+            SELECT id, at, caller, key_id, actor, action, project_id, outcome, status_code, reason, details::text AS details,
                 request_id
             FROM audit_log
             WHERE id < \(before ?? Int64.max)
                 AND (\(filter.projectID)::text IS NULL OR project_id = \(filter.projectID))
                 AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
                 AND (\(filter.since)::timestamptz IS NULL OR at >= \(filter.since))
+                AND (\(filter.projectLikePatterns)::text[] IS NULL
+                    OR project_id LIKE ANY (\(filter.projectLikePatterns)::text[]))
             ORDER BY id DESC LIMIT \(limit)
             """,
             logger: logger
@@ -96,7 +104,8 @@ extension AuditLog {
                     statusCode: try columns["status_code"].decode(Int?.self),
                     reason: try columns["reason"].decode(String?.self),
                     details: Self.strings(try columns["details"].decode(String.self)),
-                    requestID: try columns["request_id"].decode(String?.self)
+                    requestID: try columns["request_id"].decode(String?.self),
+                    keyID: try columns["key_id"].decode(String?.self)
                 )
             )
         }

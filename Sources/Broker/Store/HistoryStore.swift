@@ -49,15 +49,16 @@ enum HistoryStore {
     ) async throws {
         try await connection.query(
             """
-            INSERT INTO project_history (project_id, kind, actor, caller, reason, from_version_id, to_version_id,
-                target_version_id, job_id, outcome, duration_ms, commit_id, tag, error_code, changes_current)
-            SELECT \(entry.projectID), \(entry.kind.rawValue), s.actor, s.caller, s.reason,
+            INSERT INTO project_history (project_id, kind, actor, caller, key_id, reason, from_version_id,
+                to_version_id, target_version_id, job_id, outcome, duration_ms, commit_id, tag, error_code,
+                changes_current)
+            SELECT \(entry.projectID), \(entry.kind.rawValue), s.actor, s.caller, s.key_id, s.reason,
                 coalesce(\(entry.fromVersionID), s.from_version_id), \(entry.toVersionID), \(entry.targetVersionID), \(entry.jobID),
                 \(entry.outcome), \(entry.durationMilliseconds), \(entry.commitID), \(entry.tag),
                 \(entry.errorCode), \(entry.changesCurrent)
             FROM (SELECT 1) one
             LEFT JOIN LATERAL (
-                SELECT actor, caller, reason, from_version_id FROM project_history
+                SELECT actor, caller, key_id, reason, from_version_id FROM project_history
                 WHERE project_id = \(entry.projectID) AND job_id = \(entry.jobID) AND kind = 'rollbackStarted'
                 ORDER BY id LIMIT 1
             ) s ON true
@@ -77,7 +78,7 @@ enum HistoryStore {
         var entries: [HistoryEntry] = []
         for try await row in try await connection.query(
             """
-            SELECT id, at, kind, actor, caller, reason, from_version_id, to_version_id, target_version_id,
+            SELECT id, at, kind, actor, caller, key_id, reason, from_version_id, to_version_id, target_version_id,
                 job_id, outcome, duration_ms, commit_id, tag, error_code
             FROM project_history
             WHERE project_id = \(project) AND id < \(before ?? Int64.max)
@@ -102,7 +103,8 @@ enum HistoryStore {
                     durationMilliseconds: try columns["duration_ms"].decode(Int64?.self),
                     commitID: try columns["commit_id"].decode(String?.self),
                     tag: try columns["tag"].decode(String?.self),
-                    errorCode: try columns["error_code"].decode(String?.self)
+                    errorCode: try columns["error_code"].decode(String?.self),
+                    keyID: try columns["key_id"].decode(String?.self)
                 )
             )
         }

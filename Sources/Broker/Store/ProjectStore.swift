@@ -31,6 +31,7 @@ enum ProjectStore {
     /// id order.
     static func list(
         user: String?,
+        matching likePatterns: [String]?,
         after: String?,
         limit: Int,
         on connection: PostgresConnection,
@@ -41,6 +42,7 @@ enum ProjectStore {
             """
             SELECT \(unescaped: columns) FROM projects
             WHERE (\(user)::text IS NULL OR user_id = \(user)) AND (\(after)::text IS NULL OR id > \(after))
+                AND (\(likePatterns)::text[] IS NULL OR id LIKE ANY (\(likePatterns)::text[]))
             ORDER BY id LIMIT \(limit)
             """,
             logger: logger

@@ -99,14 +99,23 @@ enum RollbackRecord {
         var newEpoch: Int64?
     }
 
+    /// Calls the function in the statement's own transaction, stamped with the signing key
+    /// (`rollback.key_id`, read by the audit row's and history entry's `key_id` default). The
+    /// function's argument refers to the stamp's row (LATERAL), which makes PostgreSQL set it
+    /// before the function runs: one round trip still.
     static func write(
         _ arguments: Arguments,
+        keyID: String,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Outcome? {
         let json = String(decoding: BrokerJSON.encode(arguments), as: UTF8.self)
         let rows = try await connection.query(
-            "SELECT outcome, stored_status, stored_body, new_epoch FROM rollback_record(\(json)::jsonb)",
+            """
+            SELECT outcome, stored_status, stored_body, new_epoch
+            FROM (SELECT set_config('rollback.key_id', \(keyID), true) AS key_id) stamp,
+                LATERAL rollback_record(CASE WHEN stamp.key_id IS NOT NULL THEN \(json)::jsonb END)
+            """,
             logger: logger
         )
         var outcome: Outcome?

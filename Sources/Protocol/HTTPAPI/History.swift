@@ -28,11 +28,13 @@ public struct HistoryEntry: Codable, Sendable, Hashable {
     public var id: Int64
     public var at: Date
     public var kind: HistoryKind
-    /// The user the change was made for (the web tier's `userId`, or the dispatcher's outcome
-    /// carries the rollback's requester).
+    /// The user the change was made for (the web tier's `userId`, an operator key's actor, or
+    /// for the dispatcher's outcome the rollback's requester).
     public var actor: String?
-    /// The key id that signed the request.
+    /// Who signed the request: the key's `caller` (service keys), else its key id.
     public var caller: String?
+    /// The key that signed the request (absent for entries written before keys were recorded).
+    public var keyID: String?
     public var reason: String?
     /// The current version before the change.
     public var fromVersionID: String?
@@ -64,13 +66,15 @@ public struct HistoryEntry: Codable, Sendable, Hashable {
         durationMilliseconds: Int64?,
         commitID: String?,
         tag: String?,
-        errorCode: String?
+        errorCode: String?,
+        keyID: String? = nil
     ) {
         self.id = id
         self.at = at
         self.kind = kind
         self.actor = actor
         self.caller = caller
+        self.keyID = keyID
         self.reason = reason
         self.fromVersionID = fromVersionID
         self.toVersionID = toVersionID
@@ -85,6 +89,7 @@ public struct HistoryEntry: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id, at, kind, actor, caller, reason
+        case keyID = "keyId"
         case fromVersionID = "fromVersionId"
         case toVersionID = "toVersionId"
         case targetVersionID = "targetVersionId"
@@ -119,6 +124,8 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var id: Int64
     public var at: Date
     public var caller: String?
+    /// The key that signed the request, when one did.
+    public var keyID: String?
     public var actor: String?
     public var action: String
     public var projectID: String?
@@ -140,11 +147,13 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         statusCode: Int?,
         reason: String?,
         details: [String: String],
-        requestID: String?
+        requestID: String?,
+        keyID: String? = nil
     ) {
         self.id = id
         self.at = at
         self.caller = caller
+        self.keyID = keyID
         self.actor = actor
         self.action = action
         self.projectID = projectID
@@ -157,6 +166,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id, at, caller, actor, action
+        case keyID = "keyId"
         case projectID = "projectId"
         case outcome, statusCode, reason, details
         case requestID = "requestId"

@@ -7,6 +7,17 @@ public import RollbackProtocol
 public enum KeyringFile {
     /// - Throws: `KeyringFileError` with a message that names the path and the fix.
     public static func load(_ path: String) throws(KeyringFileError) -> Keyring {
+        let bytes = try read(path)
+        do {
+            return try Keyring(json: bytes)
+        } catch {
+            throw KeyringFileError(message: "\(path): \(error)")
+        }
+    }
+
+    /// The file's bytes, once its mode is checked: for readers that parse more than the keys
+    /// (the broker's keyring also says what each key may do).
+    public static func read(_ path: String) throws(KeyringFileError) -> [UInt8] {
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw KeyringFileError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
@@ -20,11 +31,7 @@ public enum KeyringFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KeyringFileError(message: "cannot read \(path)")
         }
-        do {
-            return try Keyring(json: Array(data))
-        } catch {
-            throw KeyringFileError(message: "\(path): \(error)")
-        }
+        return Array(data)
     }
 }
 

@@ -17,6 +17,38 @@ final class BrokerHarness: Sendable {
         callers: ["web-1": "web"]
     )
 
+    /// Operator keys beside the web tier's service key, one per role, and one limited to
+    /// `shop-*`: key id → (actor, role, project patterns).
+    static let operators: [String: (actor: String, role: Role, projects: [String]?)] = [
+        "admin-1": ("ada", .admin, nil),
+        "operator-1": ("olga", .operator, nil),
+        "viewer-1": ("vera", .viewer, nil),
+        "shop-operator-1": ("sam", .operator, ["shop-*"]),
+    ]
+
+    /// Each operator key's secret (derived from its id; tests only).
+    static func operatorSecret(_ keyID: String) -> [UInt8] {
+        Array("secret-of-\(keyID)-0123456789abcdef0123".utf8)
+    }
+
+    /// The broker's keyring: the web tier's service key and the operator keys.
+    static let accessKeyring: AccessKeyring = {
+        var keys = [try! SigningKey(id: "web-1", secret: secret)]
+        var grants: [String: KeyGrant] = [:]
+        for (id, grant) in operators.sorted(by: { $0.key < $1.key }) {
+            keys.append(try! SigningKey(id: id, secret: operatorSecret(id)))
+            grants[id] = .operator(
+                actor: grant.actor,
+                role: grant.role,
+                projects: try! grant.projects.map { try ProjectPatterns($0) }
+            )
+        }
+        return AccessKeyring(
+            keyring: try! Keyring(keys: keys, activeKeyID: "web-1", callers: ["web-1": "web"]),
+            grants: grants
+        )
+    }()
+
     static let logger = Logger(label: "test.sql")
 
     /// A keyring file (mode 600) holding the web tier's key, for clients run as processes;
@@ -79,7 +111,7 @@ final class BrokerHarness: Sendable {
         logger.logLevel = .warning
         let server = try BrokerServer(
             configuration: configuration,
-            keyring: keyring,
+            keyStore: KeyStore(accessKeyring),
             agentKeyring: AgentHost.keyring,
             logger: logger
         )
@@ -117,18 +149,24 @@ final class BrokerHarness: Sendable {
 
     // MARK: HTTP
 
-    /// Sends a request, signed unless `signed` is false.
+    /// Sends a request, signed (with the web tier's key, or the key `key` names) unless
+    /// `signed` is false.
     func send(
         _ method: String,
         _ target: String,
         body: [UInt8] = [],
         idempotencyKey: String? = nil,
         signed: Bool = true,
+        key: String = "web-1",
         timestamp: Int64 = UnixTime.now(),
         extraHeaders: [(name: String, value: String)] = []
     ) async throws -> HTTP1Response {
         var headers = extraHeaders
         if signed {
+            let signer =
+                key == "web-1"
+                ? self.signer
+                : HTTPRequestSigner(key: try SigningKey(id: key, secret: Self.operatorSecret(key)))
             headers += signer.headers(method: method, target: target, body: body, timestamp: timestamp)
         }
         if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
@@ -140,9 +178,10 @@ final class BrokerHarness: Sendable {
     func post(
         _ target: String,
         json: some Encodable,
-        idempotencyKey: String? = nil
+        idempotencyKey: String? = nil,
+        key: String = "web-1"
     ) async throws -> HTTP1Response {
-        try await send("POST", target, body: Self.encode(json), idempotencyKey: idempotencyKey)
+        try await send("POST", target, body: Self.encode(json), idempotencyKey: idempotencyKey, key: key)
     }
 
     func rollback(_ request: RollbackRequest, idempotencyKey: String? = nil) async throws -> HTTP1Response {
@@ -180,9 +219,14 @@ final class BrokerHarness: Sendable {
         let v2: String
     }
 
-    func makeProject(host: String = "build-host-1") async throws -> Project {
+    func makeProject(host: String = "build-host-1", prefix: String = "p") async throws -> Project {
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        let project = Project(id: "p-\(suffix)", user: "u-\(suffix)", v1: "v1-\(suffix)", v2: "v2-\(suffix)")
+        let project = Project(
+            id: "\(prefix)-\(suffix)",
+            user: "u-\(suffix)",
+            v1: "v1-\(suffix)",
+            v2: "v2-\(suffix)"
+        )
         let created = try await post(
             "/v1/projects",
             json: RegisterProjectRequest(projectID: project.id, userID: project.user, host: host)
