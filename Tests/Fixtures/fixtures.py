@@ -9,6 +9,9 @@ and small HTTP servers on loopback. Used by the Swift integration tests.
   fixtures.py stall PORTFILE            answer every request with headers and 10 bytes, then stall
   fixtures.py silent PORTFILE           accept connections, read what comes, never answer
   fixtures.py otlp OUT PORTFILE         an OTLP/HTTP collector: append each JSON export to OUT, one per line
+  fixtures.py webhook-receiver OUT PORT PORTFILE
+                                        a webhook receiver on PORT (0: a free one): append each delivery
+                                        (path, headers, body) to OUT as one JSON line, answer 204
 """
 import http.server
 import os
@@ -127,6 +130,29 @@ class OTLPCollector(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class WebhookReceiver(http.server.BaseHTTPRequestHandler):
+    """Takes webhook deliveries: appends each as one JSON line {path, headers, body} to the
+    server's file and answers 204, so a test can check every delivery, its order and its
+    signature."""
+    out = None
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        import json
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        line = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                           "body": body.decode("utf-8", "replace")}, separators=(",", ":"))
+        with open(WebhookReceiver.out, "a") as f:
+            f.write(line + "\n")
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 def flaky_proxy(target_port, portfile):
     """Forwards HTTP requests to 127.0.0.1:TARGET_PORT. The first request is forwarded and
     answered by the target, but its answer is dropped (the client's connection is closed): the
@@ -185,10 +211,10 @@ def flaky_proxy(target_port, portfile):
         threading.Thread(target=handle, args=(client,), daemon=True).start()
 
 
-def serve(handler, portfile):
+def serve(handler, portfile, port=0):
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", port), handler) as server:
         with open(portfile + ".tmp", "w") as f:
             f.write(str(server.server_address[1]))
         os.rename(portfile + ".tmp", portfile)
@@ -211,6 +237,9 @@ if __name__ == "__main__":
         serve(Stall, sys.argv[2])
     elif command == "silent":
         serve(Silent, sys.argv[2])
+    elif command == "webhook-receiver":
+        WebhookReceiver.out = sys.argv[2]
+        serve(WebhookReceiver, sys.argv[4], int(sys.argv[3]))
     elif command == "otlp":
         OTLPCollector.out = sys.argv[2]
         serve(OTLPCollector, sys.argv[3])

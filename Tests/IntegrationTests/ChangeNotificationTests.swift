@@ -156,7 +156,8 @@ struct ChangeNotificationTests {
             ChangeNotice(payload: #"{"kind":"cancel","host":"build-1","job":"\#(job.uuidString)"}"#)
                 == .cancelRequested(host: "build-1", jobID: job)
         )
-        #expect(ChangeNotice(payload: #"{"kind":"webhook"}"#) == nil)
+        #expect(ChangeNotice(payload: #"{"kind":"webhook"}"#) == .webhookQueued)
+        #expect(ChangeNotice(payload: #"{"kind":"somethingNewer"}"#) == nil)
         #expect(ChangeNotice(payload: "not json") == nil)
         #expect(ChangeNotice(payload: #"{"kind":"cancel","host":"h","job":"not-a-uuid"}"#) == nil)
     }

@@ -281,13 +281,54 @@ struct OpenAPISchemaKeysTests {
                     )
                 )
             ),
+            (
+                "CreateWebhookRequest",
+                try keys(CreateWebhookRequest(url: "u", eventTypes: ["e"], projects: ["p"], secret: "s"))
+            ),
+            ("Webhook", try keys(webhook)),
+            ("WebhookList", try keys(WebhookList(webhooks: [webhook]))),
+            ("WebhookDelivery", try keys(webhookDelivery)),
+            (
+                "WebhookDeliveryPage",
+                try keys(WebhookDeliveryPage(webhookID: "w", deliveries: [webhookDelivery], nextCursor: "1"))
+            ),
         ]
     }
+
+    static let webhook = WebhookView(
+        webhookID: "w",
+        url: "u",
+        eventTypes: ["e"],
+        projects: ["p"],
+        enabled: true,
+        createdAt: date,
+        createdBy: "a",
+        failingSince: date,
+        disabledAt: date,
+        disabledReason: "r",
+        pendingDeliveries: 1,
+        secret: "s"
+    )
+
+    static let webhookDelivery = WebhookDeliveryView(
+        deliveryID: 1,
+        eventID: 2,
+        eventType: "rollbackCompleted",
+        projectID: "p",
+        state: "pending",
+        attempts: 1,
+        lastStatus: 500,
+        lastError: "e",
+        lastAttemptAt: date,
+        nextAttemptAt: date,
+        deliveredAt: date,
+        createdAt: date
+    )
 
     @Test("each request and answer type encodes exactly its schema's properties")
     func requestAndAnswerKeys() throws {
         let pairs = try Self.requestsAndAnswers()
-        #expect(pairs.count == 26)
+        #expect(pairs.count == 31)
         for (schema, encoded) in pairs {
             let specified = try Self.schemaProperties(schema)
             #expect(!specified.isEmpty, "schema \(schema) has properties in spec/openapi.yaml")

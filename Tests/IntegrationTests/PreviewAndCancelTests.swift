@@ -399,7 +399,8 @@ struct PreviewAndCancelTests {
             let began = clock.now
             let answer = try await Self.cancel(broker, project)
             try broker.expectStatus(answer.response, 200)
-            #expect(clock.now - began < .seconds(5), "no waiting for the agent or the retry")
+            // The retry is a minute away: far below that is "at once", even on a loaded 2-core CI.
+            #expect(clock.now - began < .seconds(15), "no waiting for the agent or the retry")
             #expect(try await broker.value("SELECT state FROM jobs WHERE id = '\(jobID)'") == "canceled")
             #expect(try await DispatchTests.status(broker, project) == "deployed")
             #expect(try Self.snapshot(work) == tree)

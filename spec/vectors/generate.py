@@ -266,10 +266,53 @@ http_signatures = {
     "cases": http_cases,
 }
 
+# ---------------------------------------------------------------------------------------------
+# Webhook signatures (spec/http-api.md, "Webhooks"): Rollback-Webhook-Signature: t=<ts>,v1=<hex>,
+# HMAC-SHA256 with the subscription secret's UTF-8 bytes over "<ts>." + the raw body.
+WEBHOOK_SECRET = "whsec_the-vectors-secret"
+WEBHOOK_BODY = compact({"type": "rollbackCompleted", "projectId": "p1", "jobId": "j1", "id": 42,
+                        "at": "2026-01-01T00:00:00Z"})
+
+
+def webhook_signature(secret, ts, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), ("%d." % ts).encode() + body, hashlib.sha256).hexdigest()
+    return "t=%d,v1=%s" % (ts, mac)
+
+
+webhook_cases = []
+
+
+def webhook_case(name, valid, *, header=None, body=WEBHOOK_BODY, note=""):
+    webhook_cases.append({"name": name, "note": note, "bodyHex": body.hex(),
+                          "header": header if header is not None else webhook_signature(WEBHOOK_SECRET, NOW, body),
+                          "valid": valid})
+
+
+webhook_case("valid", True, note="HMAC-SHA256(secret, '<t>.' + body)")
+webhook_case("body changed after signing", False, header=webhook_signature(WEBHOOK_SECRET, NOW, WEBHOOK_BODY),
+             body=WEBHOOK_BODY.replace(b"j1", b"j2"))
+webhook_case("another secret", False, header=webhook_signature("whsec_someone-else", NOW, WEBHOOK_BODY))
+webhook_case("timestamp changed after signing", False,
+             header=webhook_signature(WEBHOOK_SECRET, NOW, WEBHOOK_BODY).replace("t=%d" % NOW, "t=%d" % (NOW + 1)))
+webhook_case("301 s old", False, header=webhook_signature(WEBHOOK_SECRET, NOW - 301, WEBHOOK_BODY),
+             note="receivers refuse a t far from their clock (300 s here)")
+webhook_case("300 s old is still inside the tolerance", True,
+             header=webhook_signature(WEBHOOK_SECRET, NOW - 300, WEBHOOK_BODY))
+webhook_case("two v1 during a secret rotation, the second one right", True,
+             header="t=%d,v1=%s,%s" % (NOW, "0" * 64, webhook_signature(WEBHOOK_SECRET, NOW, WEBHOOK_BODY).split(",")[1]))
+webhook_case("no t", False, header=webhook_signature(WEBHOOK_SECRET, NOW, WEBHOOK_BODY).split(",")[1])
+webhook_case("empty body", True, body=b"")
+
+webhook_signatures = {
+    "description": "Webhook delivery signature vectors: verify header against the body with secret, at now, "
+                   "tolerance 300 s.",
+    "now": NOW, "toleranceSeconds": 300, "secret": WEBHOOK_SECRET, "cases": webhook_cases,
+}
+
 for name, doc in (("frames.json", frames), ("signatures.json", signatures),
-                  ("http-signatures.json", http_signatures)):
+                  ("http-signatures.json", http_signatures), ("webhook-signatures.json", webhook_signatures)):
     with open(os.path.join(HERE, name), "w") as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)
         f.write("\n")
-print("wrote frames.json (%d cases), signatures.json (%d cases), http-signatures.json (%d cases)"
-      % (len(frame_cases), len(sig_cases), len(http_cases)))
+print("wrote frames.json (%d cases), signatures.json (%d cases), http-signatures.json (%d cases), "
+      "webhook-signatures.json (%d cases)" % (len(frame_cases), len(sig_cases), len(http_cases), len(webhook_cases)))

@@ -19,6 +19,7 @@ public struct BrokerAPI: Sendable {
     let freezes: FreezeService
     let previews: PreviewService
     let cancels: CancelService
+    let webhooks: WebhookService
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
@@ -76,6 +77,7 @@ public struct BrokerAPI: Sendable {
         self.builds = BuildAdmissionService(database: database, sink: sink, logger: logger)
         self.publishing = PublishService(database: database, logger: logger)
         self.histories = HistoryService(database: database, logger: logger)
+        self.webhooks = WebhookService(database: database, logger: logger)
         let relay = HeldBuildRelay(database: database, sink: sink, logger: logger)
         let publisher = EventPublisher(redis: redis, keys: keys, logger: logger)
         self.freezes = FreezeService(database: database, relay: relay, publisher: publisher, logger: logger)
@@ -136,6 +138,17 @@ public struct BrokerAPI: Sendable {
         Route(method: .post, path: "/v1/builds") { try await $0.admitBuild($1, $2) },
         Route(method: .get, path: "/v1/jobs/{jobId}") { try await $0.job($1, $2) },
         Route(method: .get, path: "/v1/projects/{projectId}/events") { try await $0.events($1, $2) },
+        Route(method: .post, path: "/v1/webhooks") { try await $0.createWebhook($1, $2) },
+        Route(method: .get, path: "/v1/webhooks") { try await $0.listWebhooks($1, $2) },
+        Route(method: .get, path: "/v1/webhooks/{webhookId}") { try await $0.webhook($1, $2) },
+        Route(method: .delete, path: "/v1/webhooks/{webhookId}") { try await $0.deleteWebhook($1, $2) },
+        Route(method: .post, path: "/v1/webhooks/{webhookId}/enable") { try await $0.enableWebhook($1, $2) },
+        Route(method: .post, path: "/v1/webhooks/{webhookId}/disable") {
+            try await $0.disableWebhook($1, $2)
+        },
+        Route(method: .get, path: "/v1/webhooks/{webhookId}/deliveries") {
+            try await $0.webhookDeliveries($1, $2)
+        },
     ]
 
     /// Routes a dispatcher-only process serves: health and metrics, nothing that changes state.

@@ -59,6 +59,19 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     /// First retry delay of a retryable failure; doubled per attempt, at most 30 s.
     public var retryBackoffMilliseconds: Int = 1000
 
+    // MARK: Webhooks (`serve` and `run`)
+
+    /// Subscriptions one broker process delivers to at once (each in event order); 0: this
+    /// process sends no webhooks (the other API instances do).
+    public var webhookConcurrency: Int = 4
+    /// How long a receiver may take to answer one delivery.
+    public var webhookTimeoutMilliseconds: Int = 10_000
+    /// First retry delay of a failed delivery; doubled per attempt up to `webhookRetryMaxMilliseconds`.
+    public var webhookRetryBaseMilliseconds: Int = 1000
+    public var webhookRetryMaxMilliseconds: Int = 3_600_000
+    /// A subscription whose deliveries have failed this long is disabled (with an audit row).
+    public var webhookGiveUpSeconds: Int = 86_400
+
     public init() {}
 
     /// The fields settable by environment and flags, by their JSON names.
@@ -72,6 +85,8 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         "agentKeyringFile",
         "dispatchConcurrency",
         "jobLeaseSeconds", "retryBackoffMilliseconds",
+        "webhookConcurrency", "webhookTimeoutMilliseconds", "webhookRetryBaseMilliseconds",
+        "webhookRetryMaxMilliseconds", "webhookGiveUpSeconds",
     ]
 
     /// Sets one field from its textual form (as in the environment or a flag).
@@ -146,6 +161,18 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
             }
             jobLeaseSeconds = seconds
         case "retryBackoffMilliseconds": retryBackoffMilliseconds = try positive()
+        case "webhookConcurrency":
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+                throw ConfigurationError(
+                    field: field,
+                    message: "must be 0 (send none) or more, got \"\(text)\""
+                )
+            }
+            webhookConcurrency = value
+        case "webhookTimeoutMilliseconds": webhookTimeoutMilliseconds = try positive()
+        case "webhookRetryBaseMilliseconds": webhookRetryBaseMilliseconds = try positive()
+        case "webhookRetryMaxMilliseconds": webhookRetryMaxMilliseconds = try positive()
+        case "webhookGiveUpSeconds": webhookGiveUpSeconds = try positive()
         default: throw ConfigurationError(field: field, message: "unknown field")
         }
     }
@@ -181,6 +208,19 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         settings.signatureWindowSeconds = Int64(signatureWindowSeconds)
         settings.safetyNetPoll = .milliseconds(safetyNetPollMilliseconds)
         return settings
+    }
+
+    /// The webhook deliverer's knobs; `owner` names this process in the leases it takes.
+    public func webhookSettings(owner: String) -> WebhookSettings {
+        WebhookSettings(
+            owner: owner,
+            concurrency: webhookConcurrency,
+            timeout: .milliseconds(webhookTimeoutMilliseconds),
+            retryBase: .milliseconds(webhookRetryBaseMilliseconds),
+            retryMax: .milliseconds(webhookRetryMaxMilliseconds),
+            giveUpSeconds: webhookGiveUpSeconds,
+            safetyNetPoll: .milliseconds(safetyNetPollMilliseconds)
+        )
     }
 
     /// The dispatcher's knobs; `owner` names this dispatcher in the leases it takes.

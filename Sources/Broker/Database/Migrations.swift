@@ -9,7 +9,7 @@ enum Migrations {
 
     static let all: [Step] = [
         initialSchema, rollbackRecordFunction, heldBuildDelivery, projectHistory, projectFreeze,
-        rollbackCancel, selectiveRollback, changeNotifications, keyIdentity,
+        rollbackCancel, selectiveRollback, changeNotifications, keyIdentity, webhooks,
     ]
 
     static let initialSchema = Step(

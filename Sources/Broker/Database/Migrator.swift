@@ -1,5 +1,6 @@
 public import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// Applies `Migrations.all` in order, each step in its own transaction with its row in
 /// `schema_migrations`. Several brokers starting at once take turns (an advisory lock), and a
@@ -77,5 +78,28 @@ public struct Migrator: Sendable {
             }
             return versions
         }
+    }
+
+    /// Waits until the schema is at least the one this code needs (migrations are run by
+    /// `serve` at start or by `migrate`), for services that start beside the migration; false
+    /// when stopped first.
+    func waitUntilCurrent(logger: Logger) async -> Bool {
+        var reported = false
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let applied = (try? await appliedVersions(logger: logger)) ?? []
+            if (applied.last ?? 0) >= Self.latestVersion { return true }
+            if !reported {
+                logger.notice(
+                    "waiting for database migrations",
+                    metadata: [
+                        "schema.version": "\(applied.last ?? 0)",
+                        "schema.needed": "\(Self.latestVersion)",
+                    ]
+                )
+                reported = true
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        return false
     }
 }

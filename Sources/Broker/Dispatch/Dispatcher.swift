@@ -1,7 +1,6 @@
 import Logging
 import RollbackProtocol
 public import ServiceLifecycle
-import Synchronization
 
 /// The job runner of `rollback-broker dispatch`: claims the jobs of the hosts in its
 /// `AgentDirectory` and runs each through that host's agent. Several dispatchers may serve the
@@ -57,7 +56,7 @@ public struct Dispatcher: Service {
     public func run() async throws {
         let hosts = agents.hosts
         logger.info("dispatcher started", metadata: ["hosts": "\(hosts.joined(separator: ","))"])
-        guard await waitForSchema() else { return }
+        guard await migrator.waitUntilCurrent(logger: logger) else { return }
         // Subscribed before the first claim: a job queued after it is announced in the mailbox.
         await changes.withJobs(of: hosts) { wakeUps in
             await claimAndRun(hosts: hosts, wakeUps: wakeUps)
@@ -68,7 +67,7 @@ public struct Dispatcher: Service {
     /// becomes due, one of its jobs ends, or the safety-net poll comes round (a due retry or an
     /// expired lease of a dead dispatcher announces nothing).
     private func claimAndRun(hosts: [String], wakeUps: Mailbox<Duration>) async {
-        let active = ActiveJobs()
+        let active = ActiveCount()
         var lastHousekeeping = ContinuousClock.now - .seconds(3600)
         var nextDue: ContinuousClock.Instant?
         // Discarding: a long-lived dispatcher must not keep every finished job's task around.
@@ -120,28 +119,6 @@ public struct Dispatcher: Service {
         }
     }
 
-    /// Waits until the schema is at least the one this code needs (migrations are run by `serve`
-    /// at start or by `migrate`); false when stopped first.
-    private func waitForSchema() async -> Bool {
-        var reported = false
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            let applied = (try? await migrator.appliedVersions(logger: logger)) ?? []
-            if (applied.last ?? 0) >= Migrator.latestVersion { return true }
-            if !reported {
-                logger.notice(
-                    "waiting for database migrations",
-                    metadata: [
-                        "schema.version": "\(applied.last ?? 0)",
-                        "schema.needed": "\(Migrator.latestVersion)",
-                    ]
-                )
-                reported = true
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
-        }
-        return false
-    }
-
     /// Gauges from PostgreSQL, and released builds whose hand-over was interrupted.
     private func housekeeping() async {
         if let depth = try? await queue.depth() {
@@ -150,11 +127,4 @@ public struct Dispatcher: Service {
         }
         await relay.deliverPending(hosts: agents.hosts)
     }
-}
-
-/// How many jobs this dispatcher runs right now.
-private final class ActiveJobs: Sendable {
-    private let value = Atomic<Int>(0)
-    var count: Int { value.load(ordering: .relaxed) }
-    func add(_ delta: Int) { value.add(delta, ordering: .relaxed) }
 }

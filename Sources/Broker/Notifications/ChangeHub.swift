@@ -10,6 +10,7 @@ public final class ChangeHub: Sendable {
         var events: [String: [ObjectIdentifier: Mailbox<StoredEvent>]] = [:]
         var jobs: [String: [ObjectIdentifier: Mailbox<Duration>]] = [:]
         var cancels: [UUID: [ObjectIdentifier: Mailbox<UUID>]] = [:]
+        var webhooks: [ObjectIdentifier: Mailbox<Bool>] = [:]
         var listening = false
         var listenerBackendPID: Int32?
     }
@@ -91,6 +92,15 @@ public final class ChangeHub: Sendable {
         return try await body(mailbox)
     }
 
+    /// Runs `body` with a mailbox that is posted to whenever a webhook delivery is queued.
+    func withWebhooks<Result>(_ body: (Mailbox<Bool>) async throws -> Result) async rethrows -> Result {
+        let mailbox = Mailbox<Bool>(capacity: 4)
+        let key = ObjectIdentifier(mailbox)
+        registry.withLock { $0.webhooks[key] = mailbox }
+        defer { registry.withLock { $0.webhooks[key] = nil } }
+        return try await body(mailbox)
+    }
+
     // MARK: Delivering (the listener's side)
 
     /// Posts a notification to the mailboxes it concerns.
@@ -107,6 +117,9 @@ public final class ChangeHub: Sendable {
         case .cancelRequested(_, let job):
             let boxes = registry.withLock { Array(($0.cancels[job] ?? [:]).values) }
             for box in boxes { box.post(job) }
+        case .webhookQueued:
+            let boxes = registry.withLock { Array($0.webhooks.values) }
+            for box in boxes { box.post(true) }
         }
     }
 
@@ -145,6 +158,7 @@ extension ChangeHub.Registry {
         for boxes in cancels.values {
             for box in boxes.values { wakes.append { box.requireCatchUp() } }
         }
+        for box in webhooks.values { wakes.append { box.requireCatchUp() } }
         return wakes
     }
 }

@@ -9,6 +9,8 @@ enum ChangeNotice: Sendable, Equatable {
     case jobQueued(host: String, dueIn: Duration)
     /// A cancel was requested for the running job `jobID` of `host`.
     case cancelRequested(host: String, jobID: UUID)
+    /// A webhook delivery was queued (migration 10).
+    case webhookQueued
 
     /// The channel the triggers notify for the tables in `schema`.
     static func channel(schema: String) -> String { "rollback.\(schema)" }
@@ -38,6 +40,8 @@ enum ChangeNotice: Sendable, Equatable {
         case "job":
             guard let host = wire.host else { return nil }
             self = .jobQueued(host: host, dueIn: .milliseconds(max(0, wire.dueInMilliseconds ?? 0)))
+        case "webhook":
+            self = .webhookQueued
         case "cancel":
             guard let host = wire.host, let job = wire.job.flatMap(UUID.init(uuidString:)) else { return nil }
             self = .cancelRequested(host: host, jobID: job)

@@ -126,13 +126,27 @@ public struct BrokerServer: Sendable {
         if roles.contains(.dispatch) {
             services.append(.init(service: try makeDispatcher(owner: dispatcherOwner)))
         }
+        if roles.contains(.api), configuration.webhookConcurrency > 0 {
+            services.append(
+                .init(
+                    service: WebhookDeliverer(
+                        database: database,
+                        changes: changes,
+                        settings: configuration.webhookSettings(owner: dispatcherOwner),
+                        logger: logger
+                    )
+                )
+            )
+        }
         var application = Application(
             router: api.router(operationsOnly: !roles.contains(.api)),
             configuration: .init(
                 address: .hostname(configuration.listenHost, port: configuration.listenPort),
                 serverName: "rollback-broker"
             ),
-            services: [postgres],
+            // The PostgreSQL client runs first in the service group instead, so that the
+            // services beside the server never ask it for a connection before it runs.
+            services: [],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("broker listening", metadata: ["http.port": "\(port)"])
@@ -177,7 +191,8 @@ public struct BrokerServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: extraServices.map { .init(service: $0) } + [
-                    .init(service: listener), .init(service: application), .init(service: janitor),
+                    .init(service: postgres), .init(service: listener), .init(service: application),
+                    .init(service: janitor),
                 ]
                     + services,
                 gracefulShutdownSignals: gracefulShutdownSignals,

@@ -106,6 +106,12 @@ final class BrokerHarness: Sendable {
         // Notifications do the waking; the safety net is short only so that a dead
         // dispatcher's job (lease 3 s) is rescued quickly.
         configuration.safetyNetPollMilliseconds = 1000
+        // Every harness shares one database, so any deliverer could send any test's webhooks:
+        // only the webhook tests deliver (and count their own queries). They retry soon.
+        configuration.webhookConcurrency = 0
+        configuration.webhookRetryBaseMilliseconds = 100
+        configuration.webhookRetryMaxMilliseconds = 1000
+        configuration.webhookTimeoutMilliseconds = 2000
         configure(&configuration)
         var logger = Logger(label: "test.broker")
         logger.logLevel = .warning

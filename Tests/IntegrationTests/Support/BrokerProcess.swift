@@ -42,6 +42,8 @@ final class BrokerProcess: Sendable {
             ChildProcess.packageProgram("rollback-broker"),
             arguments + [
                 "--port", "0", "--set", "redisKeyPrefix=test-\(UInt32.random(in: 0...UInt32.max))",
+                // Only the webhook tests' brokers send webhooks (one shared database).
+                "--set", "webhookConcurrency=0",
             ],
             environment: environment.merging([
                 "ROLLBACK_BROKER_POSTGRES_URL": try TestEnvironment.postgresURL(),
