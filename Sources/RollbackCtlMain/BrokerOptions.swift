@@ -6,7 +6,7 @@ import RollbackClient
 struct BrokerOptions: ParsableArguments {
     @Option(
         name: .customLong("broker-url"),
-        help: "The broker (env ROLLBACK_BROKER_URL)."
+        help: "The broker: http://host:port or https://host:port (env ROLLBACK_BROKER_URL)."
     )
     var brokerURL: String =
         ProcessInfo.processInfo.environment["ROLLBACK_BROKER_URL"] ?? "http://127.0.0.1:8080"
@@ -19,12 +19,19 @@ struct BrokerOptions: ParsableArguments {
     var keyring: String =
         ProcessInfo.processInfo.environment["ROLLBACK_BROKER_KEYRING"] ?? "/etc/rollback/client-keyring.json"
 
+    @Option(
+        name: .customLong("broker-ca-file"),
+        help:
+            "For an https:// broker: a PEM file of the CA certificates to trust instead of the system's (env ROLLBACK_BROKER_CA_FILE)."
+    )
+    var caFile: String? = ProcessInfo.processInfo.environment["ROLLBACK_BROKER_CA_FILE"]
+
     @Flag(name: .long, help: "Print the answer as JSON.")
     var json = false
 
     func client() throws -> BrokerClient {
         do {
-            return try BrokerClient(url: brokerURL, keyringFile: keyring)
+            return try BrokerClient(url: brokerURL, keyringFile: keyring, caFile: caFile)
         } catch let error as BrokerError {
             throw CommandFailure(code: CommandFailure.usage, message: "\(error.code): \(error.message)")
         } catch {

@@ -66,7 +66,10 @@ struct CommandLineTests {
                 ["events", "my project", "--broker-url", nowhere],
                 "projectID must start with a letter or digit"
             ),
-            (["status", "shop", "--broker-url", "https://broker.example.com"], "TLS is not supported"),
+            (
+                ["status", "shop", "--broker-url", "ftp://broker.example.com"],
+                "expected http://host:port or https://host:port"
+            ),
             (
                 ["status", "shop", "--broker-url", "http://127.0.0.1:1/api"],
                 "a path or query (/api) is not supported"

@@ -3,7 +3,7 @@
 ROLLBACK_APT_PACKAGES=(
     libhiredis-dev libgit2-dev libzip-dev libcurl4-openssl-dev zlib1g-dev pkg-config   # C libraries linked
     redis-server postgresql-15 postgresql-client-15     # services for tests and the demo
-    zip unzip git curl python3 ca-certificates procps  # test fixtures and scripts
+    zip unzip git curl python3 ca-certificates procps openssl  # test fixtures and scripts (openssl: test certificates)
 )
 
 # Prints the packages of ROLLBACK_APT_PACKAGES that are not installed, space-separated.

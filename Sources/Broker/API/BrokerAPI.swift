@@ -154,15 +154,38 @@ public struct BrokerAPI: Sendable {
     /// Routes a dispatcher-only process serves: health and metrics, nothing that changes state.
     static let operationsPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
+    /// Which routes a listener serves.
+    public enum RouteSet: Sendable {
+        /// Everything.
+        case all
+        /// `/healthz`, `/readyz`, `/metrics` (a dispatcher's listener, or the admin listener).
+        case operations
+        /// Everything but the operations routes (the API listener beside an admin listener).
+        case api
+
+        func contains(_ path: String) -> Bool {
+            switch self {
+            case .all: true
+            case .operations: BrokerAPI.operationsPaths.contains(path)
+            case .api: !BrokerAPI.operationsPaths.contains(path)
+            }
+        }
+    }
+
     /// A router with every route (or only the operations routes) and the middleware.
     public func router(operationsOnly: Bool = false) -> Router<BasicRequestContext> {
+        router(serving: operationsOnly ? .operations : .all)
+    }
+
+    /// A router with the routes of `routes` and the middleware.
+    public func router(serving routes: RouteSet) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         // A span per request (extracting an incoming `traceparent` needs a bootstrapped tracer;
         // without one this costs nothing).
         router.add(middleware: TracingMiddleware(recordingHeaders: [HTTPField.Name("X-Request-Id")!]))
         router.add(middleware: ErrorMiddleware())
-        for route in Self.routes where !operationsOnly || Self.operationsPaths.contains(route.path) {
+        for route in Self.routes where routes.contains(route.path) {
             // Hummingbird writes path parameters as `:name`.
             let path = route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(
                 of: "}",

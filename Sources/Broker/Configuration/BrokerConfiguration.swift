@@ -9,6 +9,13 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
 
     public var listenHost: String = "127.0.0.1"
     public var listenPort: Int = 8080
+    /// PEM certificate chain and private key: with both set, the API listener speaks only TLS
+    /// (both are read again on SIGHUP).
+    public var tlsCertificateFile: String = ""
+    public var tlsKeyFile: String = ""
+    /// `host:port` of a separate plain-HTTP listener for `/healthz`, `/readyz` and `/metrics`
+    /// (then no longer served on the API listener); empty: they stay on the API listener.
+    public var adminListen: String = ""
     public var postgresURL: String = "postgres://rollback@127.0.0.1:5432/rollback"
     public var postgresMaxConnections: Int = 20
     public var redisURL: String = "redis://127.0.0.1:6379"
@@ -76,7 +83,8 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
 
     /// The fields settable by environment and flags, by their JSON names.
     public static let fieldNames = [
-        "listenHost", "listenPort", "postgresURL", "postgresMaxConnections", "redisURL", "redisKeyPrefix",
+        "listenHost", "listenPort", "tlsCertificateFile", "tlsKeyFile", "adminListen", "postgresURL",
+        "postgresMaxConnections", "redisURL", "redisKeyPrefix",
         "keyringFile", "maxRollbackDurationSeconds", "idempotencyTTLSeconds", "historyRetentionDays",
         "rateLimitPerUser",
         "rateLimitWindowSeconds", "signatureWindowSeconds", "databaseTimeoutMilliseconds", "migrateOnStart",
@@ -110,6 +118,16 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
                 )
             }
             listenPort = port
+        case "tlsCertificateFile": tlsCertificateFile = text
+        case "tlsKeyFile": tlsKeyFile = text
+        case "adminListen":
+            guard text.isEmpty || Self.hostAndPort(text) != nil else {
+                throw ConfigurationError(
+                    field: field,
+                    message: "must be host:port (127.0.0.1:9090), got \"\(text)\""
+                )
+            }
+            adminListen = text
         case "postgresURL": postgresURL = text
         case "postgresMaxConnections": postgresMaxConnections = try positive()
         case "redisURL": redisURL = text
@@ -189,6 +207,12 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         } catch {
             throw ConfigurationError(field: "redisURL", message: error.description)
         }
+        guard tlsCertificateFile.isEmpty == tlsKeyFile.isEmpty else {
+            throw ConfigurationError(
+                field: tlsCertificateFile.isEmpty ? "tlsCertificateFile" : "tlsKeyFile",
+                message: "TLS needs both tlsCertificateFile and tlsKeyFile"
+            )
+        }
         guard idempotencyTTLSeconds >= 86_400 else {
             throw ConfigurationError(
                 field: "idempotencyTTLSeconds",
@@ -208,6 +232,14 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         settings.signatureWindowSeconds = Int64(signatureWindowSeconds)
         settings.safetyNetPoll = .milliseconds(safetyNetPollMilliseconds)
         return settings
+    }
+
+    /// `host:port` split; nil unless the port is 0–65535 and the host is not empty.
+    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port), colon > text.startIndex
+        else { return nil }
+        return (String(text[..<colon]), port)
     }
 
     /// The webhook deliverer's knobs; `owner` names this process in the leases it takes.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 public import PostgresNIO
@@ -138,8 +139,25 @@ public struct BrokerServer: Sendable {
                 )
             )
         }
+        // TLS on the API listener when configured; the files are checked now, so a bad one
+        // stops the start with its name rather than failing every handshake.
+        var tls: TLSContextStore?
+        if !configuration.tlsCertificateFile.isEmpty {
+            do {
+                tls = try TLSContextStore(
+                    certificateFile: configuration.tlsCertificateFile,
+                    keyFile: configuration.tlsKeyFile
+                )
+            } catch {
+                throw StartupError(error.message)
+            }
+        }
+        let admin = BrokerConfiguration.hostAndPort(configuration.adminListen)
+        let routes: BrokerAPI.RouteSet =
+            !roles.contains(.api) ? .operations : admin == nil ? .all : .api
         var application = Application(
-            router: api.router(operationsOnly: !roles.contains(.api)),
+            router: api.router(serving: routes),
+            server: tls.map { HTTPServerBuilder.reloadableTLS($0) } ?? .http1(),
             configuration: .init(
                 address: .hostname(configuration.listenHost, port: configuration.listenPort),
                 serverName: "rollback-broker"
@@ -147,13 +165,36 @@ public struct BrokerServer: Sendable {
             // The PostgreSQL client runs first in the service group instead, so that the
             // services beside the server never ask it for a connection before it runs.
             services: [],
-            onServerRunning: { channel in
+            onServerRunning: { [tls] channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("broker listening", metadata: ["http.port": "\(port)"])
+                logger.info(
+                    "broker listening",
+                    metadata: ["http.port": "\(port)", "tls": "\(tls == nil ? "off" : "on")"]
+                )
                 await onListening(port)
             },
             logger: logger
         )
+        if let admin, routes != .operations {
+            services.append(
+                .init(
+                    service: Application(
+                        router: api.router(serving: .operations),
+                        configuration: .init(
+                            address: .hostname(admin.host, port: admin.port),
+                            serverName: "rollback-broker-admin"
+                        ),
+                        onServerRunning: { channel in
+                            logger.info(
+                                "admin listener (healthz, readyz, metrics)",
+                                metadata: ["admin.port": "\(channel.localAddress?.port ?? 0)"]
+                            )
+                        },
+                        logger: logger
+                    )
+                )
+            )
+        }
         if configuration.migrateOnStart {
             let database = self.database
             application.beforeServerStarts {
@@ -182,7 +223,9 @@ public struct BrokerServer: Sendable {
                                 let keys = try keyStore.reload().keyring.keyIDs
                                 return "\(keys.count) keys (\(keys.joined(separator: ", ")))"
                             }
-                        ],
+                        ]
+                            + (tls.map { store in [.init(name: "the TLS certificate") { try store.reload() }]
+                            } ?? []),
                         logger: logger
                     )
                 )

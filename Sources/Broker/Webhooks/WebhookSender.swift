@@ -7,6 +7,13 @@ import RollbackProtocol
 /// or silent connection) is a failure with a one-line reason for the delivery log.
 struct WebhookSender: Sendable {
     let timeout: Duration
+    /// For `https://` receivers: the system's trust store, full verification.
+    let tls: ClientTLS?
+
+    init(timeout: Duration) {
+        self.timeout = timeout
+        self.tls = try? ClientTLS()
+    }
 
     struct Failure: Error, Sendable {
         /// The receiver's status, when it answered.
@@ -45,10 +52,8 @@ struct WebhookSender: Sendable {
         guard let target = Target(url: subscription.url) else {
             return .failure(Failure(message: "the URL is not http:// or https:// with a host"))
         }
-        guard !target.secure else {
-            return .failure(
-                Failure(message: "https receivers need the broker's TLS client (not in this build)")
-            )
+        if target.secure && tls == nil {
+            return .failure(Failure(message: "TLS could not be set up in this broker for https receivers"))
         }
         let body = Array(head.body.utf8)
         let headers: [(name: String, value: String)] = [
@@ -71,7 +76,8 @@ struct WebhookSender: Sendable {
                     try await HTTP1Connection.withConnection(
                         host: target.host,
                         port: target.port,
-                        maxBodyBytes: 64 << 10
+                        maxBodyBytes: 64 << 10,
+                        tls: target.secure ? tls : nil
                     ) { connection in
                         try await connection.send(
                             method: "POST",

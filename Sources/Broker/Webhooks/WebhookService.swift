@@ -20,12 +20,6 @@ struct WebhookService: Sendable {
                 "must be an http:// or https:// URL with a host, at most 2048 bytes"
             )
         }
-        guard target?.secure == false else {
-            throw APIError.invalidField(
-                "url",
-                "https:// receivers are not supported by this build yet; use http://"
-            )
-        }
         let known = Set(RollbackEventType.allCases.map(\.rawValue))
         guard !body.eventTypes.isEmpty, body.eventTypes.count <= known.count else {
             throw APIError.invalidField(

@@ -18,47 +18,56 @@ public struct BrokerClient: Sendable {
     public let host: String
     public let port: Int
     public let signer: HTTPRequestSigner
+    /// Set for an `https://` URL.
+    public let tls: ClientTLS?
     /// Attempts per call (1 = no retry).
     public var maxAttempts = 4
     /// Delay before the first retry; doubled each time.
     public var retryDelay: Duration = .milliseconds(200)
 
     /// - Parameters:
-    ///   - url: `http://host:port` of the broker. This client speaks plain HTTP only, and a URL
-    ///     with a path is refused: requests are signed over the path as sent, so a prefix that a
-    ///     proxy strips would break every signature.
+    ///   - url: `http://host:port` or `https://host:port` of the broker. A URL with a path is
+    ///     refused: requests are signed over the path as sent, so a prefix that a proxy strips
+    ///     would break every signature.
     ///   - key: the key this client signs with; the broker's keyring holds the same id and secret.
-    public init(url: String, key: SigningKey) throws(BrokerError) {
+    ///   - caFile: for `https://`, a PEM file of the CA certificates to trust instead of the
+    ///     system's trust store.
+    public init(url: String, key: SigningKey, caFile: String? = nil) throws(BrokerError) {
         func refuse(_ why: String) -> BrokerError {
             BrokerError(status: nil, code: "invalid_url", message: "\(url): \(why)")
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
-            throw refuse("not a URL; expected http://host:port")
+            throw refuse("not a URL; expected http://host:port or https://host:port")
         }
-        guard scheme != "https" else {
-            throw refuse(
-                "TLS is not supported by this client yet; use http:// on a trusted network or through a local TLS-terminating proxy"
-            )
-        }
-        guard scheme == "http", let host = components.host, !host.isEmpty else {
-            throw refuse("expected http://host:port")
+        guard scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
+            throw refuse("expected http://host:port or https://host:port")
         }
         guard components.path.isEmpty || components.path == "/", components.query == nil else {
             throw refuse(
-                "a path or query (\(components.path)) is not supported: requests are signed over the path as sent, so a prefix would break every signature; give http://host:port"
+                "a path or query (\(components.path)) is not supported: requests are signed over the path as sent, so a prefix would break every signature; give \(scheme)://host:port"
             )
         }
+        if scheme == "https" {
+            do {
+                tls = try ClientTLS(caFile: caFile)
+            } catch {
+                throw BrokerError(status: nil, code: "invalid_argument", message: error.message)
+            }
+        } else {
+            tls = nil
+        }
         self.host = host
-        self.port = components.port ?? 80
+        self.port = components.port ?? (scheme == "https" ? 443 : 80)
         self.signer = HTTPRequestSigner(key: key)
     }
 
     /// Signs with the active key of a keyring file (`{"keys":[{"id","secret"}],"active"}`, mode 600).
-    public init(url: String, keyringFile: String) throws {
-        self = try BrokerClient(url: url, key: try KeyringFile.load(keyringFile).activeKey)
+    public init(url: String, keyringFile: String, caFile: String? = nil) throws {
+        self = try BrokerClient(url: url, key: try KeyringFile.load(keyringFile).activeKey, caFile: caFile)
     }
 
-    var baseURL: String { "http://\(host):\(port)" }
+    /// `http://host:port` or `https://host:port`.
+    public var baseURL: String { "\(tls == nil ? "http" : "https")://\(host):\(port)" }
 
     // MARK: Rollbacks
 
@@ -255,7 +264,7 @@ public struct BrokerClient: Sendable {
             if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
             let failure: BrokerError
             do {
-                let response = try await HTTP1Connection.withConnection(host: host, port: port) {
+                let response = try await HTTP1Connection.withConnection(host: host, port: port, tls: tls) {
                     connection in
                     try await connection.send(method: method, target: target, headers: headers, body: body)
                 }

@@ -168,7 +168,7 @@ extension BrokerClient {
         _ deliver: (BrokerEvent) -> Void
     ) async throws {
         var parser = ServerSentEventParser()
-        try await HTTP1Connection.withConnection(host: host, port: port) { connection in
+        try await HTTP1Connection.withConnection(host: host, port: port, tls: tls) { connection in
             // A refusal (401, 404, 503) arrives as a whole error body; read it to the end.
             var refusal: HTTP1Response?
             try await connection.stream(method: "GET", target: target, headers: requestHeaders) { part in

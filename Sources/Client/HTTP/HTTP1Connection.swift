@@ -1,10 +1,11 @@
 public import NIOCore
 import NIOHTTP1
 public import NIOPosix
+import NIOSSL
 
-/// One keep-alive HTTP/1.1 connection over TCP, one request at a time. The plain transport
-/// under the broker client: no redirects, no TLS (the broker listens on a private network or
-/// behind a proxy that terminates TLS).
+/// One keep-alive HTTP/1.1 connection over TCP, with TLS when given `ClientTLS`, one request at
+/// a time: the transport under the broker client and the broker's webhook sender. No
+/// redirects.
 public final class HTTP1Connection {
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
@@ -29,6 +30,7 @@ public final class HTTP1Connection {
         host: String,
         port: Int,
         maxBodyBytes: Int = 16 << 20,
+        tls: ClientTLS? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: (HTTP1Connection) async throws -> Result
     ) async throws -> Result {
@@ -37,6 +39,14 @@ public final class HTTP1Connection {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(
+                                context: tls.context,
+                                serverHostname: ClientTLS.serverHostname(host)
+                            )
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel
