@@ -178,6 +178,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Broker",
+            // The console's pages (HTML, CSS, one ES module): no Node toolchain, no CDN.
+            resources: [.copy("Console/Assets")],
             swiftSettings: strictSettings
         ),
         .target(

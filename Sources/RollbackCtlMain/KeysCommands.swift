@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RollbackClient
 import RollbackProtocol
+import RollbackRuntime
 
 /// `rollbackctl keys`: keys for the broker's keyring.
 struct Keys: AsyncParsableCommand {
@@ -129,6 +131,53 @@ struct Keys: AsyncParsableCommand {
                         """
                     )
                 }
+            }
+        }
+    }
+}
+
+/// `rollbackctl console`: a one-time sign-in link for the broker's web console.
+struct Console: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a one-time sign-in link for the broker's web console (operator keys).",
+        discussion: """
+            The link carries your key id, an expiry and a nonce, signed with your key (which \
+            never leaves this machine). Opening it once gives the browser a session of your key's \
+            actor and role (8 hours, HttpOnly cookie); a second use is refused. Viewers see the \
+            pages, operators also the buttons (roll back, preview, cancel, freeze).
+
+            Example:
+              rollbackctl console --broker-url https://rollback.internal:8443 \\
+                --broker-keyring ~/.config/rollback/keyring.json
+            """
+    )
+
+    @OptionGroup var broker: BrokerOptions
+
+    @Option(help: "How long the link stays valid, in seconds (at most 600).")
+    var validFor: Int = 120
+
+    func validate() throws {
+        guard (10...Int(ConsoleLoginToken.maxLifetimeSeconds)).contains(validFor) else {
+            throw ValidationError("--valid-for must be 10–\(ConsoleLoginToken.maxLifetimeSeconds) seconds")
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let client = try broker.client()
+            let key: SigningKey
+            do {
+                key = try KeyringFile.load(broker.keyring).activeKey
+            } catch {
+                throw CommandFailure(code: CommandFailure.usage, message: "\(error)")
+            }
+            let token = ConsoleLoginToken.make(key: key, expires: UnixTime.now() + Int64(validFor))
+            let link = "\(client.baseURL)/console/login?token=\(token)"
+            if broker.json {
+                Output.write(try Output.jsonText(["url": link, "keyId": key.id]))
+            } else {
+                Output.write(link)
             }
         }
     }

@@ -31,7 +31,7 @@ struct RollbackCtl: AsyncParsableCommand {
             Rollback.self, Cancel.self, Status.self, History.self, Versions.self, Jobs.self, Events.self,
             Publish.self,
             Freeze.self, Unfreeze.self, Settings.self, Projects.self,
-            Keys.self, Webhooks.self,
+            Keys.self, Webhooks.self, Console.self,
             AgentCommands.self,
         ]
     )

@@ -4,6 +4,7 @@ ROLLBACK_APT_PACKAGES=(
     libhiredis-dev libgit2-dev libzip-dev libcurl4-openssl-dev zlib1g-dev pkg-config   # C libraries linked
     redis-server postgresql-15 postgresql-client-15     # services for tests and the demo
     zip unzip git curl python3 ca-certificates procps openssl  # test fixtures and scripts (openssl: test certificates)
+    chromium chromium-driver python3-venv              # the console's browser test (selenium comes from PyPI)
 )
 
 # Prints the packages of ROLLBACK_APT_PACKAGES that are not installed, space-separated.

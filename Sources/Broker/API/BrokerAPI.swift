@@ -20,6 +20,9 @@ public struct BrokerAPI: Sendable {
     let previews: PreviewService
     let cancels: CancelService
     let webhooks: WebhookService
+    let sessions: ConsoleSessions
+    let keyStore: KeyStore
+    let replayGuard: any ReplayGuard
     let rateLimiter: RateLimiter
     let buildSink: any BuildSink
     let audit: AuditLog
@@ -50,12 +53,18 @@ public struct BrokerAPI: Sendable {
         self.logger = logger
         let audit = AuditLog(database: database, logger: logger)
         self.audit = audit
+        let sessions = ConsoleSessions(redis: redis, keys: keys)
+        let replayGuard = replayGuard ?? RedisReplayGuard(redis: redis, keys: keys)
+        self.sessions = sessions
+        self.keyStore = keyStore
+        self.replayGuard = replayGuard
         self.authenticator = RequestAuthenticator(
             keys: keyStore,
             windowSeconds: settings.signatureWindowSeconds,
-            replayGuard: replayGuard ?? RedisReplayGuard(redis: redis, keys: keys),
+            replayGuard: replayGuard,
             audit: audit,
-            maxBodyBytes: settings.maxBodyBytes
+            maxBodyBytes: settings.maxBodyBytes,
+            sessions: sessions
         )
         self.rollbacks = RollbackService(
             database: database,
@@ -185,6 +194,7 @@ public struct BrokerAPI: Sendable {
         // without one this costs nothing).
         router.add(middleware: TracingMiddleware(recordingHeaders: [HTTPField.Name("X-Request-Id")!]))
         router.add(middleware: ErrorMiddleware())
+        if routes.contains("/console") { addConsoleRoutes(to: router) }
         for route in Self.routes where routes.contains(route.path) {
             // Hummingbird writes path parameters as `:name`.
             let path = route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(

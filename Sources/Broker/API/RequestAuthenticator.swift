@@ -4,10 +4,9 @@ import Hummingbird
 import Logging
 import RollbackProtocol
 
-/// A request body that arrived signed by a known caller.
+/// A request body that arrived signed by a known caller (or from a console session).
 struct SignedRequest: Sendable {
     var body: [UInt8]
-    var verified: VerifiedHTTPRequest
     /// Who signed, and what their key allows (already checked against the action and the
     /// path's project).
     var principal: Principal
@@ -20,12 +19,18 @@ struct SignedRequest: Sendable {
 /// refuse a replayed signature (remembered by the `ReplayGuard`, Redis for a broker, so every
 /// instance sees it), then refuse what the key may not do: the action's capability
 /// (`Capability.of(action:)`) and the project in the path. A refusal is audited.
+///
+/// A request without signature headers but with a console session cookie acts as the key
+/// that signed the session in (whose grant is read from the keyring now, so a removed key ends
+/// its sessions at once); a change must then carry the session's CSRF token.
 struct RequestAuthenticator: Sendable {
     let keys: KeyStore
     let windowSeconds: Int64
     let replayGuard: any ReplayGuard
     let audit: AuditLog
     let maxBodyBytes: Int
+    let sessions: ConsoleSessions
+    static let csrfHeader = "X-Rollback-CSRF"
 
     func authenticate(
         _ request: Request,
@@ -48,6 +53,20 @@ struct RequestAuthenticator: Sendable {
         let target = request.head.path ?? "/"
         let fields = request.headers
         let keyring = keys.current
+        if fields[HTTPField.Name(HTTPSignatureHeader.signature)!] == nil,
+            fields[HTTPField.Name(HTTPSignatureHeader.keyID)!] == nil,
+            let sessionID = ConsoleSessions.sessionID(fromCookieHeader: fields[.cookie])
+        {
+            let principal = try await sessionPrincipal(sessionID, request: request, keyring: keyring)
+            return try await authorized(
+                principal,
+                body: body,
+                target: target,
+                request: request,
+                context: context,
+                action: action
+            )
+        }
         let verifier = HTTPRequestVerifier(keyring: keyring.keyring, windowSeconds: windowSeconds)
         let verified: VerifiedHTTPRequest
         do {
@@ -88,6 +107,66 @@ struct RequestAuthenticator: Sendable {
             caller: verified.caller,
             grant: keyring.grant(ofKeyID: verified.keyID)
         )
+        return try await authorized(
+            principal,
+            body: body,
+            target: target,
+            request: request,
+            context: context,
+            action: action
+        )
+    }
+
+    /// The principal of a console session: refused (401) when the session is unknown or its
+    /// key is gone or changed; a change without the session's CSRF token is 403.
+    private func sessionPrincipal(
+        _ sessionID: String,
+        request: Request,
+        keyring: AccessKeyring
+    ) async throws -> Principal {
+        let session: ConsoleSessions.Session?
+        do {
+            session = try await sessions.find(sessionID)
+        } catch {
+            throw APIError.redisUnavailable("\(error)")
+        }
+        guard let session,
+            case .operator(let actor, let role, _) = keyring.grant(ofKeyID: session.keyID),
+            keyring.keyring.key(id: session.keyID) != nil, actor == session.actor, role == session.role
+        else {
+            throw APIError(
+                .unauthorized,
+                "session_ended",
+                "the console session has ended (signed out, expired, or its key was removed or changed); sign in again with rollbackctl console"
+            )
+        }
+        if request.method != .get && request.method != .head {
+            guard let token = request.headers[HTTPField.Name(Self.csrfHeader)!], token == session.csrfToken
+            else {
+                throw APIError(
+                    .forbidden,
+                    "csrf_token_invalid",
+                    "a change from the console must carry the session's \(Self.csrfHeader) header"
+                )
+            }
+        }
+        return Principal(
+            keyID: session.keyID,
+            caller: session.keyID,
+            grant: keyring.grant(ofKeyID: session.keyID)
+        )
+    }
+
+    /// Checks the principal against the action and the path's project.
+    private func authorized(
+        _ principal: Principal,
+        body: [UInt8],
+        target: String,
+        request: Request,
+        context: BasicRequestContext,
+        action: String
+    ) async throws -> SignedRequest {
+        let fields = request.headers
         let projectID = context.parameters.get("projectId")
         do {
             try principal.require(Capability.of(action: action), action: action)
@@ -113,7 +192,6 @@ struct RequestAuthenticator: Sendable {
         }
         return SignedRequest(
             body: body,
-            verified: verified,
             principal: principal,
             target: target,
             idempotencyKey: fields[HTTPField.Name(HTTPSignatureHeader.idempotencyKey)!],

@@ -43,7 +43,7 @@ extension BrokerAPI {
                 var canonical = body
                 canonical.skipWorkingDirectory = body.skipWorkingDirectory ?? false
                 idempotency = Idempotency(
-                    caller: signed.verified.caller,
+                    caller: signed.principal.caller,
                     key: key,
                     fingerprint: Idempotency.fingerprint(
                         path: "/v1/versions/rollback",

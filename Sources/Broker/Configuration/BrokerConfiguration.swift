@@ -231,6 +231,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         settings.rateLimitWindowSeconds = Int64(rateLimitWindowSeconds)
         settings.signatureWindowSeconds = Int64(signatureWindowSeconds)
         settings.safetyNetPoll = .milliseconds(safetyNetPollMilliseconds)
+        settings.secureCookies = !tlsCertificateFile.isEmpty
         return settings
     }
 

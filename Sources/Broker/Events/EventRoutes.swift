@@ -14,11 +14,26 @@ extension BrokerAPI {
         _ = try await authenticator.authenticate(request, context: context, action: "events.read")
         let projectID = try context.parameters.require("projectId")
         var after: Int64 = 0
+        var fromLatest = false
         if let header = request.headers[HTTPField.Name("Last-Event-ID")!] {
             guard let value = Int64(header.trimmingCharacters(in: .whitespaces)), value >= 0 else {
                 throw APIError.invalidField("Last-Event-ID", "must be an event id (a non-negative integer)")
             }
             after = value
+        } else if let value = request.uri.queryParameters.get("after") {
+            // For EventSource, which cannot send Last-Event-ID on its first request (it does on
+            // reconnects, and the header wins): an event id, or `latest` for only new events.
+            if value == "latest" {
+                fromLatest = true
+            } else {
+                guard let id = Int64(value), id >= 0 else {
+                    throw APIError.invalidField(
+                        "after",
+                        "must be an event id (a non-negative integer) or latest"
+                    )
+                }
+                after = id
+            }
         }
         var follow = true
         if let value = request.uri.queryParameters.get("follow") {
@@ -29,6 +44,9 @@ extension BrokerAPI {
         }
         let logger = self.logger
         try await projects.requireExists(projectID)
+        if fromLatest {
+            after = try await EventStore.latestID(of: projectID, database: database, logger: logger)
+        }
         let feed = EventFeed(
             database: database,
             hub: changes,

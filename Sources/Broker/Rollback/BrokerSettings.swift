@@ -16,6 +16,8 @@ public struct BrokerSettings: Sendable {
     /// How often an open event stream reads while change notifications are down (see
     /// `BrokerConfiguration.safetyNetPollMilliseconds`).
     public var safetyNetPoll: Duration = .seconds(5)
+    /// The console's session cookie carries `Secure` (set when the API listener speaks TLS).
+    public var secureCookies = false
 
     public init() {}
 

@@ -22,6 +22,20 @@ enum EventStore {
         return nil
     }
 
+    /// The id of the project's newest event (0 when it has none): where a stream of only new
+    /// events starts.
+    static func latestID(of project: String, database: Database, logger: Logger) async throws -> Int64 {
+        try await database.connection { connection in
+            for try await id in try await connection.query(
+                "SELECT coalesce(max(id), 0) FROM events WHERE project_id = \(project)",
+                logger: logger
+            ).decode(Int64.self) {
+                return id
+            }
+            return 0
+        }
+    }
+
     /// Up to `limit` of the project's events after `id`, oldest first, each payload with `at`
     /// (when it was written, whole seconds in UTC) added.
     static func after(
