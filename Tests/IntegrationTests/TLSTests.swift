@@ -64,7 +64,7 @@ struct TLSTests {
         let broker = try await BrokerProcess.start(
             [
                 "serve", "--keyring", keyring, "--set", "tlsCertificateFile=\(certificate)", "--set",
-                "tlsKeyFile=\(key)", "--set", "adminListen=127.0.0.1:0",
+                "tlsKeyFile=\(key)", "--set", "adminListen=0",
             ],
             logPath: "\(directory)/broker.log"
         )

@@ -13,8 +13,9 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
     /// (both are read again on SIGHUP).
     public var tlsCertificateFile: String = ""
     public var tlsKeyFile: String = ""
-    /// `host:port` of a separate plain-HTTP listener for `/healthz`, `/readyz` and `/metrics`
-    /// (then no longer served on the API listener); empty: they stay on the API listener.
+    /// `host:port` (or a port, on loopback) of a separate plain-HTTP listener for `/healthz`,
+    /// `/readyz` and `/metrics` (then no longer served on the API listener); empty: they stay on
+    /// the API listener.
     public var adminListen: String = ""
     public var postgresURL: String = "postgres://rollback@127.0.0.1:5432/rollback"
     public var postgresMaxConnections: Int = 20
@@ -124,7 +125,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
             guard text.isEmpty || Self.hostAndPort(text) != nil else {
                 throw ConfigurationError(
                     field: field,
-                    message: "must be host:port (127.0.0.1:9090), got \"\(text)\""
+                    message: "must be host:port (127.0.0.1:9090) or a port (on loopback), got \"\(text)\""
                 )
             }
             adminListen = text
@@ -235,8 +236,10 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
         return settings
     }
 
-    /// `host:port` split; nil unless the port is 0–65535 and the host is not empty.
+    /// `host:port` split (a bare port means loopback: `9090` is `127.0.0.1:9090`); nil unless
+    /// the port is 0–65535 and the host is not empty.
     static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        if let port = Int(text), (0...65535).contains(port) { return ("127.0.0.1", port) }
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port), colon > text.startIndex
         else { return nil }
