@@ -86,6 +86,8 @@ try:
     wait.until(EC.presence_of_element_located((By.ID, "timeline")))
     check(not driver.find_elements(By.ID, "actions") and not driver.find_elements(By.TAG_NAME, "form"),
           "a viewer sees no buttons", driver)
+    lines = driver.find_element(By.TAG_NAME, "body").text.split("\n")
+    check("null" not in lines and "undefined" not in lines, "no stray null or undefined on the page", driver)
     status = driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
         fetch('/console/session').then(r => r.json()).then(s => fetch('/v1/versions/rollback', {

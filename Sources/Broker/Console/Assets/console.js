@@ -78,6 +78,11 @@ function duration(ms) {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/// `replaceChildren` without the nulls of optional parts (it would print "null").
+function show(container, ...children) {
+  container.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+}
+
 function showError(container, error) {
   container.append(h("p", { class: "error", role: "alert" }, error.message));
 }
@@ -126,7 +131,7 @@ async function projectPage(projectId) {
   ]);
   const inflight = h("div", { class: "card inflight", id: "inflight", hidden: project.status !== "rollingBack" });
   const actions = canOperate() ? actionsCard(project, versions) : null;
-  main.replaceChildren(
+  show(main,
     h("p", {}, h("a", { href: "#/" }, "← Projects")),
     h("h1", {}, projectId, " ", badges(project)),
     h("p", { class: "muted" },
@@ -233,11 +238,10 @@ function actionsCard(project, versions) {
   const preview = h("button", { type: "button", id: "preview-button", onclick: () => run(async () => {
     const answer = await api("POST", "/v1/versions/rollback/preview", { ...body(), limit: 200 });
     const list = (title, items) => items.length ? [h("strong", {}, `${title} (${items.length})`), h("ul", {}, items.map((i) => h("li", { class: "mono" }, i)))] : [];
-    previewBox.replaceChildren(...[
+    show(previewBox,
       h("p", {}, `${answer.counts.added} added, ${answer.counts.changed} changed, ${answer.counts.removed} removed · ${bytes(answer.bytesToWrite)} to write`),
       list("Added", answer.added), list("Changed", answer.changed), list("Removed", answer.removed),
-      answer.truncated ? h("p", { class: "muted" }, "(first 200 of each)") : null,
-    ].flat().filter(Boolean));
+      answer.truncated ? h("p", { class: "muted" }, "(first 200 of each)") : null);
   }) }, "Preview");
   const form = h("form", { class: "actions", id: "rollback-form", onsubmit: (event) => {
     event.preventDefault();
@@ -286,7 +290,7 @@ async function start() {
   try {
     session = await api("GET", "/console/session");
   } catch (error) {
-    main.replaceChildren(
+    show(main,
       h("h1", {}, "Not signed in"),
       h("p", {}, "Ask the broker for a sign-in link, then open it:"),
       h("pre", { class: "mono" }, "rollbackctl console --broker-keyring <your key file>"),
