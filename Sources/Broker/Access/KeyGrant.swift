@@ -6,13 +6,4 @@ public enum KeyGrant: Sendable, Hashable {
     /// One person (or tool) of the team, bound to `actor`: whatever `userId` a body claims, the
     /// actor recorded is this one. Not held to project owners, but to `projects` when given.
     case `operator`(actor: String, role: Role, projects: ProjectPatterns?)
-
-    /// How the grant reads in a refusal: `service key` or `operator key of alice (viewer)`.
-    var summary: String {
-        switch self {
-        case .service: "a service key"
-        case .operator(let actor, let role, let projects):
-            "the key of \(actor) (role \(role.rawValue)\(projects.map { ", projects \($0)" } ?? ""))"
-        }
-    }
 }
