@@ -24,7 +24,10 @@ struct BrokerOptions: ParsableArguments {
         help:
             "For an https:// broker: a PEM file of the CA certificates to trust instead of the system's (env ROLLBACK_BROKER_CA_FILE)."
     )
-    var caFile: String? = ProcessInfo.processInfo.environment["ROLLBACK_BROKER_CA_FILE"]
+    var caFileOption: String = ProcessInfo.processInfo.environment["ROLLBACK_BROKER_CA_FILE"] ?? ""
+
+    /// The CA file, if one was given.
+    var caFile: String? { caFileOption.isEmpty ? nil : caFileOption }
 
     @Flag(name: .long, help: "Print the answer as JSON.")
     var json = false
