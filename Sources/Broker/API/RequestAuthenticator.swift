@@ -53,20 +53,43 @@ struct RequestAuthenticator: Sendable {
         let target = request.head.path ?? "/"
         let fields = request.headers
         let keyring = keys.current
+        let principal: Principal
         if fields[HTTPField.Name(HTTPSignatureHeader.signature)!] == nil,
             fields[HTTPField.Name(HTTPSignatureHeader.keyID)!] == nil,
             let sessionID = ConsoleSessions.sessionID(fromCookieHeader: fields[.cookie])
         {
-            let principal = try await sessionPrincipal(sessionID, request: request, keyring: keyring)
-            return try await authorized(
-                principal,
+            principal = try await sessionPrincipal(sessionID, request: request, keyring: keyring)
+        } else {
+            principal = try await signaturePrincipal(
+                request: request,
                 body: body,
                 target: target,
-                request: request,
+                keyring: keyring,
                 context: context,
                 action: action
             )
         }
+        return try await authorized(
+            principal,
+            body: body,
+            target: target,
+            request: request,
+            context: context,
+            action: action
+        )
+    }
+
+    /// The signer of a request with signature headers; a bad signature or a replay is 401,
+    /// audited.
+    private func signaturePrincipal(
+        request: Request,
+        body: [UInt8],
+        target: String,
+        keyring: AccessKeyring,
+        context: BasicRequestContext,
+        action: String
+    ) async throws -> Principal {
+        let fields = request.headers
         let verifier = HTTPRequestVerifier(keyring: keyring.keyring, windowSeconds: windowSeconds)
         let verified: VerifiedHTTPRequest
         do {
@@ -102,18 +125,10 @@ struct RequestAuthenticator: Sendable {
             )
             throw APIError(.unauthorized, error.code.name, error.message)
         }
-        let principal = Principal(
+        return Principal(
             keyID: verified.keyID,
             caller: verified.caller,
             grant: keyring.grant(ofKeyID: verified.keyID)
-        )
-        return try await authorized(
-            principal,
-            body: body,
-            target: target,
-            request: request,
-            context: context,
-            action: action
         )
     }
 
@@ -130,10 +145,7 @@ struct RequestAuthenticator: Sendable {
         } catch {
             throw APIError.redisUnavailable("\(error)")
         }
-        guard let session,
-            case .operator(let actor, let role, _) = keyring.grant(ofKeyID: session.keyID),
-            keyring.keyring.key(id: session.keyID) != nil, actor == session.actor, role == session.role
-        else {
+        guard let session, let grant = session.currentGrant(in: keyring) else {
             throw APIError(
                 .unauthorized,
                 "session_ended",
@@ -150,11 +162,7 @@ struct RequestAuthenticator: Sendable {
                 )
             }
         }
-        return Principal(
-            keyID: session.keyID,
-            caller: session.keyID,
-            grant: keyring.grant(ofKeyID: session.keyID)
-        )
+        return Principal(keyID: session.keyID, caller: session.keyID, grant: grant)
     }
 
     /// Checks the principal against the action and the path's project.

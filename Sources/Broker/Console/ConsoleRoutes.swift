@@ -100,8 +100,7 @@ extension BrokerAPI {
     func consoleSession(_ request: Request, _ context: BasicRequestContext) async throws -> APIResponse {
         guard let id = ConsoleSessions.sessionID(fromCookieHeader: request.headers[.cookie]),
             let session = try? await sessions.find(id),
-            case .operator(let actor, let role, let projects) = keyStore.current.grant(ofKeyID: session.keyID),
-            actor == session.actor, role == session.role
+            case .operator(let actor, let role, let projects) = session.currentGrant(in: keyStore.current)
         else {
             throw APIError(
                 .unauthorized,

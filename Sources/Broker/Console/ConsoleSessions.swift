@@ -16,6 +16,17 @@ struct ConsoleSessions: Sendable {
         var actor: String
         var role: Role
         var csrfToken: String
+
+        /// The session's key grant as the keyring holds it now; nil when the key is gone or no
+        /// longer the operator (actor and role) that signed in, which ends the session.
+        func currentGrant(in keyring: AccessKeyring) -> KeyGrant? {
+            let grant = keyring.grant(ofKeyID: keyID)
+            guard keyring.keyring.key(id: keyID) != nil,
+                case .operator(let currentActor, let currentRole, _) = grant,
+                currentActor == actor, currentRole == role
+            else { return nil }
+            return grant
+        }
     }
 
     private func key(_ id: String) -> String { "\(keys.prefix):console-session:\(id)" }
