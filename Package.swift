@@ -8,6 +8,12 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// `ROLLBACK_FUZZ=1` (set by `scripts/fuzz`, in its own build directory) instruments the code the
+/// fuzzers drive with libFuzzer's coverage and AddressSanitizer, and adds the `rollback-fuzz`
+/// executable. Ordinary builds never see either.
+let fuzzing = Context.environment["ROLLBACK_FUZZ"] == "1"
+let fuzzedSettings: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
+
 let package = Package(
     name: "Rollback",
     platforms: [.macOS(.v14)],
@@ -84,7 +90,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto")
             ],
             path: "Sources/Protocol",
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings + fuzzedSettings
         ),
         // What every Rollback process needs at start-up: configuration from file, environment
         // and flags; keyring files; logging; exit codes; --version.
@@ -135,13 +141,29 @@ let package = Package(
             path: "Sources/Transport",
             swiftSettings: strictSettings
         ),
+        // ZIP archives read with libzip and checked against every safety rule before a byte is
+        // extracted. Its own module so the fuzzers build it without the agent's NIO stack.
+        .target(
+            name: "RollbackArchive",
+            dependencies: ["RollbackProtocol", "CZip"],
+            path: "Sources/Archive",
+            swiftSettings: strictSettings + fuzzedSettings
+        ),
+        // What the fuzzers check, input by input: run by `rollback-fuzz` under libFuzzer and, over
+        // the seeds and every saved crash, by the ordinary tests.
+        .target(
+            name: "RollbackFuzzChecks",
+            dependencies: ["RollbackProtocol", "RollbackArchive"],
+            path: "Sources/FuzzChecks",
+            swiftSettings: strictSettings + fuzzedSettings
+        ),
         .target(
             name: "RollbackAgent",
             dependencies: [
                 "RollbackProtocol",
                 "RollbackRuntime",
                 "RollbackTransport",
-                "CZip",
+                "RollbackArchive",
                 "CGit2",
                 "CSystemShims",
                 "CCurl",
@@ -266,6 +288,12 @@ let package = Package(
         ),
 
         // MARK: Tests.
+        .testTarget(
+            name: "FuzzCheckTests",
+            dependencies: ["RollbackFuzzChecks"],
+            path: "Tests/FuzzCheckTests",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "TestSupport",
             path: "Tests/TestSupport",
@@ -312,6 +340,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "RollbackAgent",
+                "RollbackArchive",
                 "RollbackRuntime",
                 "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -343,3 +372,17 @@ let package = Package(
         ),
     ]
 )
+
+if fuzzing {
+    package.targets += [
+        .systemLibrary(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .executableTarget(
+            name: "rollback-fuzz",
+            dependencies: ["RollbackFuzzChecks", "CFuzzDriver"],
+            path: "Fuzz/RollbackFuzz",
+            // Its `main` hands over to libFuzzer (`LLVMFuzzerRunDriver`).
+            swiftSettings: strictSettings + [.unsafeFlags(["-sanitize=fuzzer,address"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])]
+        ),
+    ]
+}

@@ -1,4 +1,5 @@
 import Foundation
+import RollbackArchive
 import Testing
 
 @testable import RollbackAgent

@@ -1,4 +1,5 @@
 import Crypto
+import RollbackArchive
 import RollbackProtocol
 
 /// What an in-place sync changes in a working directory, recorded in the swap journal before

@@ -1,5 +1,6 @@
 import CGit2
 import Dispatch
+import RollbackArchive
 import RollbackProtocol
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Dispatch
 import NIOPosix
+import RollbackArchive
 import RollbackProtocol
 import Tracing
 

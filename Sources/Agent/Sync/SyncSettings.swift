@@ -1,3 +1,5 @@
+public import RollbackArchive
+
 /// What a sync needs from the agent's configuration.
 public struct SyncSettings: Sendable {
     /// Directory holding one working directory per project (`<root>/<projectID>`).

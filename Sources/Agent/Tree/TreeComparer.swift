@@ -1,3 +1,4 @@
+import RollbackArchive
 import RollbackProtocol
 
 /// What a sync of an archive plan would change in a working directory, decided as the

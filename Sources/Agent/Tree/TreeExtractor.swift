@@ -1,6 +1,7 @@
 import CGit2
 import Crypto
 import Dispatch
+import RollbackArchive
 import RollbackProtocol
 import Synchronization
 

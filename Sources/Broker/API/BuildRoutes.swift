@@ -13,8 +13,7 @@ extension BrokerAPI {
             subject in
             let body = try RequestBody.decode(
                 BuildRequest.self,
-                from: signed.body,
-                fields: ["projectId", "buildId", "payload"]
+                from: signed.body
             )
             subject.projectID = body.projectID
             try FieldRules.projectID(body.projectID)

@@ -8,8 +8,7 @@ extension BrokerAPI {
             request,
             context,
             action: "freeze",
-            FreezeRequest.self,
-            fields: ["userId", "reason"]
+            FreezeRequest.self
         ) { projectID, body, caller in
             try FieldRules.text(body.reason, field: "reason", max: 500)
             if body.reason.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -25,8 +24,7 @@ extension BrokerAPI {
             request,
             context,
             action: "unfreeze",
-            UnfreezeRequest.self,
-            fields: ["userId", "reason", "discard"]
+            UnfreezeRequest.self
         ) { projectID, body, caller in
             try FieldRules.text(body.reason, field: "reason", max: 500)
             return APIResponse(json: try await freezes.unfreeze(projectID, body, caller: caller))
@@ -39,8 +37,7 @@ extension BrokerAPI {
             request,
             context,
             action: "settings",
-            ProjectSettingsRequest.self,
-            fields: ["userId", "freezeAfterRollback"]
+            ProjectSettingsRequest.self
         ) { projectID, body, caller in
             APIResponse(json: try await freezes.settings(projectID, body, caller: caller))
         }
@@ -49,12 +46,11 @@ extension BrokerAPI {
     /// A signed request that a user (`userId` in the body) makes on the project in the path:
     /// authenticated, audited when refused, the path's project id and the body's user checked
     /// by the wire rules before `handle` sees them.
-    private func projectAction<Body: Decodable & UserActing>(
+    private func projectAction<Body: APIRequestBody & UserActing>(
         _ request: Request,
         _ context: BasicRequestContext,
         action: String,
         _ type: Body.Type,
-        fields: Set<String>,
         _ handle: (String, Body, ProjectService.Caller) async throws -> APIResponse
     ) async throws -> APIResponse {
         let signed = try await authenticator.authenticate(request, context: context, action: action)
@@ -63,7 +59,7 @@ extension BrokerAPI {
             subject in
             subject.projectID = projectID
             try FieldRules.projectID(projectID)
-            var body = try RequestBody.decode(type, from: signed.body, fields: fields)
+            var body = try RequestBody.decode(type, from: signed.body)
             body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
             try FieldRules.id(body.userID, field: "userId")

@@ -16,8 +16,7 @@ extension BrokerAPI {
             subject in
             let body = try RequestBody.decode(
                 RegisterProjectRequest.self,
-                from: signed.body,
-                fields: ["projectId", "userId", "host"]
+                from: signed.body
             )
             subject.actor = body.userID
             subject.projectID = body.projectID
@@ -31,11 +30,6 @@ extension BrokerAPI {
             return APIResponse(status: created ? .created : .ok, json: project)
         }
     }
-
-    static let versionFields: Set<String> = [
-        "versionId", "artifactUrl", "artifactSha256", "artifactSize", "previewUrl", "deploymentId",
-        "makeCurrent",
-    ]
 
     /// `POST /v1/projects/{projectId}/versions`: registers a built version, by default as the
     /// project's deployed current version.
@@ -52,8 +46,7 @@ extension BrokerAPI {
             try FieldRules.projectID(projectID)
             let body = try RequestBody.decode(
                 RegisterVersionRequest.self,
-                from: signed.body,
-                fields: Self.versionFields
+                from: signed.body
             )
             try FieldRules.id(body.versionID, field: "versionId")
             if body.versionID == RollbackRequest.previous {

@@ -1,81 +1,19 @@
 import Foundation
 import RollbackProtocol
 
-/// Decodes a JSON request body into an API type, with one clear error per problem: not JSON,
-/// a field missing, a field of the wrong type, a field the endpoint does not know (a typo such
-/// as `skipWorkdir` is refused rather than silently ignored).
+/// Decodes a JSON request body into an API type (`RequestBodyDecoder`, in the protocol module
+/// so the fuzzers reach it), its refusal answered as a 400 in the API's error shape.
 enum RequestBody {
-    static func decode<T: Decodable>(
-        _ type: T.Type,
-        from body: [UInt8],
-        fields: Set<String>
-    ) throws(APIError) -> T {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)),
-            let dictionary = object as? [String: Any]
-        else {
-            throw APIError(.badRequest, "malformed_json", "the request body must be a JSON object")
-        }
-        if let duplicate = DuplicateKeys.first(in: body) {
-            throw APIError(
-                .badRequest,
-                "duplicate_field",
-                "\(duplicate) appears twice; send each field once (parsers disagree on which copy counts)",
-                details: ["field": duplicate]
-            )
-        }
-        if let unknown = dictionary.keys.sorted().first(where: { !fields.contains($0) }) {
-            throw APIError(
-                .badRequest,
-                "unknown_field",
-                "\(unknown) is not a field of this request (known: \(fields.sorted().joined(separator: ", ")))",
-                details: ["field": unknown]
-            )
-        }
+    static func decode<T: APIRequestBody>(_ type: T.Type, from body: [UInt8]) throws(APIError) -> T {
         do {
-            return try BrokerJSON.decode(type, from: body)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw .missingField(path(context.codingPath + [key]))
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw .missingField(path(context.codingPath))
-        } catch let DecodingError.typeMismatch(expected, context) {
-            throw .invalidField(path(context.codingPath), "must be \(describe(expected))")
-        } catch let DecodingError.dataCorrupted(context) {
-            // The body is valid JSON (checked above), so a value did not fit its field. Foundation
-            // names neither the field nor the reason; every number field of the API is a 64-bit
-            // integer, so the culprit is the first top-level number that is not one.
-            let field =
-                context.codingPath.isEmpty
-                ? dictionary.keys.sorted().first { !isInteger64(dictionary[$0]!) } : path(context.codingPath)
-            guard let field else {
-                throw APIError(
-                    .badRequest,
-                    "malformed_json",
-                    "the request body could not be read: \(context.debugDescription)"
-                )
-            }
-            throw .invalidField(field, "must be a whole number that fits in 64 bits")
+            return try RequestBodyDecoder.decode(type, from: body)
         } catch {
-            throw APIError(.badRequest, "malformed_json", "the request body could not be read: \(error)")
-        }
-    }
-
-    /// True for anything but a number that is not a whole 64-bit integer.
-    private static func isInteger64(_ value: Any) -> Bool {
-        guard let number = value as? NSNumber, !(value is String) else { return true }
-        let double = number.doubleValue
-        return double.rounded() == double && abs(double) < 9.2e18
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.map(\.stringValue).joined(separator: ".")
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "true or false"
-        case is Int64.Type, is Int.Type: "an integer"
-        default: "of type \(type)"
+            throw APIError(
+                .badRequest,
+                error.code,
+                error.message,
+                details: error.field.map { ["field": $0] } ?? [:]
+            )
         }
     }
 }

@@ -4,10 +4,6 @@ import RollbackProtocol
 import RollbackRuntime
 
 extension BrokerAPI {
-    static let rollbackFields: Set<String> = [
-        "userId", "projectId", "targetVersionId", "skipWorkingDirectory", "reason", "only",
-    ]
-
     /// `only` of a rollback or a preview: valid patterns, and never with skipWorkingDirectory
     /// (a selective rollback is all about the working directory).
     static func checkSelection(_ only: [String]?, skip: Bool?) throws {
@@ -25,8 +21,7 @@ extension BrokerAPI {
             subject in
             var body = try RequestBody.decode(
                 RollbackRequest.self,
-                from: signed.body,
-                fields: Self.rollbackFields
+                from: signed.body
             )
             body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
@@ -77,8 +72,7 @@ extension BrokerAPI {
             subject in
             var body = try RequestBody.decode(
                 RollbackPreviewRequest.self,
-                from: signed.body,
-                fields: ["userId", "projectId", "targetVersionId", "limit", "only"]
+                from: signed.body
             )
             body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
@@ -110,8 +104,7 @@ extension BrokerAPI {
             subject in
             var body = try RequestBody.decode(
                 RollbackCancelRequest.self,
-                from: signed.body,
-                fields: ["userId", "reason"]
+                from: signed.body
             )
             body.userID = signed.principal.actor(claimed: body.userID)
             subject.actor = body.userID
@@ -134,7 +127,7 @@ extension BrokerAPI {
         let versionID = try context.parameters.require("versionId")
         return try await audited(action: "publish", signed: signed, context: context) {
             subject in
-            let body = try RequestBody.decode(PublishRequest.self, from: signed.body, fields: ["userId"])
+            let body = try RequestBody.decode(PublishRequest.self, from: signed.body)
             subject.actor = body.userID
             try FieldRules.id(body.userID, field: "userId")
             try FieldRules.id(versionID, field: "versionId")

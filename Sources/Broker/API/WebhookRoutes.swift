@@ -8,8 +8,7 @@ extension BrokerAPI {
         try await webhookAction(request, context, action: "webhook.create") { signed in
             let body = try RequestBody.decode(
                 CreateWebhookRequest.self,
-                from: signed.body,
-                fields: ["url", "eventTypes", "projects", "secret"]
+                from: signed.body
             )
             return APIResponse(
                 status: .created,

@@ -28,7 +28,7 @@ public struct FreezeRequest: Codable, Sendable, Hashable {
         self.reason = reason
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
         case reason
     }
@@ -47,7 +47,7 @@ public struct UnfreezeRequest: Codable, Sendable, Hashable {
         self.discard = discard
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
         case reason, discard
     }
@@ -84,7 +84,7 @@ public struct ProjectSettingsRequest: Codable, Sendable, Hashable {
         self.freezeAfterRollback = freezeAfterRollback
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
         case freezeAfterRollback
     }

@@ -24,7 +24,7 @@ public struct RollbackPreviewRequest: Codable, Sendable, Hashable {
         self.only = only
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
         case projectID = "projectId"
         case targetVersionID = "targetVersionId"
@@ -104,7 +104,7 @@ public struct RollbackCancelRequest: Codable, Sendable, Hashable {
         self.reason = reason
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
         case reason
     }

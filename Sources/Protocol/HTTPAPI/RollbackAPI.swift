@@ -37,7 +37,7 @@ public struct RollbackRequest: Codable, Sendable, Hashable {
         self.only = only
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
         case projectID = "projectId"
         case targetVersionID = "targetVersionId"
@@ -105,7 +105,7 @@ public struct RegisterProjectRequest: Codable, Sendable, Hashable {
         self.host = host
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case projectID = "projectId"
         case userID = "userId"
         case host
@@ -141,7 +141,7 @@ public struct RegisterVersionRequest: Codable, Sendable, Hashable {
         self.makeCurrent = makeCurrent
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case versionID = "versionId"
         case artifactURL = "artifactUrl"
         case artifactSHA256 = "artifactSha256"
@@ -161,7 +161,7 @@ public struct PublishRequest: Codable, Sendable, Hashable {
         self.userID = userID
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case userID = "userId"
     }
 }
@@ -178,7 +178,7 @@ public struct BuildRequest: Codable, Sendable, Hashable {
         self.payload = payload
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case projectID = "projectId"
         case buildID = "buildId"
         case payload

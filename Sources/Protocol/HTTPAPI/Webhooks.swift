@@ -21,6 +21,10 @@ public struct CreateWebhookRequest: Codable, Sendable, Hashable {
         self.projects = projects
         self.secret = secret
     }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, eventTypes, projects, secret
+    }
 }
 
 /// One webhook subscription.

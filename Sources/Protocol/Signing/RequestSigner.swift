@@ -44,6 +44,12 @@ public struct RequestSigner: Sendable {
         return RequestAuth(kid: key.id, ts: timestamp, nonce: nonce, sig: Hex.encode(mac))
     }
 
+    /// Whether a message with this method and id can be signed at all (`auth` traps otherwise):
+    /// the method a name of the protocol's alphabet, the id a string or number of bounded size.
+    public static func canSign(method: String, id: RequestID?) -> Bool {
+        Tokens.isMethodName(method) && (id.map(Tokens.isSignableID) ?? true)
+    }
+
     /// A signed frame for `body`.
     public func frame(body: [UInt8], method: String, id: RequestID?) -> Frame {
         Frame(auth: auth(body: body, method: method, id: id).encoded(), body: body)

@@ -1,4 +1,4 @@
-import RollbackProtocol
+package import RollbackProtocol
 
 /// Limits an archive must stay within before anything is written.
 public struct ArchiveLimits: Sendable, Hashable, Codable {
@@ -20,23 +20,23 @@ public struct ArchiveLimits: Sendable, Hashable, Codable {
 
 /// What an archive will put into the tree, checked against every safety rule. Built from the
 /// central directory alone, before a byte is extracted.
-struct ArchivePlan: Sendable {
-    enum Kind: Sendable, Hashable {
+package struct ArchivePlan: Sendable {
+    package enum Kind: Sendable, Hashable {
         case directory
         case file(executable: Bool)
         case symlink
     }
 
-    struct Item: Sendable {
+    package struct Item: Sendable {
         /// Normalised relative path, no trailing slash.
-        let path: String
-        let kind: Kind
-        let entry: ZipEntry
+        package let path: String
+        package let kind: Kind
+        package let entry: ZipEntry
     }
 
-    let items: [Item]
-    var fileCount: Int { items.filter { if case .file = $0.kind { true } else { false } }.count }
-    var totalBytes: UInt64 { items.reduce(0) { $0 + $1.entry.size } }
+    package let items: [Item]
+    package var fileCount: Int { items.filter { if case .file = $0.kind { true } else { false } }.count }
+    package var totalBytes: UInt64 { items.reduce(0) { $0 + $1.entry.size } }
 
     private static let ratioFloorBytes: UInt64 = 1 << 20
 
@@ -44,17 +44,17 @@ struct ArchivePlan: Sendable {
 
     /// The plan of a selective sync: only the files and symlinks `selection` selects
     /// (directories follow from their paths).
-    func selecting(_ selection: PathSelection) -> ArchivePlan {
+    package func selecting(_ selection: PathSelection) -> ArchivePlan {
         ArchivePlan(items: items.filter { $0.kind != .directory && selection.matches($0.path) })
     }
 
     /// Only the files and symlinks at `paths` (what an in-place sync writes).
-    func narrowed(to paths: Set<String>) -> ArchivePlan {
+    package func narrowed(to paths: Set<String>) -> ArchivePlan {
         ArchivePlan(items: items.filter { $0.kind != .directory && paths.contains($0.path) })
     }
 
     /// Every directory the plan's tree has: its directory entries and every item's parents.
-    var directories: Set<String> {
+    package var directories: Set<String> {
         var directories = Set<String>()
         for item in items {
             if item.kind == .directory { directories.insert(item.path) }
@@ -68,7 +68,7 @@ struct ArchivePlan: Sendable {
     }
 
     /// Checks every entry of `archive`; symlink targets are read (they are tiny) to check them.
-    init(archive: ZipArchive, limits: ArchiveLimits) throws(ArchiveError) {
+    package init(archive: ZipArchive, limits: ArchiveLimits) throws(ArchiveError) {
         let count = archive.entryCount
         guard count <= limits.maxEntries else {
             throw .tooManyEntries(count: count, limit: limits.maxEntries)
@@ -119,7 +119,7 @@ struct ArchivePlan: Sendable {
     }
 
     /// Relative, `/`-separated, no `.`/`..`/empty components, no NUL or backslash, not in `.git`.
-    static func normalise(_ name: String) throws(ArchiveError) -> String {
+    package static func normalise(_ name: String) throws(ArchiveError) -> String {
         if name.hasPrefix("/") { throw .absolutePath(entry: name) }
         if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) || name.contains("\\") {
             throw .invalidName(entry: name, reason: "control character or backslash in the name")
@@ -168,7 +168,7 @@ struct ArchivePlan: Sendable {
     }
 
     /// A symlink must be relative and, resolved from its own directory, stay inside the tree.
-    static func checkSymlink(path: String, target: String, entryName: String) throws(ArchiveError) {
+    package static func checkSymlink(path: String, target: String, entryName: String) throws(ArchiveError) {
         if target.isEmpty || target.hasPrefix("/") || target.utf8.contains(0) {
             throw .symlinkEscapes(entry: entryName, target: target)
         }

@@ -1,27 +1,30 @@
 import CZip
 
 /// One entry of a ZIP archive as its central directory describes it.
-struct ZipEntry: Sendable {
-    let index: UInt64
-    let name: String
-    let size: UInt64
-    let compressedSize: UInt64
-    let crc: UInt32
+package struct ZipEntry: Sendable {
+    package let index: UInt64
+    package let name: String
+    package let size: UInt64
+    package let compressedSize: UInt64
+    package let crc: UInt32
     /// Unix mode bits when the archive was made on Unix (upper 16 bits of the external
     /// attributes), else nil.
-    let unixMode: UInt32?
+    package let unixMode: UInt32?
 }
 
 /// A read-only ZIP archive opened with libzip: the only type that touches libzip.
 ///
 /// Every call blocks; callers run it on a thread pool. Not `Sendable`: one owner at a time.
-final class ZipArchive {
+package final class ZipArchive {
     private let handle: OpaquePointer
+    /// The bytes of an archive opened from memory: libzip reads them in place, so they live as
+    /// long as the handle.
+    private let buffer: UnsafeMutableRawBufferPointer?
 
     /// Opens `path`. With `checkConsistency` (the default) libzip also compares every local header
     /// with the central directory, so a corrupt or doctored archive fails here; reopening an
     /// archive already checked can skip that pass over the whole file.
-    init(path: String, checkConsistency: Bool = true) throws(ArchiveError) {
+    package init(path: String, checkConsistency: Bool = true) throws(ArchiveError) {
         var code: Int32 = 0
         guard let handle = zip_open(path, ZIP_RDONLY | (checkConsistency ? ZIP_CHECKCONS : 0), &code) else {
             if code == ZIP_ER_EXISTS {
@@ -35,15 +38,48 @@ final class ZipArchive {
             throw .unreadable(String(cString: zip_error_strerror(&error)))
         }
         self.handle = handle
+        self.buffer = nil
+    }
+
+    /// Opens an archive held in memory (the fuzzers' way in; the agent reads files), with the
+    /// same checks as `init(path:)`.
+    package init(bytes: [UInt8], checkConsistency: Bool = true) throws(ArchiveError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        var error = zip_error_t()
+        zip_error_init(&error)
+        defer { zip_error_fini(&error) }
+        guard let source = zip_source_buffer_create(buffer.baseAddress, UInt64(bytes.count), 0, &error) else {
+            buffer.deallocate()
+            throw .unreadable(String(cString: zip_error_strerror(&error)))
+        }
+        guard
+            let handle = zip_open_from_source(
+                source,
+                ZIP_RDONLY | (checkConsistency ? ZIP_CHECKCONS : 0),
+                &error
+            )
+        else {
+            // On failure the source is still ours to free.
+            zip_source_free(source)
+            buffer.deallocate()
+            if zip_error_code_zip(&error) == ZIP_ER_EXISTS {
+                throw .duplicateEntry(entry: CentralDirectoryNames.firstDuplicate(in: bytes) ?? "(unnamed)")
+            }
+            throw .unreadable(String(cString: zip_error_strerror(&error)))
+        }
+        self.handle = handle
+        self.buffer = buffer
     }
 
     deinit {
         zip_discard(handle)
+        buffer?.deallocate()
     }
 
-    var entryCount: Int { Int(zip_get_num_entries(handle, 0)) }
+    package var entryCount: Int { Int(zip_get_num_entries(handle, 0)) }
 
-    func entry(at index: Int) throws(ArchiveError) -> ZipEntry {
+    package func entry(at index: Int) throws(ArchiveError) -> ZipEntry {
         var stat = zip_stat_t()
         zip_stat_init(&stat)
         guard zip_stat_index(handle, UInt64(index), ZIP_FL_ENC_GUESS, &stat) == 0, let rawName = stat.name
@@ -66,7 +102,7 @@ final class ZipArchive {
 
     /// Streams an entry's bytes to `sink` in chunks. libzip checks the CRC when the entry has
     /// been read to its end; a mismatch becomes `.badCRC`.
-    func read(
+    package func read(
         _ entry: ZipEntry,
         chunkSize: Int = 1 << 16,
         into sink: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void

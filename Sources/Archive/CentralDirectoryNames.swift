@@ -3,10 +3,14 @@ import Foundation
 /// Reads entry names straight from a ZIP's central directory. libzip refuses an archive with
 /// duplicate names at open time without saying which name; this finds it so the error can name
 /// the entry. Only used on that error path; ZIP64 archives yield nil.
-enum CentralDirectoryNames {
-    static func firstDuplicate(inArchiveAt path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path), data.count >= 22 else { return nil }
-        let bytes = [UInt8](data)
+package enum CentralDirectoryNames {
+    package static func firstDuplicate(inArchiveAt path: String) -> String? {
+        FileManager.default.contents(atPath: path).flatMap { firstDuplicate(in: [UInt8]($0)) }
+    }
+
+    /// The same, for an archive held in memory.
+    package static func firstDuplicate(in bytes: [UInt8]) -> String? {
+        guard bytes.count >= 22 else { return nil }
         func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
         func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
         // The end-of-central-directory record is in the last 64 KiB + 22 bytes.

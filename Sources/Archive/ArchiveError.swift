@@ -1,7 +1,7 @@
-import RollbackProtocol
+package import RollbackProtocol
 
 /// Why an archive was refused. Every case that concerns one entry names it.
-enum ArchiveError: Error, Hashable, Sendable {
+package enum ArchiveError: Error, Hashable, Sendable {
     case unreadable(String)
     case absolutePath(entry: String)
     case parentTraversal(entry: String)
@@ -17,7 +17,7 @@ enum ArchiveError: Error, Hashable, Sendable {
     case sizeMismatch(entry: String)
 
     /// Stable reason, sent as `details.reason`.
-    var reason: String {
+    package var reason: String {
         switch self {
         case .unreadable: "archive_unreadable"
         case .absolutePath: "absolute_path"
@@ -35,7 +35,7 @@ enum ArchiveError: Error, Hashable, Sendable {
         }
     }
 
-    var entry: String? {
+    package var entry: String? {
         switch self {
         case .absolutePath(let entry), .parentTraversal(let entry), .invalidName(let entry, _),
             .duplicateEntry(let entry), .symlinkEscapes(let entry, _), .unsupportedType(let entry, _),
@@ -46,7 +46,7 @@ enum ArchiveError: Error, Hashable, Sendable {
         }
     }
 
-    var message: String {
+    package var message: String {
         switch self {
         case .unreadable(let why): "the artifact is not a readable ZIP archive: \(why)"
         case .absolutePath(let entry): "entry \"\(entry)\" has an absolute path"
@@ -67,7 +67,7 @@ enum ArchiveError: Error, Hashable, Sendable {
         }
     }
 
-    var rpcError: RPCError {
+    package var rpcError: RPCError {
         var details = ["reason": reason]
         if let entry { details["entry"] = entry }
         return RPCError(.artifactRejected, message, details: details)

@@ -1,0 +1,6 @@
+// libFuzzer's entry point for programs that keep their own `main` (SwiftPM gives every
+// executable one); linked from clang's runtime by `-sanitize=fuzzer`.
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));

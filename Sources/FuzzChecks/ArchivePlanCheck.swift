@@ -1,0 +1,77 @@
+import RollbackArchive
+
+/// An artifact through libzip (opened as the agent opens it, local headers checked) and the
+/// archive planner, then every planned entry read as the extractor reads it. Small limits, so
+/// the fuzzer reaches them. Properties, checked independently of the planner's own code:
+/// - every planned path is relative, has no empty, `.` or `..` component, no control character
+///   or backslash, and is not inside `.git`;
+/// - no path is planned twice, and no path is both a file and a directory;
+/// - every symlink's target, resolved from its directory, stays inside the tree and out of `.git`;
+/// - the planned sizes stay within the limits, and every entry read yields exactly its size.
+enum ArchivePlanCheck {
+    static let limits = ArchiveLimits(maxEntries: 256, maxUncompressedBytes: 1 << 20, maxCompressionRatio: 50)
+
+    static func run(_ input: [UInt8]) -> Bool {
+        guard let archive = try? ZipArchive(bytes: input),
+            let plan = try? ArchivePlan(archive: archive, limits: limits)
+        else { return false }
+        require(plan.items.count <= limits.maxEntries, "more entries than the limit")
+        require(plan.totalBytes <= limits.maxUncompressedBytes, "more bytes than the limit")
+        var seen = Set<String>()
+        for item in plan.items {
+            checkPath(item.path)
+            require(seen.insert(item.path).inserted, "\(item.path) planned twice")
+        }
+        let directories = plan.directories
+        for item in plan.items where item.kind != .directory {
+            require(!directories.contains(item.path), "\(item.path) is both a file and a directory")
+        }
+        var everyEntryRead = true
+        for item in plan.items where item.kind != .directory {
+            var bytes: [UInt8] = []
+            do {
+                try archive.read(item.entry) { bytes.append(contentsOf: $0) }
+            } catch {
+                everyEntryRead = false
+                continue  // refused while reading (bad CRC, a size that lies): the sync fails cleanly
+            }
+            require(
+                UInt64(bytes.count) == item.entry.size,
+                "\(item.path) read \(bytes.count) of \(item.entry.size) bytes"
+            )
+            if item.kind == .symlink { checkSymlink(item.path, target: bytes) }
+        }
+        return everyEntryRead
+    }
+
+    private static func checkPath(_ path: String) {
+        require(!path.hasPrefix("/"), "absolute path \(path)")
+        require(
+            !path.utf8.contains { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\\") },
+            "bad byte in \(path)"
+        )
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        for component in components {
+            require(!component.isEmpty && component != "." && component != "..", "bad component in \(path)")
+        }
+        require(components.first != ".git", "\(path) is inside .git")
+    }
+
+    private static func checkSymlink(_ path: String, target bytes: [UInt8]) {
+        let target = String(decoding: bytes, as: UTF8.self)
+        require(
+            !target.hasPrefix("/") && !bytes.contains(0) && !target.isEmpty,
+            "symlink \(path) -> \(target)"
+        )
+        var depth: [Substring] = path.split(separator: "/").dropLast()
+        for component in target.split(separator: "/") where component != "." {
+            if component == ".." {
+                require(!depth.isEmpty, "symlink \(path) -> \(target) escapes the tree")
+                depth.removeLast()
+            } else {
+                depth.append(component)
+            }
+        }
+        require(depth.first != ".git", "symlink \(path) -> \(target) points into .git")
+    }
+}
