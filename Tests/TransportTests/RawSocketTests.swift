@@ -88,11 +88,10 @@ enum RawSocket {
         let description: String
     }
 
-    private static func blockingExchange(path: String, send bytes: [UInt8], halfClose: Bool) throws -> [UInt8]
-    {
+    /// A connected blocking socket, for the caller to close.
+    static func connected(to path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
-        defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -103,7 +102,17 @@ enum RawSocket {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard connected == 0 else { throw Failure(description: "connect: \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect: \(errno)")
+        }
+        return fd
+    }
+
+    private static func blockingExchange(path: String, send bytes: [UInt8], halfClose: Bool) throws -> [UInt8]
+    {
+        let fd = try connected(to: path)
+        defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -1,4 +1,5 @@
 import Foundation
+import RollbackArchive
 import RollbackProtocol
 public import RollbackRuntime
 
@@ -29,6 +30,10 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
     public var downloadStallSeconds: Int = 30
     public var shutdownGraceSeconds: Int = 60
     public var maxFrameBytes: Int = FrameLimits.defaultMaxBodyLength
+    /// A frame must be complete this long after its first byte (`frame_timeout` otherwise).
+    public var frameTimeoutSeconds: Int = 30
+    /// Connections open at once; one more is refused (`too_many_connections`).
+    public var maxConnections: Int = 512
     public var gitAuthorName: String = "Rollback Agent"
     public var gitAuthorEmail: String = "rollback-agent@localhost"
     /// trace, debug, info, notice, warning, error, critical
@@ -55,7 +60,7 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         "agentID", "socketPath", "socketMode", "socketGroup", "allowedPeerUIDs", "keyringFile", "workRoot",
         "stateDirectory", "maxArtifactBytes", "maxUncompressedBytes", "maxEntries", "maxCompressionRatio",
         "maxConcurrentJobs", "artifactCacheBytes", "downloadStallSeconds", "shutdownGraceSeconds",
-        "maxFrameBytes",
+        "maxFrameBytes", "frameTimeoutSeconds", "maxConnections",
         "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat", "metricsListen", "tracesEndpoint",
         "tracesProtocol",
     ]
@@ -102,6 +107,8 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         case "downloadStallSeconds": downloadStallSeconds = try integer(Int.self)
         case "shutdownGraceSeconds": shutdownGraceSeconds = try integer(Int.self)
         case "maxFrameBytes": maxFrameBytes = try integer(Int.self)
+        case "frameTimeoutSeconds": frameTimeoutSeconds = try integer(Int.self)
+        case "maxConnections": maxConnections = try integer(Int.self)
         case "gitAuthorName": gitAuthorName = text
         case "gitAuthorEmail": gitAuthorEmail = text
         case "logLevel":

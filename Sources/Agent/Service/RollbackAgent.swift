@@ -64,7 +64,9 @@ public final class RollbackAgent: Service, Sendable {
             socketMode: configuration.socketModeBits,
             socketGroup: try configuration.socketGroupID(),
             allowedPeerUIDs: configuration.allowedPeerUIDs.map(Set.init),
-            frameLimits: FrameLimits(maxBodyLength: configuration.maxFrameBytes)
+            frameLimits: FrameLimits(maxBodyLength: configuration.maxFrameBytes),
+            frameTimeout: .seconds(configuration.frameTimeoutSeconds),
+            maxConnections: configuration.maxConnections
         )
         let methods = AgentMethods(configuration: configuration, jobs: jobs, startedAt: .now).registry(
             maxInFlight: serverConfiguration.maxInFlightRequestsPerConnection

@@ -49,6 +49,13 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public static var invalidUTF8: Self { Self(.invalidUTF8, "frame content is not valid UTF-8") }
 
+    public static func timedOut(seconds: Int64, received: Int) -> Self {
+        Self(
+            .timedOut,
+            "a frame begun was not completed within \(seconds) s (\(received) bytes received); a slow or stuck peer"
+        )
+    }
+
     public static func invalidJSON(_ reason: String) -> Self {
         Self(.invalidJSON, "frame body is not a JSON object: \(reason)")
     }
@@ -67,6 +74,8 @@ extension ErrorCode where Domain == FrameError {
     public static var emptyBody: Self { Self("empty_body") }
     /// The stream ended inside a frame.
     public static var truncated: Self { Self("truncated") }
+    /// A frame begun was not completed within the receiver's frame timeout.
+    public static var timedOut: Self { Self("frame_timeout") }
     /// The body (or auth section) is not valid UTF-8.
     public static var invalidUTF8: Self { Self("invalid_utf8") }
     /// The body (or auth section) is not a JSON object.

@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 public import NIOPosix
 public import RollbackProtocol
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +26,8 @@ public final class RPCServer: Sendable {
     private let logger: Logger
     private let listener: NIOAsyncChannel<AcceptedConnection, Never>
     private let socketInode: ino_t
+    /// Connections being served now, against `configuration.maxConnections`.
+    private let openConnections = Mutex(0)
 
     /// An accepted connection with reading paused, its frame codec and async wrapper already
     /// installed: a peer that sends and half-closes at once makes NIO read everything at
@@ -75,12 +78,15 @@ public final class RPCServer: Sendable {
             // can still be written before the connection closes.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: "\(privateDirectory)/s") {
-                [limits = configuration.frameLimits] channel in
+                [limits = configuration.frameLimits, timeout = configuration.frameTimeout] channel in
                 PeerCredentials.read(from: channel).flatMapThrowing {
                     AcceptedConnection(
                         channel: channel,
                         peer: $0,
-                        frames: try channel.makeFrameChannel(limits: limits)
+                        frames: try channel.makeFrameChannel(
+                            limits: limits,
+                            frameTimeout: timeout.map { .nanoseconds(Int64($0 / .nanoseconds(1))) }
+                        )
                     )
                 }
             }
@@ -154,8 +160,34 @@ public final class RPCServer: Sendable {
             logger: logger
         )
         let frameChannel = connection.frames
+        let (open, admitted) = openConnections.withLock { count in
+            guard count < configuration.maxConnections else { return (count, false) }
+            count += 1
+            return (count, true)
+        }
+        defer { if admitted { openConnections.withLock { $0 -= 1 } } }
         do {
             try await frameChannel.executeThenClose { inbound, outbound in
+                guard admitted else {
+                    logger.warning(
+                        "connection refused: too many open",
+                        metadata: [
+                            "connections.open": "\(open)",
+                            "connections.max": "\(configuration.maxConnections)",
+                        ]
+                    )
+                    let error = RPCError(
+                        .unavailable,
+                        "the agent has \(open) connections open, its limit; retry, or raise maxConnections",
+                        details: [
+                            "reason": "too_many_connections", "limit": String(configuration.maxConnections),
+                        ]
+                    )
+                    try await outbound.write(
+                        Frame(body: OutgoingMessage.errorResponse(id: nil, error: error))
+                    )
+                    return
+                }
                 if let allowed = configuration.allowedPeerUIDs, !allowed.contains(connection.peer.uid) {
                     logger.warning("peer refused: uid not allowed")
                     let error = RPCError(

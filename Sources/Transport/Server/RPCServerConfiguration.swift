@@ -20,6 +20,12 @@ public struct RPCServerConfiguration: Sendable {
     public var frameLimits: FrameLimits
     /// Requests one connection may have in flight; more are answered `busy`.
     public var maxInFlightRequestsPerConnection: Int
+    /// How long a frame may take to arrive once its first byte has (`frame_timeout` after it);
+    /// nil waits for ever. Bounds what a stalled or hostile peer can hold.
+    public var frameTimeout: Duration?
+    /// Connections open at once; one more is answered `unavailable` (`too_many_connections`)
+    /// and closed, so a flood cannot exhaust the agent's file descriptors or memory.
+    public var maxConnections: Int
 
     public init(
         socketPath: String,
@@ -27,7 +33,9 @@ public struct RPCServerConfiguration: Sendable {
         socketGroup: gid_t? = nil,
         allowedPeerUIDs: Set<UInt32>? = nil,
         frameLimits: FrameLimits = .default,
-        maxInFlightRequestsPerConnection: Int = 128
+        maxInFlightRequestsPerConnection: Int = 128,
+        frameTimeout: Duration? = .seconds(30),
+        maxConnections: Int = 512
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
@@ -35,5 +43,7 @@ public struct RPCServerConfiguration: Sendable {
         self.allowedPeerUIDs = allowedPeerUIDs
         self.frameLimits = frameLimits
         self.maxInFlightRequestsPerConnection = maxInFlightRequestsPerConnection
+        self.frameTimeout = frameTimeout
+        self.maxConnections = maxConnections
     }
 }
