@@ -57,7 +57,9 @@ struct ConnectionLimitTests {
             methods: RoundTripTests.streamingMethods(),
             configure: { $0.maxConnections = 2 }
         ) { server in
-            let held = try [RawSocket.connected(to: server.socketPath), RawSocket.connected(to: server.socketPath)]
+            let held = try [
+                RawSocket.connected(to: server.socketPath), RawSocket.connected(to: server.socketPath),
+            ]
             // Both count once the server has taken them; until then a third may still be admitted,
             // and its half-close ends it without an answer.
             var refusal: RawSocketTests.ErrorAnswer?
