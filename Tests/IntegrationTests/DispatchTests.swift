@@ -536,7 +536,7 @@ struct DispatchTests {
         }
     }
 
-    @Test("a dispatcher never rescues a job from itself; another one does, in the same attempt")
+    @Test("a dispatcher never rescues a job it is running; another one does, in the same attempt")
     func noSelfRescue() async throws {
         try await BrokerHarness.with { broker in
             let host = "solo-\(UUID().uuidString.prefix(8))"
@@ -553,12 +553,42 @@ struct DispatchTests {
             try await broker.execute(
                 "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = '\(first.idText)'"
             )
-            #expect(try await queue.claim(hosts: [host], owner: "me", leaseSeconds: 3) == nil)
+            #expect(
+                try await queue.claim(hosts: [host], owner: "me", running: [first.id], leaseSeconds: 3) == nil
+            )
             let rescued = try #require(try await queue.claim(hosts: [host], owner: "other", leaseSeconds: 3))
             #expect(rescued.rescued && rescued.attempts == 1)
             #expect(
                 try await broker.value("SELECT lease_owner FROM jobs WHERE id = '\(first.idText)'") == "other"
             )
+        }
+    }
+
+    /// Found by the soak: a dispatcher that could not write a job's outcome (PostgreSQL restarting
+    /// at that moment) leaves the job `running` under its own lease. With one dispatcher per
+    /// host, nobody else can rescue it, and the project stayed `rollingBack` for good.
+    @Test("a job of its own that a dispatcher no longer runs is rescued by it once the lease expires")
+    func selfRescueOfAJobNoLongerRunning() async throws {
+        try await BrokerHarness.with { broker in
+            let host = "solo-\(UUID().uuidString.prefix(8))"
+            let project = try await broker.makeProject(host: host)
+            _ = try await broker.rollback(
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
+            )
+            let queue = JobQueue(database: broker.server.database, logger: BrokerHarness.logger)
+            let first = try #require(try await queue.claim(hosts: [host], owner: "me", leaseSeconds: 3))
+            try await broker.execute(
+                "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = '\(first.idText)'"
+            )
+            // Still running it (a late heartbeat): not a death.
+            #expect(
+                try await queue.claim(hosts: [host], owner: "me", running: [first.id], leaseSeconds: 3) == nil
+            )
+            // No longer running it: rescued, in the same attempt.
+            let rescued = try #require(
+                try await queue.claim(hosts: [host], owner: "me", running: [], leaseSeconds: 3)
+            )
+            #expect(rescued.id == first.id && rescued.rescued && rescued.attempts == 1)
         }
     }
 

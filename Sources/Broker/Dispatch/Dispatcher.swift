@@ -67,7 +67,7 @@ public struct Dispatcher: Service {
     /// becomes due, one of its jobs ends, or the safety-net poll comes round (a due retry or an
     /// expired lease of a dead dispatcher announces nothing).
     private func claimAndRun(hosts: [String], wakeUps: Mailbox<Duration>) async {
-        let active = ActiveCount()
+        let active = RunningJobs()
         var lastHousekeeping = ContinuousClock.now - .seconds(3600)
         var nextDue: ContinuousClock.Instant?
         // Discarding: a long-lived dispatcher must not keep every finished job's task around.
@@ -83,6 +83,7 @@ public struct Dispatcher: Service {
                         claimed = try await queue.claim(
                             hosts: hosts,
                             owner: settings.owner,
+                            running: active.all,
                             leaseSeconds: settings.leaseSeconds
                         )
                     } catch {
@@ -93,10 +94,10 @@ public struct Dispatcher: Service {
                     }
                 }
                 if let job = claimed, let agent = agents.byHost[job.host] {
-                    active.add(1)
+                    active.insert(job.id)
                     group.addTask {
                         await runner.run(job, agent: agent)
-                        active.add(-1)
+                        active.remove(job.id)
                         // Room for the next job.
                         wakeUps.post(.zero)
                     }

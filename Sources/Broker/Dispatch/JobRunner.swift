@@ -111,7 +111,8 @@ struct JobRunner: Sendable {
             }
         } catch {
             // The outcome could not be written (PostgreSQL away): the lease runs out and a
-            // dispatcher rescues the job, asking the agent again. Nothing is half-written.
+            // dispatcher (this one too, once the job is no longer among those it runs) rescues
+            // the job, asking the agent again. Nothing is half-written.
             logger.error(
                 "cannot record the job's outcome; it will be rescued",
                 metadata: ["error": "\(error)"]

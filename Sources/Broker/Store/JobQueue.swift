@@ -11,9 +11,15 @@ struct JobQueue: Sendable {
     let logger: Logger
 
     /// Claims the oldest claimable job of `hosts`: queued and due, or running with an expired
-    /// lease held by another dispatcher (a rescue). A fresh claim starts a new attempt; a rescue
-    /// continues the current one.
-    func claim(hosts: [String], owner: String, leaseSeconds: Int) async throws -> ClaimedJob? {
+    /// lease that is not one of the jobs this dispatcher is `running` now (a rescue: of a dead
+    /// dispatcher's job, or of its own whose outcome it could not write). A fresh claim starts a
+    /// new attempt; a rescue continues the current one.
+    func claim(
+        hosts: [String],
+        owner: String,
+        running: [UUID] = [],
+        leaseSeconds: Int
+    ) async throws -> ClaimedJob? {
         let logger = self.logger
         return try await database.connection { connection in
             let rows = try await connection.query(
@@ -23,8 +29,8 @@ struct JobQueue: Sendable {
                     WHERE host = ANY(\(hosts))
                         AND ((state = 'queued' AND run_after <= now())
                             OR (state = 'running' AND lease_expires_at < now()
-                                -- Never rescue from itself: a late heartbeat of its own is not a death.
-                                AND lease_owner IS DISTINCT FROM \(owner)))
+                                -- Never a job it is still running: a late heartbeat is not a death.
+                                AND (lease_owner IS DISTINCT FROM \(owner) OR NOT (id = ANY(\(running))))))
                     ORDER BY run_after, created_at
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED
