@@ -93,22 +93,36 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs `body`, but answers `database_unavailable` after `timeout` whatever `body` does. The
+    /// caller is not held by a body that ignores cancellation: the soak found a pooled query
+    /// that never returned after PostgreSQL restarted, and a task group (which waits for its
+    /// children) kept a dispatcher's claim loop waiting with it for good. The body is cancelled
+    /// and left to end on its own.
     private func withDeadline<Result: Sendable>(
         _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let timeout = self.timeout
+        let outcome = FirstOutcome<Result>()
+        let work = Task {
+            do {
+                outcome.settle(.success(try await body()))
+            } catch {
+                outcome.settle(.failure(error))
+            }
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            outcome.settle(.failure(APIError.databaseUnavailable("no answer within \(timeout)")))
+        }
+        defer {
+            work.cancel()
+            timer.cancel()
+        }
         do {
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let result = first else {
-                    throw APIError.databaseUnavailable("no answer within \(timeout)")
-                }
-                return result
+            return try await withTaskCancellationHandler {
+                try await outcome.value()
+            } onCancel: {
+                outcome.settle(.failure(CancellationError()))
             }
         } catch let error as PSQLError {
             throw Self.classify(error)
