@@ -592,6 +592,60 @@ struct DispatchTests {
         }
     }
 
+    /// Found by the soak: a dispatcher writing an outcome (job row, then project row) and a cancel
+    /// request (project row, then job row) deadlocked, and the cancel was answered 500. Every
+    /// writer now takes the project row first: here the outcome waits for the project and leaves
+    /// the job row free, where before it took the job row at once.
+    @Test("an outcome locks the project row before the job row, as a cancel does")
+    func outcomeLocksProjectFirst() async throws {
+        try await BrokerHarness.with { broker in
+            let host = "order-\(UUID().uuidString.prefix(8))"
+            let project = try await broker.makeProject(host: host)
+            _ = try await broker.rollback(
+                RollbackRequest(userID: project.user, projectID: project.id, targetVersionID: project.v1)
+            )
+            let queue = JobQueue(database: broker.server.database, logger: BrokerHarness.logger)
+            let job = try #require(try await queue.claim(hosts: [host], owner: "me", leaseSeconds: 30))
+            let client = broker.server.database.client
+            try await client.withConnection { holder in
+                try await holder.query("BEGIN", logger: BrokerHarness.logger)
+                try await holder.query(
+                    "SELECT 1 FROM projects WHERE id = \(project.id) FOR UPDATE",
+                    logger: BrokerHarness.logger
+                )
+                let finishing = Task {
+                    try await broker.server.database.transaction { connection in
+                        try await OutcomeRecorder.finishJob(
+                            job,
+                            owner: "me",
+                            state: "failed",
+                            error: nil,
+                            on: connection,
+                            logger: BrokerHarness.logger
+                        )
+                    }
+                }
+                // The outcome's transaction is waiting for a lock (the project's)...
+                #expect(
+                    try await eventually(timeout: .seconds(10)) {
+                        try await broker.count(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM projects%'"
+                        ) >= 1
+                    }
+                )
+                // ...and holds no lock on the job row.
+                let free = try? await holder.query(
+                    "SELECT 1 FROM jobs WHERE id = \(job.id) FOR UPDATE NOWAIT",
+                    logger: BrokerHarness.logger
+                )
+                #expect(free != nil, "the outcome took the job row before the project row")
+                try await holder.query("ROLLBACK", logger: BrokerHarness.logger)
+                try await finishing.value
+            }
+            #expect(try await broker.value("SELECT state FROM jobs WHERE id = '\(job.idText)'") == "failed")
+        }
+    }
+
     @Test("two projects on two hosts at once")
     func twoHosts() async throws {
         try await Self.withHost { first in

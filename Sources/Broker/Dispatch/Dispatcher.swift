@@ -75,10 +75,12 @@ public struct Dispatcher: Service {
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 if ContinuousClock.now - lastHousekeeping > .seconds(5) {
                     lastHousekeeping = .now
+                    logger.trace("housekeeping")
                     await housekeeping()
                 }
                 var claimed: ClaimedJob?
                 if active.count < settings.concurrency {
+                    logger.trace("claiming", metadata: ["jobs.running": "\(active.count)"])
                     do {
                         claimed = try await queue.claim(
                             hosts: hosts,
@@ -105,6 +107,7 @@ public struct Dispatcher: Service {
                 }
                 var wait = settings.safetyNetPoll
                 if let due = nextDue { wait = min(wait, max(due - .now, .zero)) }
+                logger.trace("waiting for work", metadata: ["wait": "\(wait)"])
                 let delivery = await wakeUps.takeUnlessShuttingDown(within: wait)
                 if let due = nextDue, due <= .now { nextDue = nil }
                 for dueIn in delivery.items where dueIn > .zero {

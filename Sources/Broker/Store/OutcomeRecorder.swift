@@ -279,6 +279,13 @@ struct OutcomeRecorder: Sendable {
         logger: Logger
     ) async throws {
         let percent = state == "succeeded" ? 100 : nil as Int?
+        // The project row first, as every writer of a rollback's rows takes them (a cancel
+        // request locks the project, then marks the job): the soak found the opposite order
+        // here deadlocking with a cancel (40P01), which the cancel answered as a 500.
+        try await connection.query(
+            "SELECT 1 FROM projects WHERE id = \(job.projectID) FOR UPDATE",
+            logger: logger
+        )
         try await expectRow(
             try await connection.query(
                 """
