@@ -23,13 +23,26 @@ start_postgres() {
     as_postgres "$PG_BIN/initdb" -D "$SERVICES_PG_DIR/data" -U postgres -E UTF8 --no-locale \
         --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log"; return 1; }
-    as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_PG_DIR/data" -l "$SERVICES_PG_DIR/server.log" -w -t 30 \
-        -o "-p $SERVICES_PG_PORT -k $SERVICES_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${SERVICES_PG_OPTIONS:-}" \
-        start >/dev/null || { cat "$SERVICES_PG_DIR/server.log"; return 1; }
+    pg_start || return 1
     as_postgres psql -q -h "$SERVICES_PG_DIR" -p "$SERVICES_PG_PORT" -U postgres -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE rollback LOGIN PASSWORD 'rollback-test'" -c "CREATE DATABASE rollback OWNER rollback" >/dev/null
     export ROLLBACK_TEST_POSTGRES_URL="postgres://rollback:rollback-test@127.0.0.1:$SERVICES_PG_PORT/rollback"
     echo "postgres: 127.0.0.1:$SERVICES_PG_PORT (data in $SERVICES_PG_DIR/data)"
+}
+
+# Starts the initialised server with its options (the same at every start).
+pg_start() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_PG_DIR/data" -l "$SERVICES_PG_DIR/server.log" -w -t 60 \
+        -o "-p $SERVICES_PG_PORT -k $SERVICES_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 ${SERVICES_PG_OPTIONS:-}" \
+        start >/dev/null || { cat "$SERVICES_PG_DIR/server.log"; return 1; }
+}
+
+# Stops PostgreSQL as a crash would (immediate: no checkpoint, connections cut), waits PAUSE
+# seconds and starts it again on the same port. For the soak's fault injector.
+restart_postgres() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_PG_DIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    sleep "${1:-0}"
+    pg_start
 }
 
 start_redis() {
