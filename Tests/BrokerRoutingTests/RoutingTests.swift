@@ -37,6 +37,11 @@ struct RoutingTests {
             ),
             ("an unknown field", with("skipWorkdir", true), "unknown_field", "skipWorkdir"),
             (
+                "an optional field sent as null (found by the contract test: it was taken as absent)",
+                Array(#"{"userId":"u1","projectId":"p1","targetVersionId":"v1","reason":null}"#.utf8),
+                "invalid_field", "reason"
+            ),
+            (
                 "the same key twice",
                 Array(#"{"userId":"u1","userId":"u2","projectId":"p1","targetVersionId":"v1"}"#.utf8),
                 "duplicate_field", "userId"
@@ -212,6 +217,16 @@ struct RoutingTests {
         try await RoutedBroker.test { client in
             try await client.execute(uri: "/v1/nothing-here", method: .get) {
                 #expect($0.status == .notFound)
+            }
+            // A path the API serves, with a method it does not take: 405 naming what it takes
+            // (found by the contract test: it was 404).
+            try await client.execute(uri: "/v1/projects/p1/events", method: .delete) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(RoutedBroker.error(response).code == "method_not_allowed")
+                #expect(response.headers[.allow] == "GET")
+            }
+            try await client.execute(uri: "/v1/projects", method: .put) { response in
+                #expect(response.headers[.allow] == "GET, POST")
             }
             let huge = Self.with("reason", String(repeating: "x", count: 70_000))
             try await client.execute(

@@ -44,7 +44,13 @@ struct ErrorMiddleware: RouterMiddleware {
     static func translate(_ error: HTTPError, path: String) -> APIError {
         switch error.status {
         case .notFound:
-            APIError(.notFound, "route_not_found", "no endpoint at \(path); see spec/openapi.yaml")
+            // A path the API serves, with a method it does not take: 405 and what it takes (the
+            // contract test found these answered 404).
+            if case let allowed = BrokerAPI.allowedMethods(onPath: path), !allowed.isEmpty {
+                methodNotAllowed(path: path, allowed: allowed)
+            } else {
+                APIError(.notFound, "route_not_found", "no endpoint at \(path); see spec/openapi.yaml")
+            }
         case .methodNotAllowed:
             APIError(.methodNotAllowed, "method_not_allowed", "\(path) does not take this method")
         case .contentTooLarge:
@@ -52,5 +58,17 @@ struct ErrorMiddleware: RouterMiddleware {
         default:
             APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
         }
+    }
+
+    private static func methodNotAllowed(path: String, allowed: [String]) -> APIError {
+        let allow = allowed.joined(separator: ", ")
+        var error = APIError(
+            .methodNotAllowed,
+            "method_not_allowed",
+            "\(path) takes \(allow) only",
+            details: ["allow": allow]
+        )
+        error.headers = [(.allow, allow)]
+        return error
     }
 }

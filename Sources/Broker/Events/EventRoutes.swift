@@ -15,14 +15,10 @@ extension BrokerAPI {
         let projectID = try context.parameters.require("projectId")
         var after: Int64 = 0
         var fromLatest = false
-        if let header = request.headers[HTTPField.Name("Last-Event-ID")!] {
-            guard let value = Int64(header.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                throw APIError.invalidField("Last-Event-ID", "must be an event id (a non-negative integer)")
-            }
-            after = value
-        } else if let value = request.uri.queryParameters.get("after") {
-            // For EventSource, which cannot send Last-Event-ID on its first request (it does on
-            // reconnects, and the header wins): an event id, or `latest` for only new events.
+        // For EventSource, which cannot send Last-Event-ID on its first request (it does on
+        // reconnects, and the header wins): an event id, or `latest` for only new events. Checked
+        // even when the header wins, so a bad value is never silently ignored.
+        if let value = request.uri.queryParameters.get("after") {
             if value == "latest" {
                 fromLatest = true
             } else {
@@ -34,6 +30,13 @@ extension BrokerAPI {
                 }
                 after = id
             }
+        }
+        if let header = request.headers[HTTPField.Name("Last-Event-ID")!] {
+            guard let value = Int64(header.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+                throw APIError.invalidField("Last-Event-ID", "must be an event id (a non-negative integer)")
+            }
+            after = value
+            fromLatest = false
         }
         var follow = true
         if let value = request.uri.queryParameters.get("follow") {

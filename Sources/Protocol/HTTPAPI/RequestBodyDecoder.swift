@@ -4,6 +4,13 @@ import Foundation
 /// so a typo such as `skipWorkdir` is an error instead of a setting silently ignored.
 public protocol APIRequestBody: Decodable {
     static var fields: Set<String> { get }
+    /// Fields whose value may be JSON `null` (opaque JSON, such as a build's payload); any other
+    /// field sent as `null` is refused.
+    static var nullableFields: Set<String> { get }
+}
+
+extension APIRequestBody {
+    public static var nullableFields: Set<String> { [] }
 }
 
 /// Why a request body was refused: a stable `code` (`malformed_json`, `duplicate_field`,
@@ -52,6 +59,14 @@ public enum RequestBodyDecoder {
                     "\(duplicate) appears twice; send each field once (parsers disagree on which copy counts)",
                 field: duplicate
             )
+        }
+        // JSON null is not "absent": a field is sent with a value or left out, so that a client
+        // cannot believe it cleared a setting the API ignored.
+        if let null = dictionary.keys.sorted().first(where: { dictionary[$0] is NSNull }),
+            T.fields.contains(null),
+            !T.nullableFields.contains(null)
+        {
+            throw .invalidField(null, "must not be null; leave the field out instead")
         }
         if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
             throw RequestBodyProblem(
@@ -135,6 +150,8 @@ extension RegisterVersionRequest: APIRequestBody {
 }
 extension BuildRequest: APIRequestBody {
     public static var fields: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
+    /// The payload is opaque JSON for the build system; `null` is one.
+    public static var nullableFields: Set<String> { ["payload"] }
 }
 extension FreezeRequest: APIRequestBody {
     public static var fields: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
