@@ -193,7 +193,7 @@ public struct BrokerAPI: Sendable {
         // A span per request (extracting an incoming `traceparent` needs a bootstrapped tracer;
         // without one this costs nothing).
         router.add(middleware: TracingMiddleware(recordingHeaders: [HTTPField.Name("X-Request-Id")!]))
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(served: routes))
         if routes.contains("/console") { addConsoleRoutes(to: router) }
         for route in Self.routes where routes.contains(route.path) {
             // Hummingbird writes path parameters as `:name`.

@@ -6,6 +6,8 @@ import Logging
 /// response. Unexpected errors are logged in full and answered with a short 500.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
+    /// The routes of this listener (a method not taken is 405 only on a path served here).
+    let served: BrokerAPI.RouteSet
 
     func handle(
         _ request: Request,
@@ -24,7 +26,7 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             response = APIResponse(error).response
         } catch let error as HTTPError {
-            response = APIResponse(Self.translate(error, path: request.uri.path)).response
+            response = APIResponse(Self.translate(error, path: request.uri.path, served: served)).response
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             response =
@@ -41,12 +43,12 @@ struct ErrorMiddleware: RouterMiddleware {
         return response
     }
 
-    static func translate(_ error: HTTPError, path: String) -> APIError {
+    static func translate(_ error: HTTPError, path: String, served: BrokerAPI.RouteSet) -> APIError {
         switch error.status {
         case .notFound:
             // A path the API serves, with a method it does not take: 405 and what it takes (the
             // contract test found these answered 404).
-            if case let allowed = BrokerAPI.allowedMethods(onPath: path), !allowed.isEmpty {
+            if case let allowed = BrokerAPI.allowedMethods(onPath: path, serving: served), !allowed.isEmpty {
                 methodNotAllowed(path: path, allowed: allowed)
             } else {
                 APIError(.notFound, "route_not_found", "no endpoint at \(path); see spec/openapi.yaml")
