@@ -331,18 +331,9 @@ def inject_faults(fleet, record):
             kinds = rng.sample(FAULT_KINDS, len(FAULT_KINDS))
         kind = kinds.pop()
         try:
-            if kind == "kill-api":
-                target = rng.choice(fleet.apis)
-                target.kill()
-                time.sleep(rng.uniform(0.2, 2))
-                target.start()
-            elif kind == "kill-dispatcher":
-                target = rng.choice(fleet.dispatchers)
-                target.kill()
-                time.sleep(rng.uniform(0.2, 2))
-                target.start()
-            elif kind == "kill-agent":
-                target = rng.choice(fleet.agents)
+            killable = {"kill-api": fleet.apis, "kill-dispatcher": fleet.dispatchers, "kill-agent": fleet.agents}
+            if kind in killable:
+                target = rng.choice(killable[kind])
                 target.kill()
                 time.sleep(rng.uniform(0.2, 2))
                 target.start()
@@ -393,21 +384,18 @@ def settle(fleet, projects, timeout=int(ENV.get("SETTLE_SECONDS", "300"))):
 
 def check(fleet, record, projects, host_of, subscribed_from):
     violations = collections.defaultdict(list)
-    terminal = collections.Counter()
+    terminal, outcomes = collections.Counter(), collections.Counter()
     for row in psql("SELECT payload->>'rollbackVersionId', type FROM events WHERE type IN "
                     "('rollbackCompleted', 'rollbackFailed', 'rollbackCanceled')").splitlines():
         version, kind = row.split("|")
         terminal[version] += 1
+        outcomes[kind] += 1
     jobs = collections.Counter()
     job_states = {}
     for row in psql("SELECT version_id, state FROM jobs").splitlines():
         version, state = row.split("|")
         jobs[version] += 1
         job_states[version] = state
-    outcomes = collections.Counter()
-    for row in psql("SELECT payload->>'rollbackVersionId', type FROM events WHERE type IN "
-                    "('rollbackCompleted', 'rollbackFailed', 'rollbackCanceled')").splitlines():
-        outcomes[row.split("|")[1]] += 1
     for version in record.accepted:
         if terminal[version] != 1:
             violations["1. rollback ended exactly once"].append("%s: %d terminal events" % (version, terminal[version]))
