@@ -26,6 +26,7 @@ SERVICES_REDIS_DIR, DURATION, AGENTS, PROJECTS, SEED.
 """
 import base64
 import collections
+import http.client
 import json
 import os
 import random
@@ -239,6 +240,7 @@ class Record:
         self.held_builds = set()  # (project, buildId)
         self.faults = collections.Counter()
         self.events = collections.defaultdict(list)  # project -> ids as followers saw them
+        self.crashed = []  # threads of this script that died of an exception: the run proves nothing
 
 
 def call(fleet, record, label, method, path, body, key=None, retry=True):
@@ -249,7 +251,7 @@ def call(fleet, record, label, method, path, body, key=None, retry=True):
     for attempt, index in enumerate(order[: 2 if retry else 1]):
         try:
             status, text = fleet.web[index].request(method, path, json.dumps(body).encode(), extra)
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
             with lock:
                 record.requests["%s: %s" % (label, type(error).__name__)] += 1
             continue
@@ -303,18 +305,22 @@ def workload(fleet, record, projects):
 
 
 def follow(fleet, record, project, index):
-    """Follows a project's events for ever, reconnecting (with Last-Event-ID) to either instance."""
+    """Follows a project's events for ever, reconnecting (with Last-Event-ID) to either instance.
+    Why each stream ended is counted: a cut connection (an instance killed) is an IncompleteRead."""
     last = None
     while True:
         broker = fleet.web[index % len(fleet.web)]
         index += 1
+        ended = "closed"
         try:
             for event_id, _, _ in broker.events(project, last_event_id=last, timeout=30):
                 with lock:
                     record.events[project].append(int(event_id))
                 last = event_id
-        except (OSError, SystemExit, ValueError):
-            pass
+        except (OSError, http.client.HTTPException, SystemExit, ValueError) as error:
+            ended = type(error).__name__
+        with lock:
+            record.requests["follow ended: %s" % ended] += 1
         if stopping.is_set() and FOLLOWERS_DONE.is_set():
             return
         time.sleep(0.2)
@@ -498,11 +504,21 @@ def check(fleet, record, projects, host_of, subscribed_from):
     return violations, outcomes, len(wanted), len(delivered)
 
 
+def count_crashes(record, hook=threading.excepthook):
+    """A worker thread that dies stops its load or its checks silently; this makes it a failure."""
+    def excepthook(args):
+        with lock:
+            record.crashed.append("%s: %s: %s" % (args.thread.name, args.exc_type.__name__, args.exc_value))
+        hook(args)
+    return excepthook
+
+
 def main():
     global STARTED
     STARTED = time.monotonic()
     fleet = Fleet()
     record = Record()
+    threading.excepthook = count_crashes(record)
     try:
         projects, host_of = [], {}
         for i in range(PROJECTS):
@@ -565,7 +581,9 @@ def main():
         print("  fault kinds that never happened: %s" % ", ".join(missing_kinds))
     if took is None:
         print("  the fleet did not settle")
-    ok = total == 0 and not missing_kinds and took is not None
+    for crash in record.crashed:
+        print("  a thread of the soak died, so its load or its record stopped: %s" % crash)
+    ok = total == 0 and not missing_kinds and took is not None and not record.crashed
     print("\nsoak: %s (%d violations)" % ("PASS" if ok else "FAIL", total))
     return ok
 
