@@ -40,7 +40,10 @@ package struct ArchivePlan: Sendable {
 
     private static let ratioFloorBytes: UInt64 = 1 << 20
 
-    private init(items: [Item]) { self.items = items }
+    private init(items: [Item]) {
+        self.items = items
+        self.directories = Self.directories(of: items)
+    }
 
     /// The plan of a selective sync: only the files and symlinks `selection` selects
     /// (directories follow from their paths).
@@ -54,7 +57,9 @@ package struct ArchivePlan: Sendable {
     }
 
     /// Every directory the plan's tree has: its directory entries and every item's parents.
-    package var directories: Set<String> {
+    package let directories: Set<String>
+
+    private static func directories(of items: [Item]) -> Set<String> {
         var directories = Set<String>()
         for item in items {
             if item.kind == .directory { directories.insert(item.path) }
@@ -76,7 +81,7 @@ package struct ArchivePlan: Sendable {
         var items: [Item] = []
         items.reserveCapacity(count)
         var seen = Set<String>()
-        var files = Set<String>()
+        seen.reserveCapacity(count)
         var total: UInt64 = 0
         for index in 0..<count {
             let entry = try archive.entry(at: index)
@@ -84,7 +89,6 @@ package struct ArchivePlan: Sendable {
             let path = try Self.normalise(entry.name)
             guard seen.insert(path).inserted else { throw .duplicateEntry(entry: entry.name) }
             let kind = try Self.kind(of: entry, isDirectoryName: isDirectoryName)
-            if case .directory = kind {} else { files.insert(path) }
             total += entry.size
             guard total <= limits.maxUncompressedBytes else {
                 throw .tooLarge(totalBytes: total, limit: limits.maxUncompressedBytes)
@@ -114,14 +118,18 @@ package struct ArchivePlan: Sendable {
             items.append(Item(path: path, kind: kind, entry: entry))
         }
         self.items = items
+        self.directories = Self.directories(of: items)
         // A file and a directory (explicit or implied) with the same path cannot both exist.
-        if let clash = directories.first(where: files.contains) { throw .duplicateEntry(entry: clash) }
+        if let clash = items.first(where: { $0.kind != .directory && directories.contains($0.path) }) {
+            throw .duplicateEntry(entry: clash.path)
+        }
     }
 
     /// Relative, `/`-separated, no `.`/`..`/empty components, no NUL or backslash, not in `.git`.
     package static func normalise(_ name: String) throws(ArchiveError) -> String {
         if name.hasPrefix("/") { throw .absolutePath(entry: name) }
-        if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) || name.contains("\\") {
+        // On the bytes: `String.contains` goes through Foundation, a tenth of a 100,000-entry plan.
+        if name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\\") }) {
             throw .invalidName(entry: name, reason: "control character or backslash in the name")
         }
         // One pass over the bytes, no copies: this runs for every entry of every archive.
