@@ -8,7 +8,10 @@ import ServiceLifecycle
 
 @main
 struct AgentCommand: AsyncParsableCommand {
-    static func main() async { await CommandMain.run(Self.self) }
+    static func main() async {
+        TimeZonePin.pin()
+        await CommandMain.run(Self.self)
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "rollback-agent",
