@@ -22,8 +22,9 @@ package final class ZipArchive {
     private let buffer: UnsafeMutableRawBufferPointer?
 
     /// Opens `path`. With `checkConsistency` (the default) libzip also compares every local header
-    /// with the central directory, so a corrupt or doctored archive fails here; reopening an
-    /// archive already checked can skip that pass over the whole file.
+    /// with the central directory, so a corrupt or doctored archive fails here; a caller that
+    /// reads only a few entries (libzip still checks each one's data against its CRC), or reopens
+    /// an archive already checked, can skip that pass over the whole file.
     package init(path: String, checkConsistency: Bool = true) throws(ArchiveError) {
         var code: Int32 = 0
         guard let handle = zip_open(path, ZIP_RDONLY | (checkConsistency ? ZIP_CHECKCONS : 0), &code) else {

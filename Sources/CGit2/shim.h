@@ -1,6 +1,7 @@
 #ifndef ROLLBACK_CGIT2_SHIM_H
 #define ROLLBACK_CGIT2_SHIM_H
 #include <git2.h>
+#include <git2/sys/mempack.h>
 
 /// `git_libgit2_opts` is variadic and so unavailable to Swift; these wrappers expose the
 /// options the agent sets.

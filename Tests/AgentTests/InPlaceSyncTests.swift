@@ -123,4 +123,52 @@ struct InPlaceSyncTests {
         #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
         try Shell.git("fsck", "--strict", in: project)
     }
+
+    @Test(
+        "in place, the index is trusted only where it describes the file: stale entries are redone, stray ones dropped"
+    )
+    func indexTrustedOnlyWhereItHolds() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let before = Self.base()
+        let project = try agent.makeProject("index", files: before)
+        var after = before
+        after["app/section1/page1.js"] = "export const page = 'changed'\n"
+        after["legacy/only.txt"] = nil
+        // Behind git's back: a file the new version drops is deleted (its index entry stays), an
+        // unchanged one is rewritten with the same bytes (its stat data no longer match), and one
+        // is edited and left unstaged, then put back as the archive has it by the sync.
+        try FileManager.default.removeItem(atPath: "\(project)/legacy/only.txt")
+        try Data(before["app/section5/page5.js"]!.utf8).write(
+            to: URL(fileURLWithPath: "\(project)/app/section5/page5.js")
+        )
+        try Data("hand edit".utf8).write(to: URL(fileURLWithPath: "\(project)/app/section6/page6.js"))
+        let artifact = try agent.makeArtifact("v2", files: after)
+        let looseBefore = try Self.looseObjects(project)
+        let result = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-i", project: "index", artifact: artifact)
+        )
+        #expect(result.state == .succeeded)
+        #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(after, like: project))
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        #expect(try Shell.git("ls-files", "legacy", in: project).isEmpty, "the stray entry is gone")
+        #expect(try Shell.git("ls-files", in: project).split(separator: "\n").count == after.count)
+        // The commit's tree is the archive's: git hashes the files itself and agrees.
+        #expect(
+            try Shell.git("rev-parse", "HEAD^{tree}", in: project)
+                == (try Shell.git("write-tree", in: project))
+        )
+        try Shell.git("fsck", "--strict", in: project)
+        // The trees went into a pack: the commit and its tag are the only new loose objects.
+        #expect(try Self.looseObjects(project) == looseBefore + 2)
+    }
+
+    static func looseObjects(_ project: String) throws -> Int {
+        let counts = try Shell.git("count-objects", "-v", in: project)
+        return counts.split(separator: "\n").first { $0.hasPrefix("count: ") }.flatMap {
+            Int($0.dropFirst(7))
+        } ?? -1
+    }
 }

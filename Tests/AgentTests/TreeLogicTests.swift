@@ -65,4 +65,42 @@ struct TreeLogicTests {
             ) == nil
         )
     }
+
+    @Test(
+        "appended CRC lines win over older ones; the file is rewritten once they outgrow the last full save"
+    )
+    func checksumCacheAppends() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crc-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["a.txt", "b.txt"] {
+            try Data(name.utf8).write(to: URL(fileURLWithPath: "\(directory)/\(name)"))
+        }
+        let file = "\(directory)/cache.tsv"
+        ChecksumCache.stamped(["a.txt": 1, "b.txt": 2], in: directory).save(to: file)
+        let saved = try #require(FileSystem.info(file)).size
+        var largest: UInt64 = 0
+        for round in 1...1500 {
+            ChecksumCache.append(["a.txt": UInt32(round)], in: directory, to: file)
+            largest = max(largest, try #require(FileSystem.info(file)).size)
+        }
+        let loaded = ChecksumCache.load(from: file)
+        #expect(
+            loaded.crc(for: "a.txt", info: FileSystem.info("\(directory)/a.txt")!) == 1500,
+            "the last line wins"
+        )
+        #expect(loaded.crc(for: "b.txt", info: FileSystem.info("\(directory)/b.txt")!) == 2, "untouched")
+        #expect(largest > saved + 60_000, "appended, not rewritten, at first")
+        #expect(largest <= 2 * saved + 65_536 + 200, "rewritten once past twice the base: \(largest) bytes")
+        // A cache without the base line (an older agent's) is rewritten at the first append.
+        ChecksumCache.stamped(["a.txt": 7], in: directory).save(to: file)
+        let text = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst()
+        try (text.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        ChecksumCache.append(["b.txt": 8], in: directory, to: file)
+        #expect(try String(contentsOfFile: file, encoding: .utf8).hasPrefix("# base "))
+        #expect(
+            ChecksumCache.load(from: file).crc(for: "a.txt", info: FileSystem.info("\(directory)/a.txt")!)
+                == 7
+        )
+    }
 }

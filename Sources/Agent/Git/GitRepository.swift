@@ -179,6 +179,86 @@ final class GitRepository {
         }
     }
 
+    /// Commits an in-place change of the index's tree: `removed` paths leave the index and
+    /// `files` (blobs already in the object database) replace or join their entries; every other
+    /// entry stays as it is, so the cost follows the change, not the tree. `treePaths` (a lazy
+    /// list of every path of the new tree) is walked only when the index holds a path the tree
+    /// does not (an entry for a file gone behind git's back): the counts tell.
+    func commit(
+        replacing files: [TreeFile],
+        removing removed: [String],
+        treePathCount: Int,
+        treePaths: () -> [String],
+        _ description: CommitDescription
+    ) throws(GitError) -> String {
+        let root = workTreePath
+        return try withIndex { (index) throws(GitError) in
+            for path in removed where git_index_get_bypath(index, path, 0) != nil {
+                try Self.check("remove \(path)", git_index_remove_bypath(index, path))
+            }
+            var ignoredPaths = 0
+            for file in files {
+                if git_index_get_bypath(index, file.path, 0) == nil {
+                    var ignored: Int32 = 0
+                    if git_ignore_path_is_ignored(&ignored, handle, file.path) == 0, ignored == 1 {
+                        ignoredPaths += 1
+                        continue
+                    }
+                }
+                var st = stat()
+                guard lstat("\(root)/\(file.path)", &st) == 0 else {
+                    throw GitError(
+                        operation: "stat",
+                        code: -1,
+                        message: "\(file.path) vanished from the work tree"
+                    )
+                }
+                var entry = git_index_entry()
+                entry.mode = file.mode
+                entry.id = file.id
+                try Self.add(&entry, path: file.path, stat: st, to: index)
+            }
+            // Every path of the new tree is in the index now but the ignored ones left out; more
+            // entries than that means some are not in the tree.
+            if git_index_entrycount(index) != treePathCount - ignoredPaths {
+                let tree = Set(treePaths())
+                var stale: [String] = []
+                for position in 0..<git_index_entrycount(index) {
+                    if let entry = git_index_get_byindex(index, position)?.pointee {
+                        let path = String(cString: entry.path)
+                        if !tree.contains(path) { stale.append(path) }
+                    }
+                }
+                for path in stale { try Self.check("remove \(path)", git_index_remove_bypath(index, path)) }
+            }
+            return try commitIndex(index, description)
+        }
+    }
+
+    /// The index's entries for `paths`, looked up one by one (nil where it has none): for
+    /// checking a few files, or many without building a table of the whole index.
+    func indexedFiles(at paths: [String]) -> [IndexedFile?] {
+        var result: [IndexedFile?] = []
+        result.reserveCapacity(paths.count)
+        try? withIndex { (index) throws(GitError) in
+            for path in paths {
+                result.append(git_index_get_bypath(index, path, 0).map { Self.indexedFile($0.pointee) })
+            }
+        }
+        return result
+    }
+
+    private static func indexedFile(_ entry: git_index_entry) -> IndexedFile {
+        IndexedFile(
+            id: entry.id,
+            size: entry.file_size,
+            mtimeSeconds: entry.mtime.seconds,
+            mtimeNanoseconds: entry.mtime.nanoseconds,
+            inode: entry.ino,
+            mode: entry.mode
+        )
+    }
+
     /// Sets `core.trustctime = false` unless it is already so: git then compares a file's
     /// mtime, size, inode and mode, not its ctime, which a link count change (the old tree's
     /// deletion) moves without changing the file.
@@ -198,14 +278,7 @@ final class GitRepository {
         try? withIndex { (index) throws(GitError) in
             for position in 0..<git_index_entrycount(index) {
                 guard let entry = git_index_get_byindex(index, position)?.pointee else { continue }
-                result[String(cString: entry.path)] = IndexedFile(
-                    id: entry.id,
-                    size: entry.file_size,
-                    mtimeSeconds: entry.mtime.seconds,
-                    mtimeNanoseconds: entry.mtime.nanoseconds,
-                    inode: entry.ino,
-                    mode: entry.mode
-                )
+                result[String(cString: entry.path)] = Self.indexedFile(entry)
             }
         }
         return result
@@ -264,14 +337,90 @@ final class GitRepository {
         return try body(index)
     }
 
+    /// `git_index_write_tree`, but the trees it writes go into one new pack instead of a loose
+    /// object each: a change along a hundred paths of a tree of thousands of directories writes
+    /// hundreds of trees, and each loose object is a new file (slow to allocate on ext4 right
+    /// after a deletion, as the previous sync's clean-up is). The trees are written into memory
+    /// through a second handle; those the repository lacks are then packed into
+    /// `.git/objects/pack` before anything refers to them. Fills the index's tree cache as
+    /// `git_index_write_tree` does.
+    private func writeTreeAsPack(_ index: OpaquePointer?) throws(GitError) -> git_oid {
+        var scratch: OpaquePointer?
+        try Self.check("open", git_repository_open(&scratch, git_repository_path(handle)))
+        defer { git_repository_free(scratch) }
+        var scratchODB: OpaquePointer?
+        try Self.check("odb", git_repository_odb(&scratchODB, scratch))
+        defer { git_odb_free(scratchODB) }
+        var memory: OpaquePointer?
+        try Self.check("mempack", git_mempack_new(&memory))
+        // The highest priority: new objects are written there. The database owns it from here.
+        try Self.check("add mempack", git_odb_add_backend(scratchODB, memory, 1000))
+        var treeID = git_oid()
+        try Self.check("write tree", git_index_write_tree_to(&treeID, index, scratch))
+
+        var odb: OpaquePointer?
+        try Self.check("odb", git_repository_odb(&odb, handle))
+        defer { git_odb_free(odb) }
+        // The new trees: a tree the repository has brings all its subtrees with it.
+        var newTrees: [(id: git_oid, bytes: [UInt8])] = []
+        var pending = [treeID]
+        while var id = pending.popLast() {
+            guard git_odb_exists(odb, &id) == 0 else { continue }
+            var object: OpaquePointer?
+            try Self.check("read tree", git_odb_read(&object, scratchODB, &id))
+            defer { git_odb_object_free(object) }
+            let bytes = [UInt8](
+                UnsafeRawBufferPointer(start: git_odb_object_data(object), count: git_odb_object_size(object))
+            )
+            newTrees.append((id, bytes))
+            var tree: OpaquePointer?
+            try Self.check("lookup tree", git_tree_lookup(&tree, scratch, &id))
+            defer { git_tree_free(tree) }
+            for position in 0..<git_tree_entrycount(tree) {
+                guard let entry = git_tree_entry_byindex(tree, position),
+                    git_tree_entry_type(entry) == GIT_OBJECT_TREE
+                else { continue }
+                pending.append(git_tree_entry_id(entry).pointee)
+            }
+        }
+        guard !newTrees.isEmpty else { return treeID }
+        do {
+            let pack = try PackWriter(
+                directory: "\(String(cString: git_repository_path(handle)))objects/pack",
+                count: newTrees.count,
+                name: "trees-\(getpid())"
+            )
+            for tree in newTrees {
+                let written = try pack.addObject(.tree, size: UInt64(tree.bytes.count)) { write in
+                    try tree.bytes.withUnsafeBytes { try write($0) }
+                }
+                guard Self.same(written, tree.id) else {
+                    throw PackWriter.WriteError(description: "a tree packed under another id")
+                }
+            }
+            _ = try pack.finish()
+        } catch {
+            throw GitError(operation: "pack trees", code: -1, message: "\(error)")
+        }
+        // The database lists its packs when opened; it learns of the new one by a refresh.
+        try Self.check("refresh", git_odb_refresh(odb))
+        guard git_odb_exists(odb, &treeID) == 1 else {
+            throw GitError(
+                operation: "pack trees",
+                code: -1,
+                message: "the tree \(Self.hex(treeID)) is not readable"
+            )
+        }
+        return treeID
+    }
+
     private func commitIndex(
         _ index: OpaquePointer?,
         _ description: CommitDescription
     ) throws(GitError) -> String {
         // The tree first: writing it fills the index's tree cache, which the index then saves
         // (its TREE extension), so the next commit rewrites only the trees along changed paths.
-        var treeID = git_oid()
-        try Self.check("write tree", git_index_write_tree(&treeID, index))
+        var treeID = try writeTreeAsPack(index)
         try Self.check("write index", git_index_write(index))
         var tree: OpaquePointer?
         try Self.check("lookup tree", git_tree_lookup(&tree, handle, &treeID))

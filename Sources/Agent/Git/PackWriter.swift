@@ -52,10 +52,28 @@ final class PackWriter {
         close(fd)
     }
 
+    /// The kinds of object the writer adds, with their pack type numbers.
+    enum ObjectKind: UInt8 {
+        case tree = 2
+        case blob = 3
+
+        var name: String { self == .tree ? "tree" : "blob" }
+    }
+
     /// Adds one blob of `size` bytes whose content `produce` streams, returning its object id.
     /// `compress: false` stores the bytes in zlib's uncompressed blocks: for content that does
     /// not shrink (images, video), deflating would cost far more time than it saves space.
     func addBlob(
+        size: UInt64,
+        compress: Bool = true,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> git_oid {
+        try addObject(.blob, size: size, compress: compress, produce: produce)
+    }
+
+    /// Adds one object of `kind`, as `addBlob` does.
+    func addObject(
+        _ kind: ObjectKind,
         size: UInt64,
         compress: Bool = true,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
@@ -65,10 +83,10 @@ final class PackWriter {
         }
         let start = offset
         var crc: UInt32 = 0
-        // Type 3 (blob) and the size, 4 bits then 7 bits per byte, high bit = more follows.
+        // The type and the size, 4 bits then 7 bits per byte, high bit = more follows.
         var header: [UInt8] = []
         var remaining = size >> 4
-        var byte = UInt8(3 << 4) | UInt8(size & 0x0f)
+        var byte = UInt8(kind.rawValue << 4) | UInt8(size & 0x0f)
         while remaining > 0 {
             header.append(byte | 0x80)
             byte = UInt8(remaining & 0x7f)
@@ -78,7 +96,7 @@ final class PackWriter {
         try append(header, crc: &crc)
 
         var blobHash = Insecure.SHA1()
-        blobHash.update(data: Array("blob \(size)\0".utf8))
+        blobHash.update(data: Array("\(kind.name) \(size)\0".utf8))
         var stream = z_stream()
         guard rollback_deflate_init(&stream, compress ? 1 : 0) == Z_OK else {
             throw WriteError(description: "deflateInit failed")

@@ -12,9 +12,12 @@ enum InPlaceApply {
             try FileSystem.makeDirectory("\(work)/\(directory)")
         }
         let outgoing = changes.replaced + changes.removed
+        // The old files wait flat, under their staged names: one directory, whatever their
+        // depth. (Creating directories is what costs most here: ext4 is slow to allocate inodes
+        // right after a tree was deleted, as the previous sync's clean-up does.)
+        if !outgoing.isEmpty { try FileSystem.makeDirectories(changes.backup) }
         for (position, path) in outgoing.enumerated() {
-            try FileSystem.makeDirectories(parent(of: "\(changes.backup)/\(path)"))
-            try FileSystem.rename("\(work)/\(path)", "\(changes.backup)/\(path)")
+            try FileSystem.rename("\(work)/\(path)", backedUp(path, in: changes.backup))
             if position == outgoing.count / 2 { CrashPoints.hit("in-place-mid-apply") }
         }
         for path in changes.replaced + changes.added {
@@ -38,17 +41,24 @@ enum InPlaceApply {
         where FileSystem.info("\(work)/\(directory)") == nil {
             try FileSystem.makeDirectories("\(work)/\(directory)")
         }
-        for path in changes.replaced + changes.removed
-        where FileSystem.info("\(changes.backup)/\(path)") != nil {
+        for path in changes.replaced + changes.removed {
+            // Flat; or, from a journal an earlier agent wrote, at the path under the backup.
+            let saved = [backedUp(path, in: changes.backup), "\(changes.backup)/\(path)"]
+            guard let old = saved.first(where: { FileSystem.info($0) != nil }) else { continue }
             try FileSystem.makeDirectories(parent(of: "\(work)/\(path)"))
             // Replaces the new file, when it had arrived, in one step.
-            try FileSystem.rename("\(changes.backup)/\(path)", "\(work)/\(path)")
+            try FileSystem.rename(old, "\(work)/\(path)")
         }
         for directory in changes.createdDirectories.reversed() {
             _ = rmdir("\(work)/\(directory)")
         }
         try FileSystem.removeTree(changes.backup)
         try FileSystem.removeTree(staging)
+    }
+
+    /// Where the old file of `path` waits during an in-place sync.
+    static func backedUp(_ path: String, in backup: String) -> String {
+        "\(backup)/\(InPlaceChanges.stagedName(path))"
     }
 
     private static func parent(of path: String) -> String {

@@ -7,7 +7,7 @@ import RollbackProtocol
 /// or finish the commit (after). Unchanged files and directories are never touched.
 ///
 /// The order of application: create `createdDirectories` (parents first); move each `replaced`
-/// and `removed` file to `backup`; move each `replaced` and `added` file in from the staging
+/// and `removed` file to `backup` (flat, under its `stagedName`); move each `replaced` and `added` file in from the staging
 /// tree; remove `removedDirectories` that are now empty (deepest first). Every step is a
 /// `mkdir`, a `rename` or an `rmdir` within one file system, so each is atomic and the undo
 /// can tell from what exists which steps happened.
@@ -22,7 +22,7 @@ struct InPlaceChanges: Codable, Sendable, Equatable {
     var createdDirectories: [String]
     /// Directories the old tree has and the new one has not, deepest first.
     var removedDirectories: [String]
-    /// Holds the old files (same layout), beside the working directory.
+    /// Holds the old files (flat, each under its `stagedName`), beside the working directory.
     var backup: String
 
     /// The name under which the new file for `path` waits in the flat staging directory.
@@ -72,4 +72,12 @@ struct InPlaceChanges: Codable, Sendable, Equatable {
             backup: backup
         )
     }
+}
+
+/// Every path of an in-place sync's new tree, as the outcome holds them (unchanged, added,
+/// changed): the commit needs their number, and the paths themselves only in a rare case.
+struct InPlaceTreePaths: Sendable {
+    let parts: [[String]]
+    var count: Int { parts.reduce(0) { $0 + $1.count } }
+    func paths() -> [String] { Array(parts.joined()) }
 }

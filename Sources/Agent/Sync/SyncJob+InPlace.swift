@@ -37,7 +37,11 @@ extension SyncJob {
             let archive: ZipArchive
             let whole: ArchivePlan
             do {
-                archive = try ZipArchive(path: archivePath)
+                // libzip's consistency pass (every local header against the central directory)
+                // reads the whole archive's headers: a second a 100,000-file tree. An in-place
+                // sync reads only its changed entries (libzip checks their data's CRC); the pass
+                // runs when the whole tree is taken after all (`wholeTree`).
+                archive = try ZipArchive(path: archivePath, checkConsistency: false)
                 whole = try ArchivePlan(archive: archive, limits: settings.archiveLimits)
             } catch {
                 group.wait()
@@ -45,7 +49,12 @@ extension SyncJob {
             }
             let plan = selection.map(whole.selecting) ?? whole
             group.wait()
-            guard let read = side.withLock({ $0 }) else { return .wholeTree(plan, existing: nil) }
+            // Every entry is extracted: the archive's local headers are checked first, as ever.
+            func wholeTree(existing: [String: FileSystem.Info]?) throws(ArchiveError) -> Preparation {
+                _ = try ZipArchive(path: archivePath, checkConsistency: true)
+                return .wholeTree(plan, existing: existing)
+            }
+            guard let read = side.withLock({ $0 }) else { return try wholeTree(existing: nil) }
             let (listing, checksums) = try read.get()
             let cancellation = self.cancellation
             var comparer = TreeComparer(
@@ -70,7 +79,7 @@ extension SyncJob {
                     selection: selection,
                     backup: settings.backup(projectID: params.projectID, jobID: params.jobID)
                 )
-            else { return .wholeTree(plan, existing: listing.files) }
+            else { return try wholeTree(existing: listing.files) }
             let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             for leftover in [staging, objectStore, changes.backup] { try FileSystem.removeTree(leftover) }
@@ -93,35 +102,43 @@ extension SyncJob {
             outcome.added = outcome.added.filter { !replaced.contains($0) }
             outcome.removed = changes.removed
             outcome.unchanged = diff.unchangedPaths
-            outcome.files += try unchangedFiles(diff.unchangedPaths, listing: listing.files, work: work)
+            // In place, `files` is what the commit changes in the index, not the whole tree.
+            outcome.files += try unchangedFilesToReindex(
+                diff.unchangedPaths,
+                listing: listing.files,
+                work: work
+            )
             return .inPlace(changes, outcome)
         } catch {
             throw Self.rpcError(error, doing: "preparing the changes")
         }
     }
 
-    /// The blobs of the files an in-place sync leaves alone: the index's where its stat data
-    /// still describe the file (as git decides), else hashed into the job's object store.
-    private func unchangedFiles(
+    /// Of the files an in-place sync leaves alone, those whose index entry does not describe them
+    /// (none, another mode, or stat data that no longer match, as git decides), with their blobs
+    /// hashed into the job's object store: the commit re-adds these and trusts the other entries.
+    private func unchangedFilesToReindex(
         _ paths: [String],
         listing: [String: FileSystem.Info],
         work: String
     ) throws -> [TreeFile] {
         let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
         let repository = try GitRepository(workTree: work, writingObjectsTo: objectStore)
-        let indexed = repository.indexedFiles()
         var files: [TreeFile] = []
-        files.reserveCapacity(paths.count)
-        for path in paths {
+        for (path, indexed) in zip(paths, repository.indexedFiles(at: paths)) {
             guard let info = listing[path] else { continue }
-            let known = indexed[path].flatMap { TreeExtractor.statMatches($0, info) ? $0.id : nil }
             switch info.kind {
             case .file:
                 let mode: UInt32 = info.mode & 0o100 != 0 ? 0o100755 : 0o100644
-                let id = try known ?? repository.blob(fromFile: "\(work)/\(path)")
-                files.append(TreeFile(path: path, mode: mode, id: id))
+                if let indexed, indexed.mode == mode, TreeExtractor.statMatches(indexed, info) { continue }
+                files.append(
+                    TreeFile(path: path, mode: mode, id: try repository.blob(fromFile: "\(work)/\(path)"))
+                )
             case .symlink:
-                let id = try known ?? repository.blob(bytes: FileSystem.linkTarget("\(work)/\(path)") ?? [])
+                if let indexed, indexed.mode == 0o120000, TreeExtractor.statMatches(indexed, info) {
+                    continue
+                }
+                let id = try repository.blob(bytes: FileSystem.linkTarget("\(work)/\(path)") ?? [])
                 files.append(TreeFile(path: path, mode: 0o120000, id: id))
             case .directory, .other:
                 continue

@@ -167,26 +167,31 @@ struct SyncJob: Sendable {
         // 6. Commit the whole tree and tag it.
         progress.report(.committing)
         let files = outcome.files
+        let treePaths = inPlace.map { _ in
+            InPlaceTreePaths(parts: [outcome.unchanged, outcome.added, outcome.changed])
+        }
         let committed = try await onThreadPool { [settings] () throws(RPCError) in
-            try Self.commit(journal, files: files, settings: settings, store: store)
+            try Self.commit(journal, files: files, treePaths: treePaths, settings: settings, store: store)
         }
         // The CRC cache as of now, before answering: the next sync trusts it at once.
         let checksumFile = store.checksumFile(projectID: params.projectID)
         _ = try? await onThreadPool { [self] in
-            let cache =
-                inPlace == nil
-                ? ChecksumCache.stamped(outcome.crcs, in: work)
-                : ChecksumCache.load(from: checksumFile).updated(
-                    removing: outcome.removed,
-                    recording: outcome.crcs,
-                    in: work
+            if inPlace == nil {
+                cacheWrites.save(
+                    ChecksumCache.stamped(outcome.crcs, in: work),
+                    to: checksumFile,
+                    projectID: params.projectID,
+                    generation: cacheGeneration
                 )
-            cacheWrites.save(
-                cache,
-                to: checksumFile,
-                projectID: params.projectID,
-                generation: cacheGeneration
-            )
+            } else {
+                cacheWrites.append(
+                    outcome.crcs,
+                    in: work,
+                    to: checksumFile,
+                    projectID: params.projectID,
+                    generation: cacheGeneration
+                )
+            }
         }
         finish(.committing)
         progress.report(.done, fraction: 1)
@@ -392,6 +397,7 @@ struct SyncJob: Sendable {
     static func commit(
         _ journal: SwapJournal,
         files: [TreeFile]?,
+        treePaths: InPlaceTreePaths? = nil,
         settings: SyncSettings,
         store: StateStore
     ) throws(RPCError) -> (commitID: String, trash: String?) {
@@ -417,12 +423,23 @@ struct SyncJob: Sendable {
             let commitID: String
             if repository.hasTag(journal.tag), let head = repository.headCommitID() {
                 commitID = head  // committed before a crash; recovery only finishes the clean-up
-            } else if let files {
+            } else if let files, journal.inPlace == nil || treePaths != nil {
                 try GitRepository.adoptObjects(
                     from: settings.objectStore(projectID: journal.projectID, jobID: journal.jobID),
                     into: "\(journal.workingDirectory)/.git/objects"
                 )
-                commitID = try repository.commit(files: files, description)
+                if let inPlace = journal.inPlace, let treePaths {
+                    // In place, `files` holds only what changes in the index.
+                    commitID = try repository.commit(
+                        replacing: files,
+                        removing: inPlace.removed,
+                        treePathCount: treePaths.count,
+                        treePaths: treePaths.paths,
+                        description
+                    )
+                } else {
+                    commitID = try repository.commit(files: files, description)
+                }
             } else {
                 commitID = try repository.commitAll(description)
             }

@@ -6,7 +6,8 @@ import Foundation
 /// the file is then read and checked as before. Like git's index stat cache.
 ///
 /// Stored as `<state>/crc/<projectID>.tsv`: `crc size mtime.s mtime.ns ctime.s ctime.ns inode path`
-/// per line, tab-separated (entry names cannot hold control characters).
+/// per line, tab-separated (entry names cannot hold control characters), after a `# base` line;
+/// a path's last line wins, so a small change is appended rather than the file rewritten.
 struct ChecksumCache: Sendable {
     struct Stamp: Sendable, Equatable {
         var size: UInt64
@@ -93,6 +94,7 @@ struct ChecksumCache: Sendable {
     static func load(from file: String) -> ChecksumCache {
         var cache = ChecksumCache()
         guard let data = FileManager.default.contents(atPath: file) else { return cache }
+        cache.entries.reserveCapacity(data.count / 64)
         // Parsed as bytes: this runs before every sync, over every file of the project.
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
@@ -149,17 +151,55 @@ struct ChecksumCache: Sendable {
         return (String(decoding: UnsafeBufferPointer(rebasing: line[index...]), as: UTF8.self), stamp, crc)
     }
 
-    /// Writes the cache atomically (a torn file would only cost reads, but stays tidy).
+    /// Writes the cache atomically (a torn file would only cost reads, but stays tidy). Its first
+    /// line, `# base <bytes>`, is what `append` compares the file's growth with.
     func save(to file: String) {
         var text = ""
         text.reserveCapacity(entries.count * 96)
-        for (path, entry) in entries {
-            let s = entry.stamp
-            text +=
-                "\(entry.crc)\t\(s.size)\t\(s.mtimeSeconds)\t\(s.mtimeNanoseconds)\t\(s.ctimeSeconds)\t\(s.ctimeNanoseconds)\t\(s.inode)\t\(path)\n"
-        }
+        for (path, entry) in entries { text += Self.line(path, entry.stamp, entry.crc) }
+        let body = Array(text.utf8)
+        let header = Array("# base \(body.count)\n".utf8)
         let temporary = "\(file).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else { return }
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(header + body)) else { return }
         rename(temporary, file)
+    }
+
+    /// Records `crcs` with their files' current stat data by appending lines to `file` (the
+    /// later line wins when it is loaded), so an in-place sync's update costs what it changed,
+    /// not a rewrite of every project file's line. Entries of removed files are left: their
+    /// stat data can never match a file created later (its ctime is newer). Once the appended
+    /// lines outgrow the last full save, the file is rewritten instead.
+    static func append(_ crcs: [String: UInt32], in root: String, to file: String) {
+        guard !crcs.isEmpty else { return }
+        if needsCompaction(file, adding: crcs.count * 96) {
+            load(from: file).updated(removing: [], recording: crcs, in: root).save(to: file)
+            return
+        }
+        var text = ""
+        for (path, crc) in crcs {
+            guard let info = FileSystem.info("\(root)/\(path)") else { continue }
+            text += line(path, Stamp(info), crc)
+        }
+        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        // One write of whole lines: a crash leaves at most a torn last line, which `load` skips.
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Whether appending `bytes` would take `file` past twice its last full save (or it has none).
+    private static func needsCompaction(_ file: String, adding bytes: Int) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return false }
+        defer { try? handle.close() }
+        guard let size = try? handle.seekToEnd(), (try? handle.seek(toOffset: 0)) != nil,
+            let head = try? handle.read(upToCount: 32)
+        else { return false }
+        let firstLine = String(decoding: head.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        guard firstLine.hasPrefix("# base "), let base = Int(firstLine.dropFirst(7)) else { return true }
+        return Int(size) + bytes > 2 * base + 65_536
+    }
+
+    private static func line(_ path: String, _ s: Stamp, _ crc: UInt32) -> String {
+        "\(crc)\t\(s.size)\t\(s.mtimeSeconds)\t\(s.mtimeNanoseconds)\t\(s.ctimeSeconds)\t\(s.ctimeNanoseconds)\t\(s.inode)\t\(path)\n"
     }
 }

@@ -25,4 +25,18 @@ final class ChecksumCacheWrites: Sendable {
             cache.save(to: file)
         }
     }
+
+    /// `ChecksumCache.append` of `crcs`, unless a newer sync of the project has begun.
+    func append(
+        _ crcs: [String: UInt32],
+        in root: String,
+        to file: String,
+        projectID: String,
+        generation: UInt64
+    ) {
+        generations.withLock { generations in
+            guard generations[projectID] == generation else { return }
+            ChecksumCache.append(crcs, in: root, to: file)
+        }
+    }
 }
