@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,10 @@ BIN, WORK, ROUNDS, SHAPES = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VERBOSE = os.environ.get("VERBOSE") == "1"  # print the agent's answers (phase timings)
+# A file name: `perf record -g` of the agent during each incremental sync, to FILE.<shape>-<round>.
+PROFILE = os.environ.get("PROFILE_INCREMENTAL")
+# AGENT_ONLY=1: skip the shell pipeline (for profiling the agent; no ratios, no tree check).
+AGENT_ONLY = os.environ.get("AGENT_ONLY") == "1"
 GIT = ["git", "-c", "user.name=b", "-c", "user.email=b@b", "-c", "gc.auto=0"]
 STORED = ".jpg:.png:.webp:.mp4:.woff2:.ico"  # what zip should not try to compress
 
@@ -156,7 +161,8 @@ def bench_shape(shape, server_dir, server):
         project = os.path.join(agent.root, "proj")
         shell_tree = os.path.join(WORK, "shell-" + name)
         start_tree(os.path.join(trees, "v0"), project)
-        start_tree(os.path.join(trees, "v0"), shell_tree)
+        if not AGENT_ONLY:
+            start_tree(os.path.join(trees, "v0"), shell_tree)
         sampler = RSSSampler(agent.process.pid) if shape == "media" else None
 
         def agent_side():
@@ -164,7 +170,13 @@ def bench_shape(shape, server_dir, server):
             if sampler:
                 sampler.start()
             full, full_result = timed(lambda: agent.sync("full", "proj", artifacts["v1"], 1))
+            profiler = subprocess.Popen(
+                ["perf", "record", "-q", "-g", "-F", "2000", "-p", str(agent.process.pid),
+                 "-o", "%s.%s" % (PROFILE, name)]) if PROFILE else None
             incremental, result = timed(lambda: agent.sync("inc", "proj", artifacts["v2"], 2))
+            if profiler:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait()
             if VERBOSE:
                 print("         agent full: %s\n         agent incremental: %s" % (full_result, result))
             return full, incremental
@@ -176,6 +188,13 @@ def bench_shape(shape, server_dir, server):
             return full, incremental
 
         agent_first = round_number % 2 == 1
+        if AGENT_ONLY:
+            a = agent_side()
+            print("  %5d  agent only     %10.2f s %19s | %17.3f s" % (round_number, a[0], "", a[1]), flush=True)
+            agent.stop()
+            shutil.rmtree(agent.root, ignore_errors=True)
+            shutil.rmtree(agent.state, ignore_errors=True)
+            continue
         if agent_first:
             a, s = agent_side(), shell_side()
         else:
@@ -194,14 +213,19 @@ def bench_shape(shape, server_dir, server):
         shutil.rmtree(agent.root, ignore_errors=True)
         shutil.rmtree(shell_tree, ignore_errors=True)
         shutil.rmtree(agent.state, ignore_errors=True)
+    if not AGENT_ONLY:
+        report_ratios(shape, rows)
+    shutil.rmtree(trees, ignore_errors=True)
+    for version in ("v1", "v2"):
+        os.unlink(os.path.join(server_dir, "%s-%s.zip" % (shape, version)))
+
+
+def report_ratios(shape, rows):
     full = [a[0] / s[0] for a, s, _ in rows]
     inc = [a[1] / s[1] for a, s, _ in rows]
     print("  %s: full sync ratio median %.2f, worst %.2f; incremental ratio median %.3f, worst %.3f; "
           "incremental agent median %.3f s" % (shape, statistics.median(full), max(full), statistics.median(inc),
                                                max(inc), statistics.median(a[1] for a, _, _ in rows)))
-    shutil.rmtree(trees, ignore_errors=True)
-    for version in ("v1", "v2"):
-        os.unlink(os.path.join(server_dir, "%s-%s.zip" % (shape, version)))
 
 
 def main():
