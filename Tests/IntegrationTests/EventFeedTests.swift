@@ -57,11 +57,8 @@ struct EventFeedTests {
         }
     }
 
-    @Test("a following stream outlives failed reads and resumes from its last id, gapless and once")
-    func outlivesAnOutage() async throws {
-        let source = Source()
-        let written = Written()
-        // Not listening (no listener runs): the stream reads every safety-net poll.
+    /// A feed of `source`, reading two events a page and polling every 20 ms (no listener runs).
+    static func feed(of source: Source) -> EventFeed {
         var feed = EventFeed(
             hub: ChangeHub(),
             projectID: "p",
@@ -69,6 +66,14 @@ struct EventFeedTests {
             logger: BrokerHarness.logger
         ) { after, limit in try source.read(after: after, limit: limit) }
         feed.pageSize = 2
+        return feed
+    }
+
+    @Test("a following stream outlives failed reads and resumes from its last id, gapless and once")
+    func outlivesAnOutage() async throws {
+        let source = Source()
+        let written = Written()
+        let feed = Self.feed(of: source)
         source.add(3)
         let stream = Task { try await feed.stream(after: 0, follow: true) { written.append($0) } }
         defer { stream.cancel() }
@@ -93,13 +98,7 @@ struct EventFeedTests {
         source.add(5)
         source.setFailing(true)
         let written = Written()
-        var feed = EventFeed(
-            hub: ChangeHub(),
-            projectID: "p",
-            safetyNetPoll: .milliseconds(20),
-            logger: BrokerHarness.logger
-        ) { after, limit in try source.read(after: after, limit: limit) }
-        feed.pageSize = 2
+        let feed = Self.feed(of: source)
         await #expect(throws: APIError.self) {
             try await feed.stream(after: 0, follow: false) { written.append($0) }
         }

@@ -162,18 +162,7 @@ final class GitRepository {
                     var ignored: Int32 = 0
                     if git_ignore_path_is_ignored(&ignored, handle, file.path) == 0, ignored == 1 { continue }
                 }
-                var st = stat()
-                guard lstat("\(root)/\(file.path)", &st) == 0 else {
-                    throw GitError(
-                        operation: "stat",
-                        code: -1,
-                        message: "\(file.path) vanished from the work tree"
-                    )
-                }
-                var entry = git_index_entry()
-                entry.mode = file.mode
-                entry.id = file.id
-                try Self.add(&entry, path: file.path, stat: st, to: index)
+                try Self.add(file, statOf: "\(root)/\(file.path)", to: index)
             }
             return try commitIndex(index, description)
         }
@@ -205,18 +194,7 @@ final class GitRepository {
                         continue
                     }
                 }
-                var st = stat()
-                guard lstat("\(root)/\(file.path)", &st) == 0 else {
-                    throw GitError(
-                        operation: "stat",
-                        code: -1,
-                        message: "\(file.path) vanished from the work tree"
-                    )
-                }
-                var entry = git_index_entry()
-                entry.mode = file.mode
-                entry.id = file.id
-                try Self.add(&entry, path: file.path, stat: st, to: index)
+                try Self.add(file, statOf: "\(root)/\(file.path)", to: index)
             }
             // Every path of the new tree is in the index now but the ignored ones left out; more
             // entries than that means some are not in the tree.
@@ -512,6 +490,19 @@ final class GitRepository {
     }
 
     /// Sets `entry`'s stat data from `st` (mode and blob id are the caller's) and adds it.
+    /// Adds `file` (its blob already in the database) with the stat data of the file at `path`.
+    private static func add(_ file: TreeFile, statOf path: String, to index: OpaquePointer?) throws(GitError)
+    {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            throw GitError(operation: "stat", code: -1, message: "\(file.path) vanished from the work tree")
+        }
+        var entry = git_index_entry()
+        entry.mode = file.mode
+        entry.id = file.id
+        try add(&entry, path: file.path, stat: st, to: index)
+    }
+
     private static func add(
         _ entry: inout git_index_entry,
         path: String,
