@@ -63,7 +63,9 @@ struct ConnectionLimitTests {
             // Both count once the server has taken them; until then a third may still be admitted,
             // and its half-close ends it without an answer.
             var refusal: RawSocketTests.ErrorAnswer?
-            let deadline = ContinuousClock.now + .seconds(10)
+            // Generous: in a full parallel run the server's tasks can wait seconds for a thread
+            // (CI once saw the first attempt alone take 10 s), and that is not what this tests.
+            let deadline = ContinuousClock.now + .seconds(45)
             while refusal == nil, ContinuousClock.now < deadline {
                 let reply = try await RawSocket.exchange(path: server.socketPath, send: [])
                 if !reply.isEmpty { refusal = try RawSocketTests.onlyError(in: reply) }
@@ -75,7 +77,8 @@ struct ConnectionLimitTests {
             defer { close(held[1]) }
             // A slot is free once the server has seen the close: poll until a call gets through.
             var answered = false
-            while !answered, ContinuousClock.now < deadline {
+            let served = ContinuousClock.now + .seconds(45)
+            while !answered, ContinuousClock.now < served {
                 answered =
                     (try? await server.connect { try await $0.call(AgentHealth.self, EmptyParams()) }) != nil
             }
