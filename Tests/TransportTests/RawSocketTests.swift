@@ -109,6 +109,25 @@ enum RawSocket {
         return fd
     }
 
+    /// Sends an `agent.health` request on the open socket `fd` and returns the body of the first
+    /// frame that comes back, leaving the connection open. Blocking, 10 s at most.
+    static func answerToHealth(on fd: Int32) throws -> [UInt8] {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var request: [UInt8] = []
+        FrameEncoder.encode(Frame(body: ConnectionLimitTests.health), into: &request)
+        let written = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == request.count else { throw Failure(description: "write: \(errno)") }
+        var decoder = FrameDecoder()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let frame = try decoder.nextFrame() { return frame.body }
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw Failure(description: "no answer within 10 s") }
+            decoder.append(chunk[..<count])
+        }
+    }
+
     private static func blockingExchange(path: String, send bytes: [UInt8], halfClose: Bool) throws -> [UInt8]
     {
         let fd = try connected(to: path)
