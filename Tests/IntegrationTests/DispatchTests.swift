@@ -598,7 +598,10 @@ struct DispatchTests {
     /// the job row free, where before it took the job row at once.
     @Test("an outcome locks the project row before the job row, as a cancel does")
     func outcomeLocksProjectFirst() async throws {
-        try await BrokerHarness.with { broker in
+        // The outcome's transaction waits on the held lock for as long as the checks below take;
+        // under CI's parallel start that once passed the default 5 s deadline, and the outcome
+        // failed with database_unavailable before the lock was let go.
+        try await BrokerHarness.with(configure: { $0.databaseTimeoutMilliseconds = 60_000 }) { broker in
             let host = "order-\(UUID().uuidString.prefix(8))"
             let project = try await broker.makeProject(host: host)
             _ = try await broker.rollback(
