@@ -124,6 +124,43 @@ struct ChangeNotificationTests {
         }
     }
 
+    /// Found by the soak: after PostgreSQL restarted, a listening connection's ping never
+    /// answered, and waiting for it (a task group waits for its children) kept the listener
+    /// "listening" for good; every stream of that broker went silent. A stopped backend is such
+    /// a connection: open, and answering nothing.
+    @Test("a listening connection that stops answering is given up and replaced; streams go on")
+    func listenerThatStopsAnswering() async throws {
+        try await BrokerHarness.with(configure: { $0.safetyNetPollMilliseconds = 3000 }) { broker in
+            try await Self.listening(broker)
+            let project = try await broker.makeProject()
+            async let followed = broker.events(project: project.id, timeout: .seconds(25)) { events in
+                events.contains { $0.event == "test.after" }
+            }
+            try await waitUntil("the follower's subscription") {
+                broker.server.changes.eventSubscribers(of: project.id) == 1
+            }
+            let stopped = try #require(broker.server.changes.listenerBackendPID)
+            try #require(
+                kill(pid_t(stopped), SIGSTOP) == 0,
+                "cannot stop PostgreSQL backend \(stopped): \(String(cString: strerror(errno)))"
+            )
+            do {
+                try await Self.insertEvent(broker, project: project.id, type: "test.after")
+                try await waitUntil(timeout: .seconds(15), "a new listening connection") {
+                    let pid = broker.server.changes.listenerBackendPID
+                    return pid != nil && pid != stopped
+                }
+                let events = try await followed
+                #expect(events.last?.event == "test.after")
+            } catch {
+                kill(pid_t(stopped), SIGCONT)
+                throw error
+            }
+            kill(pid_t(stopped), SIGCONT)
+            try await broker.execute("SELECT pg_terminate_backend(\(stopped))")
+        }
+    }
+
     @Test("notification payloads decode; unknown kinds and bad JSON are ignored")
     func noticeDecoding() throws {
         let event = ChangeNotice(

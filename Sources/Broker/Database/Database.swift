@@ -102,28 +102,12 @@ public struct Database: Sendable {
         _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let timeout = self.timeout
-        let outcome = FirstOutcome<Result>()
-        let work = Task {
-            do {
-                outcome.settle(.success(try await body()))
-            } catch {
-                outcome.settle(.failure(error))
-            }
-        }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            outcome.settle(.failure(APIError.databaseUnavailable("no answer within \(timeout)")))
-        }
-        defer {
-            work.cancel()
-            timer.cancel()
-        }
         do {
-            return try await withTaskCancellationHandler {
-                try await outcome.value()
-            } onCancel: {
-                outcome.settle(.failure(CancellationError()))
-            }
+            return try await FirstOutcome.racing(
+                timeout: timeout,
+                expired: { APIError.databaseUnavailable("no answer within \(timeout)") },
+                body
+            )
         } catch let error as PSQLError {
             throw Self.classify(error)
         }

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// The one `LISTEN` connection of a broker process: it hands each notification of migration 8's
 /// triggers to the `ChangeHub`. A lost connection is re-established (backing off up to five
@@ -18,11 +19,14 @@ struct ChangeListener: Service {
     /// `pg_stat_activity`.
     static let applicationName = "rollback-broker-listener"
 
+    /// How long connecting, `LISTEN` and the first ping may take before the attempt is given up.
+    var startTimeout: Duration = .seconds(10)
+
     func run() async throws {
         var failures = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await listen() }
+                try await cancelWhenGracefulShutdown { try await attempt() }
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 // Counted per outage: a connection that was listening starts a new one.
@@ -45,8 +49,47 @@ struct ChangeListener: Service {
         hub.listeningStopped()
     }
 
-    /// Connects, listens and delivers until the connection fails or the task is cancelled.
-    private func listen() async throws {
+    /// One listening connection, from connecting until it fails. It ends, and the caller marks
+    /// the hub not listening, as soon as the connection fails or stops answering, whatever the
+    /// calls on it do: none is waited for once it is known to be dead (postgres-nio's `LISTEN`
+    /// can hang for good when PostgreSQL restarts under it, vapor/postgres-nio#601, and a query
+    /// on a half-open connection never answers). The abandoned connection is closed in the
+    /// background.
+    private func attempt() async throws {
+        let outcome = FirstOutcome<Void>()
+        let state = SessionState()
+        let session = Task {
+            do {
+                try await listen(state, failing: outcome)
+                outcome.settle(.failure(ListenerStopped()))
+            } catch {
+                outcome.settle(.failure(error))
+            }
+        }
+        let startTimer = Task { [startTimeout] in
+            try await Task.sleep(for: startTimeout)
+            if !state.hasStarted {
+                outcome.settle(
+                    .failure(ListenerStopped(reason: "did not start listening within \(startTimeout)"))
+                )
+            }
+        }
+        defer {
+            session.cancel()
+            startTimer.cancel()
+            // Not awaited: closing a connection that died under a LISTEN can hang too.
+            if let connection = state.abandon() { Task { try? await connection.close() } }
+        }
+        try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            outcome.settle(.failure(CancellationError()))
+        }
+    }
+
+    /// Connects, listens and delivers; settles `outcome` with the failure that ends it (a ping
+    /// that did not answer, or the notifications ending).
+    private func listen(_ state: SessionState, failing outcome: FirstOutcome<Void>) async throws {
         var configuration = endpoint.connectionConfiguration
         configuration.options.additionalStartupParameters = [("application_name", Self.applicationName)]
         let connection = try await PostgresConnection.connect(
@@ -54,16 +97,10 @@ struct ChangeListener: Service {
             id: 1,
             logger: logger
         )
-        do {
-            try await listen(on: connection)
-        } catch {
-            try? await connection.close()
-            throw error
+        guard state.adopt(connection) else {
+            Task { try? await connection.close() }
+            throw CancellationError()
         }
-        try? await connection.close()
-    }
-
-    private func listen(on connection: PostgresConnection) async throws {
         var schema = "public"
         var backendPID: Int32?
         for try await (name, pid) in try await connection.query(
@@ -78,49 +115,89 @@ struct ChangeListener: Service {
             // A query behind LISTEN on the same connection: once it answers, LISTEN is in force,
             // and whatever commits from now on is announced. Only then may subscribers catch up.
             try await ping(connection)
-            hub.listeningStarted(backendPID: backendPID)
+            // Not once the caller has given up on this session: it has told the hub otherwise.
+            guard state.start({ hub.listeningStarted(backendPID: backendPID) }) else {
+                throw CancellationError()
+            }
             logger.debug(
                 "listening for changes",
                 metadata: ["postgres.channel": "\(channel)", "postgres.pid": "\(backendPID ?? 0)"]
             )
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for try await notification in notifications {
-                        if let notice = ChangeNotice(payload: notification.payload) {
-                            hub.deliver(notice)
-                        }
-                    }
-                    throw ListenerStopped()
-                }
-                group.addTask {
+            // The pings run beside the notifications; the first to fail ends the session (the
+            // caller stops waiting at once and cancels this task).
+            let liveness = Task {
+                do {
                     while true {
                         try await Task.sleep(for: livenessInterval)
                         try await ping(connection)
                     }
+                } catch {
+                    outcome.settle(.failure(error))
                 }
-                try await group.next()
-                group.cancelAll()
+            }
+            defer { liveness.cancel() }
+            for try await notification in notifications {
+                if let notice = ChangeNotice(payload: notification.payload) {
+                    hub.deliver(notice)
+                }
             }
         }
     }
 
-    /// `SELECT 1` with a deadline of two seconds.
+    /// `SELECT 1`, failing after two seconds whether or not the query ever returns.
     private func ping(_ connection: PostgresConnection) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                _ = try await connection.query("SELECT 1", logger: logger).collect()
+        try await FirstOutcome.racing(
+            timeout: .seconds(2),
+            expired: { ListenerStopped() }
+        ) {
+            _ = try await connection.query("SELECT 1", logger: logger).collect()
+        }
+    }
+
+    /// What `attempt` and its session task share: whether the session started listening, the
+    /// connection to close, and whether the attempt was given up (after which the session may
+    /// no longer tell the hub it listens).
+    private final class SessionState: Sendable {
+        private struct Fields {
+            var started = false
+            var abandoned = false
+            var connection: PostgresConnection?
+        }
+        private let fields = Mutex(Fields())
+
+        var hasStarted: Bool { fields.withLock { $0.started } }
+
+        /// Keeps `connection` for closing; false when the attempt was already given up.
+        func adopt(_ connection: PostgresConnection) -> Bool {
+            fields.withLock { fields in
+                guard !fields.abandoned else { return false }
+                fields.connection = connection
                 return true
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(2))
-                return false
+        }
+
+        /// Runs `announce` (under the lock `abandon` takes) unless the attempt was given up.
+        func start(_ announce: () -> Void) -> Bool {
+            fields.withLock { fields in
+                guard !fields.abandoned else { return false }
+                fields.started = true
+                announce()
+                return true
             }
-            defer { group.cancelAll() }
-            guard try await group.next() == true else { throw ListenerStopped() }
+        }
+
+        /// Gives the attempt up; returns the connection to close.
+        func abandon() -> PostgresConnection? {
+            fields.withLock { fields in
+                fields.abandoned = true
+                defer { fields.connection = nil }
+                return fields.connection
+            }
         }
     }
 
     private struct ListenerStopped: Error, CustomStringConvertible {
-        var description: String { "the listening connection stopped answering" }
+        var reason = "the listening connection stopped answering"
+        var description: String { reason }
     }
 }
