@@ -1,8 +1,6 @@
 import CGit2
-import Dispatch
 import RollbackArchive
 import RollbackProtocol
-import Synchronization
 
 extension SyncJob {
     /// What `prepareInPlace` decided.
@@ -18,44 +16,29 @@ extension SyncJob {
     /// quarter of the files change) and, if so, writes only the added and changed files into
     /// staging (their blobs into the job's object store). The working directory and `.git` are
     /// not touched. Otherwise hands what it read to the whole-tree path.
-    func prepareInPlace(archivePath: String, work: String, staging: String) throws(RPCError) -> Preparation {
+    func prepareInPlace(
+        archivePath: String,
+        work: String,
+        staging: String,
+        scan: WorkTreeScan?
+    ) throws(RPCError) -> Preparation {
         do throws(any Error) {
-            // The working directory is listed on a second thread while this one reads the archive:
-            // neither needs the other, and each takes a tenth of a second on a 10,000-file tree.
-            let hasRepository = FileSystem.info("\(work)/.git")?.kind == .directory
-            let checksumFile = store.checksumFile(projectID: params.projectID)
-            let side = Mutex<Result<(FileSystem.Listing, ChecksumCache), any Error>?>(nil)
-            let group = DispatchGroup()
-            if hasRepository {
-                DispatchQueue.global().async(group: group) {
-                    let read = Result { () throws -> (FileSystem.Listing, ChecksumCache) in
-                        (try FileSystem.listTreeWithDirectories(work), ChecksumCache.load(from: checksumFile))
-                    }
-                    side.withLock { $0 = read }
-                }
-            }
-            let archive: ZipArchive
-            let whole: ArchivePlan
-            do {
-                // libzip's consistency pass (every local header against the central directory)
-                // reads the whole archive's headers: a second a 100,000-file tree. An in-place
-                // sync reads only its changed entries (libzip checks their data's CRC); the pass
-                // runs when the whole tree is taken after all (`wholeTree`).
-                archive = try ZipArchive(path: archivePath, checkConsistency: false)
-                whole = try ArchivePlan(archive: archive, limits: settings.archiveLimits)
-            } catch {
-                group.wait()
-                throw error
-            }
+            // The working directory is being listed on a thread of its own (`WorkTreeScan`, started
+            // with the download) while this one reads the archive: neither needs the other.
+            // libzip's consistency pass (every local header against the central directory) reads
+            // the whole archive's headers: a second a 100,000-file tree. An in-place sync reads
+            // only its changed entries (libzip checks their data's CRC); the pass runs when the
+            // whole tree is taken after all (`wholeTree`).
+            let archive = try ZipArchive(path: archivePath, checkConsistency: false)
+            let whole = try ArchivePlan(archive: archive, limits: settings.archiveLimits)
             let plan = selection.map(whole.selecting) ?? whole
-            group.wait()
             // Every entry is extracted: the archive's local headers are checked first, as ever.
             func wholeTree(existing: [String: FileSystem.Info]?) throws(ArchiveError) -> Preparation {
                 _ = try ZipArchive(path: archivePath, checkConsistency: true)
                 return .wholeTree(plan, existing: existing)
             }
-            guard let read = side.withLock({ $0 }) else { return try wholeTree(existing: nil) }
-            let (listing, checksums) = try read.get()
+            guard let scan else { return try wholeTree(existing: nil) }
+            let (listing, checksums) = try scan.wait()
             let cancellation = self.cancellation
             var comparer = TreeComparer(
                 plan: plan,
@@ -94,6 +77,7 @@ extension SyncJob {
             )
             // A second thread pays for itself only on a large change (it opens its own archive).
             extractor.workers = changes.added.count + changes.replaced.count > 2000 ? 2 : 1
+            extractor.openArchive = archive
             extractor.flatName = InPlaceChanges.stagedName
             var outcome = try runReporting(extractor, entries: "changed entries")
             // Everything extracted counts as added there (it had no current tree): sort it out.

@@ -59,6 +59,11 @@ struct SyncJob: Sendable {
             )
         }
         progress.report(.downloading, bytesDone: 0, bytesTotal: total)
+        let work = settings.workingDirectory(params.projectID)
+        // Listed while the artifact downloads (a dry run compares on its own, later).
+        let scan =
+            params.dryRun
+            ? nil : WorkTreeScan(work: work, checksumFile: store.checksumFile(projectID: params.projectID))
         let reporter = progress
         let wasCached = artifacts.isCached(params.artifact)
         let fetched = try await artifacts.fetch(
@@ -98,14 +103,19 @@ struct SyncJob: Sendable {
 
         // 3–4. Extract into staging beside the working directory: only the changed files when
         // the change is small enough to apply in place, else the whole new tree.
-        let work = settings.workingDirectory(params.projectID)
         let staging = settings.staging(projectID: params.projectID, jobID: params.jobID)
         let outcome: TreeExtractor.Outcome
         let inPlace: InPlaceChanges?
         do {
             let prepared = try await onThreadPool {
                 [self] () throws(RPCError) -> (InPlaceChanges?, TreeExtractor.Outcome) in
-                switch try prepareInPlace(archivePath: fetched.path, work: work, staging: staging) {
+                let preparation = try prepareInPlace(
+                    archivePath: fetched.path,
+                    work: work,
+                    staging: staging,
+                    scan: scan
+                )
+                switch preparation {
                 case .inPlace(let changes, let outcome):
                     return (changes, outcome)
                 case .wholeTree(let plan, let existing):

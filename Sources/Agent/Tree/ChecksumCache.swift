@@ -53,6 +53,8 @@ struct ChecksumCache: Sendable {
     }
 
     private var entries: [String: (stamp: Stamp, crc: UInt32)] = [:]
+    /// How many files it has a CRC for (about how many the tree has).
+    var count: Int { entries.count }
 
     init() {}
 

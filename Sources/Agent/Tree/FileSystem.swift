@@ -250,10 +250,13 @@ extension FileSystem {
     /// `listTree`, plus the relative path of every directory under `root` (`.git` skipped).
     /// Each directory is read through its descriptor (`fstatat` on names, not whole paths):
     /// this runs over every file of a project before every sync.
+    /// `expectedFiles` sizes the table up front (growing it rehashes every path so far).
     static func listTreeWithDirectories(
-        _ root: String
+        _ root: String,
+        expectedFiles: Int = 0
     ) throws(Failure) -> Listing {
         var files: [String: Info] = [:]
+        files.reserveCapacity(expectedFiles + expectedFiles / 8)
         var directories = Set<String>()
         func walk(_ fd: Int32, _ relative: String) throws(Failure) {
             guard let dir = fdopendir(fd) else {
@@ -269,10 +272,19 @@ extension FileSystem {
                 }
                 if name == "." || name == ".." || (relative.isEmpty && name == ".git") { continue }
                 let child = relative.isEmpty ? name : "\(relative)/\(name)"
-                var st = stat()
-                guard fstatat(descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-                let info = Info(st)
-                if info.kind == .directory {
+                // A directory (as `readdir` says, where the file system says) needs no `fstatat`:
+                // it is opened, and nothing of its stat data is kept.
+                let isDirectory: Bool
+                var info: Info?
+                if entry.pointee.d_type == UInt8(DT_DIR) {
+                    isDirectory = true
+                } else {
+                    var st = stat()
+                    guard fstatat(descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                    info = Info(st)
+                    isDirectory = info?.kind == .directory
+                }
+                if isDirectory {
                     directories.insert(child)
                     let childFD = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard childFD >= 0 else {

@@ -39,21 +39,30 @@ struct TreeComparer {
     ) throws -> Diff? {
         let existing = try existing ?? current.map { try FileSystem.listTree($0) } ?? [:]
         var diff = Diff()
+        if listUnchanged { diff.unchangedPaths.reserveCapacity(plan.items.count) }
+        // How many of the existing files the plan has: when it has them all, nothing is removed
+        // and no set of the plan's paths is needed to find what would be.
+        var plannedExisting = 0
         for item in plan.items where item.kind != .directory {
             try checkCancelled()
-            if try isUnchanged(item, existing: existing[item.path]) {
+            let found = existing[item.path]
+            if found != nil { plannedExisting += 1 }
+            if try isUnchanged(item, existing: found) {
                 diff.unchanged += 1
                 if listUnchanged { diff.unchangedPaths.append(item.path) }
                 continue
             }
             if case .file = item.kind { diff.bytesToWrite += Int64(item.entry.size) }
-            if existing[item.path] != nil {
+            if found != nil {
                 diff.changed.append(item.path)
             } else {
                 diff.added.append(item.path)
             }
             if diff.added.count + diff.changed.count > maxChanges { return nil }
         }
+        diff.added.sort()
+        diff.changed.sort()
+        guard plannedExisting < existing.count else { return diff }
         let planned = Set(plan.items.lazy.filter { $0.kind != .directory }.map(\.path))
         diff.removed = existing.keys.filter { !planned.contains($0) && selection?.matches($0) != false }
             .sorted()
@@ -62,14 +71,13 @@ struct TreeComparer {
             diff.unchanged += kept.count
             if listUnchanged { diff.unchangedPaths += kept }
         }
-        diff.added.sort()
-        diff.changed.sort()
         return diff
     }
 
     private func isUnchanged(_ item: ArchivePlan.Item, existing: FileSystem.Info?) throws -> Bool {
         guard let existing, let current else { return false }
-        let path = "\(current)/\(item.path)"
+        // Built only when the file itself is read: the cache answers for almost every file.
+        var path: String { "\(current)/\(item.path)" }
         switch item.kind {
         case .file(let executable):
             guard existing.kind == .file, existing.size == item.entry.size,

@@ -58,6 +58,10 @@ struct TreeExtractor {
     /// (no directories to create); nil: each at its path under `staging`.
     var flatName: (@Sendable (String) -> String)? = nil
     var workers = 2
+    /// The archive at `archivePath`, already open, for a single worker to use instead of opening
+    /// it again (libzip reads the whole central directory to open it: 0.15 s at 100,000 entries,
+    /// on an in-place sync that writes ten files). Not shared between threads.
+    var openArchive: ZipArchive? = nil
 
     func run(
         progress: @escaping @Sendable (Int, Int) -> Void,
@@ -122,7 +126,9 @@ struct TreeExtractor {
                     )
                 }
                 // The plan already checked the archive's consistency.
-                let archive = try ZipArchive(path: archivePath, checkConsistency: false)
+                let archive =
+                    try (workers == 1 ? openArchive : nil)
+                    ?? ZipArchive(path: archivePath, checkConsistency: false)
                 for group in slice {
                     try checkCancelled()
                     var shared: git_oid?
@@ -163,6 +169,7 @@ struct TreeExtractor {
         let chunk = (items.count + count - 1) / max(count, 1)
         let results = Mutex<[Int: Result<Part, any Error>]>([:])
         let stop = Atomic<Bool>(false)
+        let (repository, objectStore) = (self.repository, self.objectStore)
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body  // each thread calls it on its own slice
             DispatchQueue.concurrentPerform(iterations: count) { worker in
