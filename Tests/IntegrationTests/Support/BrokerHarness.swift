@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 import PostgresNIO
-import RollbackBroker
 import RollbackClient
 import RollbackProtocol
 import TestSupport
 import Testing
+
+@testable import RollbackBroker
 
 /// A real broker (in this process) on a free port, against the CI's PostgreSQL and Redis (or a
 /// private Redis), with a real HTTP client. Every harness uses its own Redis key prefix and its
@@ -126,8 +127,17 @@ final class BrokerHarness: Sendable {
             defer { continuation.finish() }
             try await server.run(roles: roles) { port in continuation.yield(port) }
         }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
+        let listening: Int?
+        do {
+            listening = try await FirstOutcome<Int?>.racing(
+                timeout: Self.hangLimit,
+                expired: { HarnessError("the broker neither listened nor stopped within \(Self.hangLimit)") }
+            ) { await ports.first { _ in true } }
+        } catch {
+            task.cancel()
+            throw error
+        }
+        guard let port = listening else {
             let error = await task.result
             throw HarnessError("the broker stopped before listening: \(error)")
         }
@@ -148,9 +158,24 @@ final class BrokerHarness: Sendable {
         }
     }
 
+    /// How long one request, or stopping the broker, may take before the test fails naming it:
+    /// a hang anywhere must fail the run with a name, not hold CI until its own limit (once, a
+    /// test's broker never finished and the whole suite waited on it).
+    static let hangLimit: Duration = .seconds(60)
+
     private func stop() async {
         task.cancel()
-        _ = await task.result
+        let task = self.task
+        do {
+            _ = try await FirstOutcome.racing(
+                timeout: Self.hangLimit,
+                expired: {
+                    HarnessError("the broker did not stop within \(Self.hangLimit) of its cancellation")
+                }
+            ) { await task.result }
+        } catch {
+            Issue.record(error)
+        }
     }
 
     // MARK: HTTP
@@ -176,8 +201,14 @@ final class BrokerHarness: Sendable {
             headers += signer.headers(method: method, target: target, body: body, timestamp: timestamp)
         }
         if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
-        return try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
-            try await connection.send(method: method, target: target, headers: headers, body: body)
+        let (port, sentHeaders) = (self.port, headers)
+        return try await FirstOutcome.racing(
+            timeout: Self.hangLimit,
+            expired: { HarnessError("\(method) \(target): no answer within \(Self.hangLimit)") }
+        ) {
+            try await HTTP1Connection.withConnection(host: "127.0.0.1", port: port) { connection in
+                try await connection.send(method: method, target: target, headers: sentHeaders, body: body)
+            }
         }
     }
 
