@@ -19,8 +19,11 @@ struct ChangeListener: Service {
     /// `pg_stat_activity`.
     static let applicationName = "rollback-broker-listener"
 
-    /// How long connecting, `LISTEN` and the first ping may take before the attempt is given up.
-    var startTimeout: Duration = .seconds(10)
+    /// How long connecting, `LISTEN` and the first ping may take before the attempt is given up:
+    /// only for a `LISTEN` that never returns (vapor/postgres-nio#601), so generous. Shorter,
+    /// a slow start under load (CI's parallel start of dozens of brokers) is given up and retried,
+    /// and each retry opens one more connection to a server that is already slow.
+    var startTimeout: Duration = .seconds(60)
 
     func run() async throws {
         var failures = 0
