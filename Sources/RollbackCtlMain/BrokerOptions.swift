@@ -29,12 +29,32 @@ struct BrokerOptions: ParsableArguments {
     /// The CA file, if one was given.
     var caFile: String? { caFileOption.isEmpty ? nil : caFileOption }
 
+    @Option(
+        name: .customLong("broker-timeout"),
+        help: ArgumentHelp(
+            "Seconds to wait for the broker's answer to one request (env ROLLBACK_BROKER_TIMEOUT).",
+            discussion:
+                "Past it the command fails with exit code 3 and does not repeat the request: the broker may still be acting on it. Following events (--wait, events --follow) has no limit."
+        )
+    )
+    var timeoutSeconds: Int = Int(ProcessInfo.processInfo.environment["ROLLBACK_BROKER_TIMEOUT"] ?? "") ?? 60
+
     @Flag(name: .long, help: "Print the answer as JSON.")
     var json = false
 
+    func validate() throws {
+        guard timeoutSeconds > 0 else {
+            throw ValidationError(
+                "--broker-timeout must be a positive number of seconds, not \(timeoutSeconds)"
+            )
+        }
+    }
+
     func client() throws -> BrokerClient {
         do {
-            return try BrokerClient(url: brokerURL, keyringFile: keyring, caFile: caFile)
+            var client = try BrokerClient(url: brokerURL, keyringFile: keyring, caFile: caFile)
+            client.requestTimeout = .seconds(timeoutSeconds)
+            return client
         } catch let error as BrokerError {
             throw CommandFailure(code: CommandFailure.usage, message: "\(error.code): \(error.message)")
         } catch {

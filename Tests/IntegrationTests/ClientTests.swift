@@ -188,6 +188,50 @@ struct ClientTests {
         }
     }
 
+    @Test(
+        "a broker that takes the request and never answers: BrokerClient fails with timeout once, rollbackctl exits 3"
+    )
+    func silentBroker() async throws {
+        let directory = TemporaryFiles.directory(prefix: "rbk-silent-broker")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let silent = try await FixtureServer.silent(in: directory)
+        defer { silent.stop() }
+        var client = try BrokerClient(url: silent.baseURL, key: BrokerHarness.keyring.activeKey)
+        client.requestTimeout = .seconds(1)
+        client.retryDelay = .milliseconds(20)
+        let started = ContinuousClock.now
+        do {
+            _ = try await client.project("shop")
+            Issue.record("a broker that never answers gave an answer")
+        } catch {
+            #expect(error.code == "timeout" && error.status == nil && !error.isRetryable)
+            #expect(
+                error.message.contains("did not answer GET /v1/projects/shop within 1.0 seconds"),
+                "\(error)"
+            )
+        }
+        // Not retried: four attempts would take four seconds. The upper bound is generous for a
+        // loaded CI machine and still far below the 4 s that retries would cost.
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .seconds(1) && elapsed < .milliseconds(3900), "\(elapsed)")
+
+        let keyring = BrokerHarness.writeClientKeyring(in: directory)
+        let cli = try await CLITests.rollbackctl(
+            ["status", "shop", "--broker-url", silent.baseURL, "--broker-timeout", "1"],
+            keyring: keyring
+        )
+        #expect(cli.status == 3, "\(cli.stdout) \(cli.stderr)")
+        #expect(
+            cli.stderr.hasPrefix("rollbackctl: timeout:") && cli.stderr.contains("within 1.0 seconds"),
+            "\(cli.stderr)"
+        )
+        let usage = try await CLITests.rollbackctl(
+            ["status", "shop", "--broker-url", silent.baseURL, "--broker-timeout", "0"],
+            keyring: keyring
+        )
+        #expect(usage.status == 2 && usage.stderr.contains("--broker-timeout"), "\(usage.stderr)")
+    }
+
     @Test("AgentClient: health, sync as a sequence of progress then the result, status, typed errors")
     func agentClient() async throws {
         try await DispatchTests.withHost { host in

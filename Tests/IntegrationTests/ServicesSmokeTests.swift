@@ -84,12 +84,7 @@ struct ServicesSmokeTests {
     func redisSilent() async throws {
         let directory = TemporaryFiles.directory(prefix: "rbk-redis-silent")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let silent = try await FixtureServer.start(
-            "silent",
-            [],
-            portFile: "\(directory)/port",
-            log: "\(directory)/silent.log"
-        )
+        let silent = try await FixtureServer.silent(in: directory)
         defer { silent.stop() }
         let redis = RedisClient(
             endpoint: try RedisEndpoint(url: "redis://127.0.0.1:\(silent.port)"),

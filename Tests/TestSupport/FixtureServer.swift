@@ -42,6 +42,12 @@ public final class FixtureServer: Sendable {
         )
     }
 
+    /// Starts `fixtures.py silent` in `directory` (port file and log there): a server that has
+    /// stopped answering, for deadlines.
+    public static func silent(in directory: String) async throws -> FixtureServer {
+        try await start("silent", [], portFile: "\(directory)/port", log: "\(directory)/silent.log")
+    }
+
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public func stop() { child.kill() }

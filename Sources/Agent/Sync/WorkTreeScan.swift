@@ -10,13 +10,13 @@ final class WorkTreeScan: Sendable {
     typealias Read = (listing: FileSystem.Listing, checksums: ChecksumCache)
 
     private let result = Mutex<Result<Read, any Error>?>(nil)
-    private let done = DispatchSemaphore(value: 0)
+    private let done = DispatchGroup()
 
     /// Starts reading `work` and `checksumFile`; nil when `work` has no git repository (an
     /// in-place sync needs one, so nothing would use the read).
     init?(work: String, checksumFile: String) {
         guard FileSystem.info("\(work)/.git")?.kind == .directory else { return nil }
-        DispatchQueue.global().async { [self] in
+        DispatchQueue.global().async(group: done) { [self] in
             let read = Result { () throws -> Read in
                 let checksums = ChecksumCache.load(from: checksumFile)
                 return (
@@ -24,18 +24,15 @@ final class WorkTreeScan: Sendable {
                 )
             }
             result.withLock { $0 = read }
-            done.signal()
         }
     }
 
-    /// The read, once it is complete (waits for it); throws what the listing threw.
+    /// The read, once it is complete (waits for it, as often as asked); throws what the listing
+    /// threw.
     func wait() throws -> Read {
-        if let read = result.withLock({ $0 }) { return try read.get() }
         done.wait()
-        // Left signalled for any later waiter.
-        done.signal()
         guard let read = result.withLock({ $0 }) else {
-            preconditionFailure("signalled before the read was kept")
+            preconditionFailure("the read finished without keeping its result")
         }
         return try read.get()
     }

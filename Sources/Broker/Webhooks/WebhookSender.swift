@@ -71,32 +71,17 @@ struct WebhookSender: Sendable {
         ]
         let timeout = self.timeout
         do {
-            let status = try await withThrowingTaskGroup(of: Int?.self) { group in
-                group.addTask {
-                    try await HTTP1Connection.withConnection(
-                        host: target.host,
-                        port: target.port,
-                        maxBodyBytes: 64 << 10,
-                        tls: target.secure ? tls : nil
-                    ) { connection in
-                        try await connection.send(
-                            method: "POST",
-                            target: target.requestTarget,
-                            headers: headers,
-                            body: body
-                        ).status
-                    }
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let status = first else {
-                    throw Failure(message: "no answer within \(timeout)")
-                }
-                return status
-            }
+            let status = try await HTTP1Connection.request(
+                host: target.host,
+                port: target.port,
+                tls: target.secure ? tls : nil,
+                maxBodyBytes: 64 << 10,
+                timeout: timeout,
+                method: "POST",
+                target: target.requestTarget,
+                headers: headers,
+                body: body
+            ).status
             guard (200..<300).contains(status) else {
                 return .failure(
                     Failure(
@@ -108,8 +93,8 @@ struct WebhookSender: Sendable {
                 )
             }
             return .success(status)
-        } catch let failure as Failure {
-            return .failure(failure)
+        } catch let error as HTTP1ClientError where error.code == .timedOut {
+            return .failure(Failure(message: "no answer within \(timeout)"))
         } catch {
             return .failure(Failure(message: "cannot reach \(target.host):\(target.port): \(error)"))
         }

@@ -24,6 +24,11 @@ public struct BrokerClient: Sendable {
     public var maxAttempts = 4
     /// Delay before the first retry; doubled each time.
     public var retryDelay: Duration = .milliseconds(200)
+    /// How long one attempt may take, from connecting to the answer's last byte. Past it the
+    /// call fails with code `timeout` and is not retried: the broker took the request and may
+    /// still be working on it (a preview waits for the host's agent, a cancel for the job), so
+    /// sending it again would only queue more of the same. Event streams have no such limit.
+    public var requestTimeout: Duration = .seconds(60)
 
     /// - Parameters:
     ///   - url: `http://host:port` or `https://host:port` of the broker. A URL with a path is
@@ -264,12 +269,20 @@ public struct BrokerClient: Sendable {
             if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
             let failure: BrokerError
             do {
-                let response = try await HTTP1Connection.withConnection(host: host, port: port, tls: tls) {
-                    connection in
-                    try await connection.send(method: method, target: target, headers: headers, body: body)
-                }
+                let response = try await HTTP1Connection.request(
+                    host: host,
+                    port: port,
+                    tls: tls,
+                    timeout: requestTimeout,
+                    method: method,
+                    target: target,
+                    headers: headers,
+                    body: body
+                )
                 if (200..<300).contains(response.status) { return response }
                 failure = Self.error(from: response)
+            } catch let error as HTTP1ClientError where error.code == .timedOut {
+                failure = .timedOut(method: method, target: target, after: requestTimeout, url: baseURL)
             } catch {
                 failure = .unreachable(error, url: baseURL)
             }

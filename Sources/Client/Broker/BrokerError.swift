@@ -1,6 +1,7 @@
 /// A failed broker call: the broker's own error (`status` and its stable `code`, from
 /// `{ "error": { "code", "message", "details" } }`, listed in `spec/openapi.yaml`), or a
-/// client-side failure with `status` nil and `code` `unreachable` or `invalid_response`.
+/// client-side failure with `status` nil and `code` `unreachable`, `timeout` (no answer within
+/// ``BrokerClient/requestTimeout``) or `invalid_response`.
 public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The HTTP status, or nil when no answer came.
     public let status: Int?
@@ -23,6 +24,15 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
 
     static func unreachable(_ error: any Error, url: String) -> BrokerError {
         BrokerError(status: nil, code: "unreachable", message: "cannot reach the broker at \(url): \(error)")
+    }
+
+    static func timedOut(method: String, target: String, after limit: Duration, url: String) -> BrokerError {
+        BrokerError(
+            status: nil,
+            code: "timeout",
+            message:
+                "the broker at \(url) did not answer \(method) \(target) within \(limit); it may still be acting on it, so check before repeating"
+        )
     }
 
     static func invalidResponse(_ message: String) -> BrokerError {

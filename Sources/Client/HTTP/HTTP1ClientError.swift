@@ -28,6 +28,10 @@ public struct HTTP1ClientError: Error, Hashable, Sendable, CustomStringConvertib
     public static func responseTooLarge(limit: Int) -> Self {
         Self(.responseTooLarge, "the response body exceeds \(limit) bytes")
     }
+
+    public static func timedOut(after limit: Duration) -> Self {
+        Self(.timedOut, "no whole answer within \(limit)")
+    }
 }
 
 extension ErrorCode where Domain == HTTP1ClientError {
@@ -37,4 +41,6 @@ extension ErrorCode where Domain == HTTP1ClientError {
     public static var malformedResponse: Self { Self("malformed_response") }
     /// The response body is larger than the connection accepts.
     public static var responseTooLarge: Self { Self("response_too_large") }
+    /// No whole response arrived within the request's deadline (the connection was closed).
+    public static var timedOut: Self { Self("timed_out") }
 }
