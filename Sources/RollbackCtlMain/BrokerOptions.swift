@@ -34,7 +34,7 @@ struct BrokerOptions: ParsableArguments {
         help: ArgumentHelp(
             "Seconds to wait for the broker's answer to one request (env ROLLBACK_BROKER_TIMEOUT).",
             discussion:
-                "Past it the command fails with exit code 3 and does not repeat the request: the broker may still be acting on it. Following events (--wait, events --follow) has no limit."
+                "Past it the command fails with exit code 3 and does not repeat the request: the broker may still be acting on it. Following events (--wait, events --follow) has no overall limit; a stream silent for 45 s (three missed keep-alives) is reopened where it left off."
         )
     )
     var timeoutSeconds: Int = Int(ProcessInfo.processInfo.environment["ROLLBACK_BROKER_TIMEOUT"] ?? "") ?? 60

@@ -232,6 +232,32 @@ struct ClientTests {
         #expect(usage.status == 2 && usage.stderr.contains("--broker-timeout"), "\(usage.stderr)")
     }
 
+    @Test(
+        "an event stream that stays silent is given up after streamIdleLimit and reopened, not waited on for good",
+        .timeLimit(.minutes(1))
+    )
+    func silentEventStream() async throws {
+        let directory = TemporaryFiles.directory(prefix: "rbk-silent-events")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let silent = try await FixtureServer.silent(in: directory)
+        defer { silent.stop() }
+        var client = try BrokerClient(url: silent.baseURL, key: BrokerHarness.keyring.activeKey)
+        client.streamIdleLimit = .seconds(1)
+        client.retryDelay = .milliseconds(20)
+        let started = ContinuousClock.now
+        do {
+            for try await event in client.events(projectID: "shop", maxReconnects: 1) {
+                Issue.record("a silent server sent an event: \(event)")
+            }
+            Issue.record("the stream ended without an error")
+        } catch let error as BrokerError {
+            #expect(error.code == "unreachable", "\(error)")
+            #expect(error.message.contains("nothing arrived for 1.0 seconds"), "\(error)")
+        }
+        // Two connections (the first and one reconnect), each given up after a second.
+        #expect(ContinuousClock.now - started >= .seconds(2))
+    }
+
     @Test("AgentClient: health, sync as a sequence of progress then the result, status, typed errors")
     func agentClient() async throws {
         try await DispatchTests.withHost { host in

@@ -29,6 +29,10 @@ public struct BrokerClient: Sendable {
     /// still be working on it (a preview waits for the host's agent, a cancel for the job), so
     /// sending it again would only queue more of the same. Event streams have no such limit.
     public var requestTimeout: Duration = .seconds(60)
+    /// How long an event stream may stay silent before its connection is given up and reopened
+    /// with `Last-Event-ID`: the broker sends a keep-alive every 15 s, so silence three times
+    /// that long means the connection died without a word (a half-open TCP connection).
+    public var streamIdleLimit: Duration = .seconds(45)
 
     /// - Parameters:
     ///   - url: `http://host:port` or `https://host:port` of the broker. A URL with a path is

@@ -70,8 +70,8 @@ public enum RollbackOutcome: Sendable, Hashable {
 
 extension BrokerClient {
     /// The project's events, oldest first (or after `after`), then live, for as long as the
-    /// sequence is consumed. A dropped connection is reopened with `Last-Event-ID`, so nothing is
-    /// missed and nothing repeats; after `maxReconnects` failures in a row without an event the
+    /// sequence is consumed. A dropped connection, or one silent for ``streamIdleLimit``, is
+    /// reopened with `Last-Event-ID`, so nothing is missed and nothing repeats; after `maxReconnects` failures in a row without an event the
     /// sequence ends with the last error.
     public func events(
         projectID: String,
@@ -168,7 +168,12 @@ extension BrokerClient {
         _ deliver: (BrokerEvent) -> Void
     ) async throws {
         var parser = ServerSentEventParser()
-        try await HTTP1Connection.withConnection(host: host, port: port, tls: tls) { connection in
+        try await HTTP1Connection.withConnection(
+            host: host,
+            port: port,
+            tls: tls,
+            readIdleLimit: streamIdleLimit
+        ) { connection in
             // A refusal (401, 404, 503) arrives as a whole error body; read it to the end.
             var refusal: HTTP1Response?
             try await connection.stream(method: "GET", target: target, headers: requestHeaders) { part in

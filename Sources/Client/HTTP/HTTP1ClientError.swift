@@ -29,6 +29,10 @@ public struct HTTP1ClientError: Error, Hashable, Sendable, CustomStringConvertib
         Self(.responseTooLarge, "the response body exceeds \(limit) bytes")
     }
 
+    public static func idle(after limit: Duration) -> Self {
+        Self(.idle, "nothing arrived for \(limit); the connection was given up")
+    }
+
     public static func timedOut(after limit: Duration) -> Self {
         Self(.timedOut, "no whole answer within \(limit)")
     }
@@ -41,6 +45,8 @@ extension ErrorCode where Domain == HTTP1ClientError {
     public static var malformedResponse: Self { Self("malformed_response") }
     /// The response body is larger than the connection accepts.
     public static var responseTooLarge: Self { Self("response_too_large") }
+    /// Nothing arrived on the connection for its read-idle limit (it was closed).
+    public static var idle: Self { Self("idle") }
     /// No whole response arrived within the request's deadline (the connection was closed).
     public static var timedOut: Self { Self("timed_out") }
 }

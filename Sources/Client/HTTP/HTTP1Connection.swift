@@ -25,12 +25,15 @@ public final class HTTP1Connection {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// Connects, runs `body` with the connection, and closes it.
+    /// Connects, runs `body` with the connection, and closes it. With `readIdleLimit`, a
+    /// connection on which nothing arrives for that long fails with
+    /// ``HTTP1ClientError/idle(after:)`` and is closed.
     public static func withConnection<Result>(
         host: String,
         port: Int,
         maxBodyBytes: Int = 16 << 20,
         tls: ClientTLS? = nil,
+        readIdleLimit: Duration? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: (HTTP1Connection) async throws -> Result
     ) async throws -> Result {
@@ -39,6 +42,11 @@ public final class HTTP1Connection {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let readIdleLimit {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ReadIdleLimit.handlers(limit: readIdleLimit)
+                        )
+                    }
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(
                             try NIOSSLClientHandler(
