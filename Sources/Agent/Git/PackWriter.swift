@@ -33,6 +33,7 @@ final class PackWriter {
     private var offset: UInt64 = 0
     private var entries: [Entry] = []
     private var outBuffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var finished = false
 
     /// Starts `<directory>/tmp-<n>.pack` for exactly `count` objects.
     init(directory: String, count: Int, name: String) throws {
@@ -50,6 +51,8 @@ final class PackWriter {
 
     deinit {
         close(fd)
+        // Not finished (an error part way): the temporary file is of no use to anyone.
+        if !finished { unlink(temporaryPath) }
     }
 
     /// The kinds of object the writer adds, with their pack type numbers.
@@ -129,6 +132,7 @@ final class PackWriter {
         let stem = "pack-\(Hex.encode(checksum))"
         try writeIndex(to: "\(directory)/\(stem).idx", packChecksum: checksum)
         try FileSystem.rename(temporaryPath, "\(directory)/\(stem).pack")
+        finished = true
         return stem
     }
 

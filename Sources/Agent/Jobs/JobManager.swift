@@ -310,7 +310,7 @@ public actor JobManager {
         for projectID in store.interruptedCleanups() {
             // The clean-up after an answer was writing this project's index when the agent
             // stopped: a lock left there is its own.
-            GitRepository.removeStaleLocks(gitDirectory: "\(settings.workingDirectory(projectID))/.git")
+            GitRepository.removeCrashLeftovers(gitDirectory: "\(settings.workingDirectory(projectID))/.git")
             unlink(store.cleanupMarker(projectID: projectID))
             logger.warning(
                 "recovery removed the git locks of an interrupted clean-up",
@@ -329,7 +329,7 @@ public actor JobManager {
             // git lock files left in the project's repository are its own and stale: without
             // removing them, finishing (or undoing) the commit fails on "index is locked".
             for directory in [journal.workingDirectory, journal.staging] {
-                GitRepository.removeStaleLocks(gitDirectory: "\(directory)/.git")
+                GitRepository.removeCrashLeftovers(gitDirectory: "\(directory)/.git")
             }
             if exchanged {
                 // The new tree is live: finish the commit and the clean-up.
