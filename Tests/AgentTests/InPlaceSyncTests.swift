@@ -26,6 +26,60 @@ struct InPlaceSyncTests {
         return "\(st.st_ino) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
     }
 
+    @Test("a file edited by hand while the artifact downloads slowly is still put back to the version")
+    func editDuringSlowDownload() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        let before = Self.base()
+        let project = try agent.makeProject("shop", files: before)
+        // Every page changes: the whole tree is taken, and the CRC cache then knows every file
+        // (by size and mtime), as after any whole-tree sync.
+        var v2 = before
+        for (path, content) in before where path.hasPrefix("app/") { v2[path] = content + "// v2\n" }
+        let first = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(job: "job-1", project: "shop", artifact: try agent.makeArtifact("v2", files: v2))
+        )
+        #expect(first.state == .succeeded)
+        // The next version changes one other file; the one edited below is the same in both.
+        var v3 = v2
+        v3["app/section2/page2.js"] = "export const page = 'two, changed'\n"
+        let edited = "app/section5/page5.js"
+        var artifact = try agent.makeArtifact("v3", files: v3)
+        let file = "\(agent.artifacts)/v3.zip"
+        _ = FileManager.default.createFile(atPath: file + ".hold", contents: nil)
+        artifact.url = try await agent.startHeldServer() + "/v3.zip"
+        let started = ContinuousClock.now
+        let sync = Task {
+            try await agent.call(
+                WorkdirSync.self,
+                agent.syncParams(
+                    job: "job-2",
+                    project: "shop",
+                    artifact: artifact,
+                    epoch: 2,
+                    rollbackVersion: "v10"
+                )
+            )
+        }
+        try await waitUntil("the download to begin") {
+            FileManager.default.fileExists(atPath: file + ".requested")
+        }
+        // The working directory was listed when the sync started; this edit comes after.
+        try Data("export const page = 'edited by hand'\n".utf8)
+            .write(to: URL(fileURLWithPath: "\(project)/\(edited)"))
+        // Time must pass, not a condition be met: the download is to be slower than the
+        // listing may be old.
+        try await Task.sleep(until: started + .milliseconds(1500))
+        try FileManager.default.removeItem(atPath: file + ".hold")
+        let result = try await sync.value
+        #expect(result.state == .succeeded)
+        #expect(result.files.changed == 2, "the edited file and the version's change: \(result.files)")
+        #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(v3, like: project))
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+    }
+
     @Test("a small change touches only the changed paths, and git agrees")
     func appliesInPlace() async throws {
         let agent = try AgentHarness()

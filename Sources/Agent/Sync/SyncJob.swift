@@ -61,9 +61,8 @@ struct SyncJob: Sendable {
         progress.report(.downloading, bytesDone: 0, bytesTotal: total)
         let work = settings.workingDirectory(params.projectID)
         // Listed while the artifact downloads (a dry run compares on its own, later).
-        let scan =
-            params.dryRun
-            ? nil : WorkTreeScan(work: work, checksumFile: store.checksumFile(projectID: params.projectID))
+        let checksumFile = store.checksumFile(projectID: params.projectID)
+        let firstScan = params.dryRun ? nil : WorkTreeScan(work: work, checksumFile: checksumFile)
         let reporter = progress
         let wasCached = artifacts.isCached(params.artifact)
         let fetched = try await artifacts.fetch(
@@ -79,6 +78,9 @@ struct SyncJob: Sendable {
             )
         }
         finish(.downloading)
+        // After a slow download the listing is listed again (beside the archive's reading): files
+        // are judged by their stat data, which must not be older than the download.
+        let scan = firstScan?.renewed(work: work, checksumFile: checksumFile)
         SyncMetrics.recordFetch(fromCache: fetched.fromCache, bytes: total)
         progress.report(
             .verifying,
@@ -184,7 +186,6 @@ struct SyncJob: Sendable {
             try Self.commit(journal, files: files, treePaths: treePaths, settings: settings, store: store)
         }
         // The CRC cache as of now, before answering: the next sync trusts it at once.
-        let checksumFile = store.checksumFile(projectID: params.projectID)
         _ = try? await onThreadPool { [self] in
             if inPlace == nil {
                 cacheWrites.save(

@@ -11,6 +11,13 @@ final class WorkTreeScan: Sendable {
 
     private let result = Mutex<Result<Read, any Error>?>(nil)
     private let done = DispatchGroup()
+    private let started = ContinuousClock.now
+
+    /// How old a listing may be when the sync starts using it. Its stat data are what the sync
+    /// judges files by (a file whose size and mtime match the CRC cache is taken as unchanged),
+    /// so a file edited after it was listed would be missed: past this age (a slow download),
+    /// `renewed` lists again.
+    static let maxAge: Duration = .seconds(1)
 
     /// Starts reading `work` and `checksumFile`; nil when `work` has no git repository (an
     /// in-place sync needs one, so nothing would use the read).
@@ -25,6 +32,13 @@ final class WorkTreeScan: Sendable {
             }
             result.withLock { $0 = read }
         }
+    }
+
+    /// This scan while it is younger than `maxAge`, else a new one started now (nil when the
+    /// repository has gone).
+    func renewed(work: String, checksumFile: String) -> WorkTreeScan? {
+        ContinuousClock.now - started < Self.maxAge
+            ? self : WorkTreeScan(work: work, checksumFile: checksumFile)
     }
 
     /// The read, once it is complete (waits for it, as often as asked); throws what the listing

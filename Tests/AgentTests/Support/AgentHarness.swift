@@ -166,6 +166,12 @@ final class AgentHarness: @unchecked Sendable {
         try await startHelper(["serve", artifacts])
     }
 
+    /// Serves the artifacts directory, but sends only half of `<name>` while `<name>.hold`
+    /// exists beside it (and leaves `<name>.requested` when asked for it); returns the base URL.
+    func startHeldServer() async throws -> String {
+        try await startHelper(["serve-held", artifacts])
+    }
+
     /// An HTTP server that sends headers and ten bytes, then stalls.
     func startStallingServer() async throws -> String {
         try await startHelper(["stall"])
