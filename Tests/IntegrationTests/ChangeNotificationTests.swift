@@ -140,6 +140,13 @@ struct ChangeNotificationTests {
                 broker.server.changes.eventSubscribers(of: project.id) == 1
             }
             let stopped = try #require(broker.server.changes.listenerBackendPID)
+            // Still this broker's listener (the pid is PostgreSQL's to reuse): stopping another
+            // backend would stall some other test's work.
+            try #require(
+                try await broker.count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = \(stopped) AND application_name = '\(ChangeListener.applicationName)'"
+                ) == 1 && broker.server.changes.listenerBackendPID == stopped
+            )
             try #require(
                 kill(pid_t(stopped), SIGSTOP) == 0,
                 "cannot stop PostgreSQL backend \(stopped): \(String(cString: strerror(errno)))"
