@@ -81,9 +81,11 @@ class Stall(http.server.BaseHTTPRequestHandler):
 
 
 class Silent(socketserver.BaseRequestHandler):
-    """A server that has stopped answering: it takes every byte and sends none."""
+    """A server that has stopped answering: it takes every byte and sends none. Prints a line
+    per connection accepted, so a test can count them in its log."""
 
     def handle(self):
+        print("connection", flush=True)
         while self.request.recv(65536):
             pass
 
