@@ -241,7 +241,7 @@ def main():
         [os.path.join(BIN, "rollback-agent"), "--socket", PATH, "--agent-id", AGENT_ID, "--keyring", keyring,
          "--work-root", os.path.join(WORK, "work"), "--state-dir", os.path.join(WORK, "state"),
          "--set", "frameTimeoutSeconds=%d" % FRAME_TIMEOUT, "--set", "maxConnections=%d" % MAX_CONNECTIONS,
-         "--log-level", "error"], stderr=log)
+         "--log-level", "warning"], stderr=log)
     deadline = time.monotonic() + 30
     while not os.path.exists(PATH):
         if time.monotonic() > deadline or AGENT.poll() is not None:
@@ -283,6 +283,8 @@ def run():
     print("  well-behaved client: %d answers, %d failures, p50 %.1f ms, p99 %.1f ms, max %.1f ms"
           % (len(lat), len(client.failures), p(0.5), p(0.99), lat[-1] if lat else float("nan")))
     print("  agent: alive %s; RSS baseline %.1f MB, after the abuse %.1f MB" % (alive, baseline, after))
+    log_lines = sum(1 for _ in open(os.path.join(WORK, "agent.log"), errors="replace"))
+    print("  agent log: %d lines at level warning (each kind of refusal at most once per 10 s)" % log_lines)
     checks = [
         ("the well-behaved client was answered every time", not client.failures and len(lat) > 0),
         ("the agent is alive", alive),
@@ -290,6 +292,7 @@ def run():
         ("hanging connections were closed by the agent", all(o == c for o, c, _ in (partial, half, big))),
         ("at most maxConnections kept, descriptors bounded", kept <= MAX_CONNECTIONS and flood_fds <= MAX_CONNECTIONS + 64),
         ("memory came back down (within 32 MB of the baseline)", after <= baseline + 32),
+        ("the agent's log stayed short (at most 200 lines)", log_lines <= 200),
     ]
     for name, ok in checks:
         print("  %-58s %s" % (name, "PASS" if ok else "FAIL"))

@@ -20,6 +20,7 @@ struct TestServer {
     static func with<T: Sendable>(
         methods: MethodRegistry,
         configure: (inout RPCServerConfiguration) -> Void = { _ in },
+        logger: Logger = Logger(label: "test.server"),
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let directory = try makeShortTemporaryDirectory()
@@ -31,7 +32,7 @@ struct TestServer {
             configuration: configuration,
             verifier: RequestVerifier(agentID: agentID, keyring: keyring),
             methods: methods,
-            logger: Logger(label: "test.server")
+            logger: logger
         )
         let serving = Task { try await rpcServer.serve() }
         do {

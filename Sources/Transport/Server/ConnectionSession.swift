@@ -9,6 +9,8 @@ struct ConnectionSession: Sendable {
     let methods: MethodRegistry
     let maxInFlight: Int
     let logger: Logger
+    /// The server's, shared by every connection.
+    let warnings: WarningThrottle
 
     private enum Next {
         case continueReading
@@ -29,6 +31,7 @@ struct ConnectionSession: Sendable {
             // A bad frame ends the connection, with an error the peer can read first.
             logger.warning(
                 "bad frame; closing connection",
+                throttledBy: warnings,
                 metadata: ["error.name": "\(error.name)", "error": "\(error)"]
             )
             await send(
@@ -58,6 +61,7 @@ struct ConnectionSession: Sendable {
         } catch let error as FrameError {
             logger.warning(
                 "unreadable message; closing connection",
+                throttledBy: warnings,
                 metadata: ["error.name": "\(error.name)"]
             )
             await send(
@@ -87,6 +91,7 @@ struct ConnectionSession: Sendable {
             } catch {
                 logger.warning(
                     "refused notification",
+                    throttledBy: warnings,
                     metadata: ["rpc.method": "\(method)", "auth.reason": "\(error.name)"]
                 )
                 await send(error.rpcError, id: nil, on: outbound)
@@ -107,6 +112,7 @@ struct ConnectionSession: Sendable {
             } catch {
                 logger.warning(
                     "refused request",
+                    throttledBy: warnings,
                     metadata: ["rpc.id": "\(id)", "rpc.method": "\(method)", "auth.reason": "\(error.name)"]
                 )
                 await send(error.rpcError, id: id, on: outbound)

@@ -28,6 +28,8 @@ public final class RPCServer: Sendable {
     private let socketInode: ino_t
     /// Connections being served now, against `configuration.maxConnections`.
     private let openConnections = Mutex(0)
+    /// The refusals' warnings, shared by every connection: at most one of each kind per 10 s.
+    private let warnings = WarningThrottle()
 
     /// An accepted connection with reading paused, its frame codec and async wrapper already
     /// installed: a peer that sends and half-closes at once makes NIO read everything at
@@ -157,7 +159,8 @@ public final class RPCServer: Sendable {
             verifier: verifier,
             methods: methods,
             maxInFlight: configuration.maxInFlightRequestsPerConnection,
-            logger: logger
+            logger: logger,
+            warnings: warnings
         )
         let frameChannel = connection.frames
         let (open, admitted) = openConnections.withLock { count in
@@ -171,6 +174,7 @@ public final class RPCServer: Sendable {
                 guard admitted else {
                     logger.warning(
                         "connection refused: too many open",
+                        throttledBy: warnings,
                         metadata: [
                             "connections.open": "\(open)",
                             "connections.max": "\(configuration.maxConnections)",
@@ -189,7 +193,7 @@ public final class RPCServer: Sendable {
                     return
                 }
                 if let allowed = configuration.allowedPeerUIDs, !allowed.contains(connection.peer.uid) {
-                    logger.warning("peer refused: uid not allowed")
+                    logger.warning("peer refused: uid not allowed", throttledBy: warnings)
                     let error = RPCError(
                         .unauthenticated,
                         "peer uid \(connection.peer.uid) is not allowed to use this socket",
