@@ -27,7 +27,8 @@ public struct BrokerClient: Sendable {
     /// How long one attempt may take, from connecting to the answer's last byte. Past it the
     /// call fails with code `timeout` and is not retried: the broker took the request and may
     /// still be working on it (a preview waits for the host's agent, a cancel for the job), so
-    /// sending it again would only queue more of the same. Event streams have no such limit.
+    /// sending it again would only queue more of the same. Event streams have no overall limit,
+    /// only ``streamIdleLimit``.
     public var requestTimeout: Duration = .seconds(60)
     /// How long an event stream may stay silent before its connection is given up and reopened
     /// with `Last-Event-ID`: the broker sends a keep-alive every 15 s, so silence three times

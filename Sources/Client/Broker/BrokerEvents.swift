@@ -71,8 +71,8 @@ public enum RollbackOutcome: Sendable, Hashable {
 extension BrokerClient {
     /// The project's events, oldest first (or after `after`), then live, for as long as the
     /// sequence is consumed. A dropped connection, or one silent for ``streamIdleLimit``, is
-    /// reopened with `Last-Event-ID`, so nothing is missed and nothing repeats; after `maxReconnects` failures in a row without an event the
-    /// sequence ends with the last error.
+    /// reopened with `Last-Event-ID`, so nothing is missed and nothing repeats; after
+    /// `maxReconnects` failures in a row without an event the sequence ends with the last error.
     public func events(
         projectID: String,
         after: Int64? = nil,
