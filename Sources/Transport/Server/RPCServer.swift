@@ -28,8 +28,9 @@ public final class RPCServer: Sendable {
     private let socketInode: ino_t
     /// Connections being served now, against `configuration.maxConnections`.
     private let openConnections = Mutex(0)
-    /// The refusals' warnings, shared by every connection: at most one of each kind per 10 s.
-    private let warnings = WarningThrottle()
+    /// The refusals' warnings, shared by every connection: at most one of each kind per
+    /// `configuration.refusalLogInterval`.
+    private let warnings: WarningThrottle
 
     /// An accepted connection with reading paused, its frame codec and async wrapper already
     /// installed: a peer that sends and half-closes at once makes NIO read everything at
@@ -55,6 +56,7 @@ public final class RPCServer: Sendable {
         self.logger = logger
         self.listener = listener
         self.socketInode = socketInode
+        self.warnings = WarningThrottle(interval: configuration.refusalLogInterval)
     }
 
     /// Publishes the socket (probing and replacing a stale one) and starts accepting. When this

@@ -26,6 +26,10 @@ public struct RPCServerConfiguration: Sendable {
     /// Connections open at once; one more is answered `unavailable` (`too_many_connections`)
     /// and closed, so a flood cannot exhaust the agent's file descriptors or memory.
     public var maxConnections: Int
+    /// How often each kind of refusal (a bad frame, a bad signature, a connection past the
+    /// limit) may be logged; the next line says how many were held back. A flood of bad
+    /// connections is then a few lines, not one per connection.
+    public var refusalLogInterval: Duration
 
     public init(
         socketPath: String,
@@ -35,7 +39,8 @@ public struct RPCServerConfiguration: Sendable {
         frameLimits: FrameLimits = .default,
         maxInFlightRequestsPerConnection: Int = 128,
         frameTimeout: Duration? = .seconds(30),
-        maxConnections: Int = 512
+        maxConnections: Int = 512,
+        refusalLogInterval: Duration = .seconds(10)
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
@@ -45,5 +50,6 @@ public struct RPCServerConfiguration: Sendable {
         self.maxInFlightRequestsPerConnection = maxInFlightRequestsPerConnection
         self.frameTimeout = frameTimeout
         self.maxConnections = maxConnections
+        self.refusalLogInterval = refusalLogInterval
     }
 }

@@ -15,7 +15,7 @@ final class WarningThrottle: Sendable {
     private let windows = Mutex<[String: Window]>([:])
     let interval: Duration
 
-    init(interval: Duration = .seconds(10)) {
+    init(interval: Duration) {
         self.interval = interval
     }
 
