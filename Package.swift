@@ -332,6 +332,7 @@ let package = Package(
                 "RollbackProtocol",
                 "RollbackTransport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             path: "Tests/TransportTests",
             swiftSettings: strictSettings

@@ -1,7 +1,7 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import RollbackProtocol
-import Synchronization
 import Testing
 
 @testable import RollbackTransport
@@ -26,8 +26,8 @@ struct WarningThrottleTests {
 
     @Test("a hundred connections sending bad frames: every one refused, one warning logged")
     func floodIsOneLine() async throws {
-        let lines = RecordedLines()
-        let logger = Logger(label: "test.server") { _ in RecordingHandler(lines: lines) }
+        let logs = InMemoryLogHandler()
+        let logger = Logger(label: "test.server") { _ in logs }
         // A frame cut short, then the half-close: each connection gets its error and is closed.
         var frame: [UInt8] = []
         FrameEncoder.encode(Frame(body: ConnectionLimitTests.health), into: &frame)
@@ -43,29 +43,7 @@ struct WarningThrottleTests {
                 #expect(try RawSocketTests.onlyError(in: reply).code == -32700)
             }
         }
-        let warnings = lines.all.filter { $0.hasPrefix("warning bad frame") }
+        let warnings = logs.entries.filter { $0.level == .warning && "\($0.message)".hasPrefix("bad frame") }
         #expect(warnings.count == 1, "\(warnings)")
-    }
-}
-
-/// What a `RecordingHandler` saw: "level message" per line.
-final class RecordedLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-}
-
-struct RecordingHandler: LogHandler {
-    let lines: RecordedLines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.append("\(event.level) \(event.message)")
     }
 }

@@ -16,9 +16,7 @@ final class ReadIdleLimit: ChannelInboundHandler {
 
     /// The handlers to put first in a pipeline (nearest the socket, so every byte counts).
     static func handlers(limit: Duration) -> [any ChannelHandler] {
-        let (seconds, attoseconds) = limit.components
-        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        return [IdleStateHandler(readTimeout: .nanoseconds(nanoseconds)), ReadIdleLimit(limit: limit)]
+        [IdleStateHandler(readTimeout: TimeAmount(limit)), ReadIdleLimit(limit: limit)]
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
