@@ -37,15 +37,17 @@ struct BrokerOptions: ParsableArguments {
                 "Past it the command fails with exit code 3 and does not repeat the request: the broker may still be acting on it. Following events (--wait, events --follow) has no overall limit; a stream silent for 45 s (three missed keep-alives) is reopened where it left off."
         )
     )
-    var timeoutSeconds: Int = Int(ProcessInfo.processInfo.environment["ROLLBACK_BROKER_TIMEOUT"] ?? "") ?? 60
+    var timeoutSeconds: Int = Int(ProcessInfo.processInfo.environment["ROLLBACK_BROKER_TIMEOUT"] ?? "60") ?? 0
 
     @Flag(name: .long, help: "Print the answer as JSON.")
     var json = false
 
     func validate() throws {
         guard timeoutSeconds > 0 else {
+            // 0 also stands for a ROLLBACK_BROKER_TIMEOUT that is not a number: refused, not
+            // quietly replaced by the default.
             throw ValidationError(
-                "--broker-timeout must be a positive number of seconds, not \(timeoutSeconds)"
+                "--broker-timeout (or ROLLBACK_BROKER_TIMEOUT) must be a positive whole number of seconds"
             )
         }
     }

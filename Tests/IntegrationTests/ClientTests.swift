@@ -231,6 +231,16 @@ struct ClientTests {
             keyring: keyring
         )
         #expect(usage.status == 2 && usage.stderr.contains("--broker-timeout"), "\(usage.stderr)")
+        // Not a number in the environment: refused too, not quietly replaced by the default.
+        let garbled = try await CLITests.run(
+            "rollbackctl",
+            ["status", "shop", "--broker-url", silent.baseURL],
+            environment: ["ROLLBACK_BROKER_KEYRING": keyring, "ROLLBACK_BROKER_TIMEOUT": "soon"]
+        )
+        #expect(
+            garbled.status == 2 && garbled.stderr.contains("ROLLBACK_BROKER_TIMEOUT"),
+            "\(garbled.stderr)"
+        )
     }
 
     @Test(
