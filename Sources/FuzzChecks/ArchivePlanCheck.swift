@@ -6,6 +6,7 @@ import RollbackArchive
 /// - every planned path is relative, has no empty, `.` or `..` component, no control character
 ///   or backslash, and is not inside `.git`;
 /// - no path is planned twice, and no path is both a file and a directory;
+/// - the plan's directories are exactly the directory entries and every entry's parents;
 /// - every symlink's target, resolved from its directory, stays inside the tree and out of `.git`;
 /// - the planned sizes stay within the limits, and every entry read yields exactly its size.
 enum ArchivePlanCheck {
@@ -23,6 +24,16 @@ enum ArchivePlanCheck {
             require(seen.insert(item.path).inserted, "\(item.path) planned twice")
         }
         let directories = plan.directories
+        // The directories, found the plain way: the directory items and every item's parents.
+        var parents = Set<String>()
+        for item in plan.items {
+            if item.kind == .directory { parents.insert(item.path) }
+            let components = item.path.split(separator: "/")
+            for end in components.indices.dropLast() {
+                parents.insert(components[...end].joined(separator: "/"))
+            }
+        }
+        require(directories == parents, "the planned directories are not the items' parents")
         for item in plan.items where item.kind != .directory {
             require(!directories.contains(item.path), "\(item.path) is both a file and a directory")
         }

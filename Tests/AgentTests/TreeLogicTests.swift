@@ -13,6 +13,10 @@ struct TreeLogicTests {
         #expect(try ArchivePlan.normalise("dir/") == "dir")
         #expect(try ArchivePlan.normalise(".gitignore") == ".gitignore")
         #expect(try ArchivePlan.normalise("a/.git/x") == "a/.git/x")
+        #expect(try ArchivePlan.normalise(".github/") == ".github")
+        #expect(try ArchivePlan.normalise("café/") == "café")
+        // U+0600 and the `/` after it are one character: only the byte of the `/` goes.
+        #expect(try ArchivePlan.normalise("\u{0600}/") == "\u{0600}")
         func reason(_ name: String) -> String {
             do {
                 _ = try ArchivePlan.normalise(name)
@@ -31,6 +35,13 @@ struct TreeLogicTests {
         #expect(reason("").contains("empty name"))
         #expect(reason("/").hasPrefix("absolutePath"))
         #expect(reason("a\\b").contains("backslash"))
+        #expect(reason("../a\u{7f}").contains("control character"), "the control character is named first")
+        #expect(reason(".git").hasPrefix("touchesGitDirectory"))
+        #expect(reason(".git/").hasPrefix("touchesGitDirectory"))
+        #expect(reason("..").hasPrefix("parentTraversal"))
+        #expect(reason("a/..").hasPrefix("parentTraversal"))
+        #expect(reason("./a").contains("empty or"))
+        #expect(reason("a//").contains("empty or"))
     }
 
     @Test("the CRC cache survives a save and a load; damaged lines are skipped")
@@ -101,6 +112,29 @@ struct TreeLogicTests {
         #expect(
             ChecksumCache.load(from: file).crc(for: "a.txt", info: FileSystem.info("\(directory)/a.txt")!)
                 == 7
+        )
+    }
+
+    @Test("the plan's directories: every parent of every entry, whatever the entries' order")
+    func planDirectories() throws {
+        // Entries scattered (not grouped by directory), a directory entry before its files, and
+        // names whose bytes are not ASCII (a combining accent next to the slash).
+        let names = [
+            "b/x/1.js", "a/2.js", "b/x/3.js", "a/deep/er/4.js", "b/5.js", "a/deep/6.js", "c/",
+            "c/d/", "e\u{301}/f\u{308}/7.js", "e\u{301}/8.js", "top.js", "a/deep/er/9.js",
+        ]
+        let zip = TemporaryFiles.directory(prefix: "rbk-plan") + "/plan.zip"
+        let script = """
+            import sys, zipfile
+            with zipfile.ZipFile(sys.argv[1], "w") as z:
+                for name in sys.argv[2:]:
+                    z.writestr(name, "" if name.endswith("/") else name)
+            """
+        try Shell.run(["python3", "-c", script, zip] + names)
+        let plan = try ArchivePlan(archive: try ZipArchive(path: zip), limits: ArchiveLimits())
+        #expect(
+            plan.directories
+                == ["a", "a/deep", "a/deep/er", "b", "b/x", "c", "c/d", "e\u{301}", "e\u{301}/f\u{308}"]
         )
     }
 }
