@@ -219,6 +219,74 @@ struct InPlaceSyncTests {
         #expect(try Self.looseObjects(project) == looseBefore + 2)
     }
 
+    @Test("with the tree watched, what changed by hand between syncs is seen and put back")
+    func watchedTreeSeesHandEdits() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start(["--set", "watchTreesFromFiles=1"])
+        let before = Self.base()
+        let project = try agent.makeProject("watched", files: before)
+        // Every page changes: the whole tree is taken, and watched before the answer.
+        var v2 = before
+        for (path, content) in before where path.hasPrefix("app/") { v2[path] = content + "// v2\n" }
+        let first = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(
+                job: "job-w1",
+                project: "watched",
+                artifact: try agent.makeArtifact("v2", files: v2)
+            )
+        )
+        #expect(first.state == .succeeded)
+        #expect(agent.readLog().contains("working directory listed whole and watched from now on"))
+        // Behind the agent's back: an edit, a deletion, a stray file in a new directory, a
+        // directory renamed, and a file replaced by a directory.
+        try Data("hand edit".utf8).write(to: URL(fileURLWithPath: "\(project)/app/section5/page5.js"))
+        try FileManager.default.removeItem(atPath: "\(project)/app/section6/page6.js")
+        try FileManager.default.createDirectory(
+            atPath: "\(project)/stray/deep",
+            withIntermediateDirectories: true
+        )
+        try Data("stray".utf8).write(to: URL(fileURLWithPath: "\(project)/stray/deep/file.txt"))
+        try FileManager.default.moveItem(atPath: "\(project)/app/section7", toPath: "\(project)/app/moved7")
+        try FileManager.default.removeItem(atPath: "\(project)/legacy/only.txt")
+        try FileManager.default.createDirectory(
+            atPath: "\(project)/legacy/only.txt",
+            withIntermediateDirectories: true
+        )
+        var v3 = v2
+        v3["app/section2/page2.js"] = "export const page = 'two, changed'\n"
+        let second = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(
+                job: "job-w2",
+                project: "watched",
+                artifact: try agent.makeArtifact("v3", files: v3),
+                epoch: 2,
+                rollbackVersion: "v10"
+            )
+        )
+        #expect(second.state == .succeeded)
+        #expect(agent.readLog().contains("working directory listed from its watch"))
+        #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(v3, like: project))
+        #expect(try Shell.git("status", "--porcelain", "--ignored", in: project).isEmpty)
+        try Shell.git("fsck", "--strict", in: project)
+        // Once more, with nothing touched: the watch vouches for every file, nothing is written.
+        let third = try await agent.call(
+            WorkdirSync.self,
+            agent.syncParams(
+                job: "job-w3",
+                project: "watched",
+                artifact: try agent.makeArtifact("v3b", files: v3),
+                epoch: 3,
+                rollbackVersion: "v11"
+            )
+        )
+        #expect(third.files == .init(added: 0, changed: 0, removed: 0, unchanged: v3.count))
+        #expect(third.bytesWritten == 0)
+        #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(v3, like: project))
+    }
+
     static func looseObjects(_ project: String) throws -> Int {
         let counts = try Shell.git("count-objects", "-v", in: project)
         return counts.split(separator: "\n").first { $0.hasPrefix("count: ") }.flatMap {

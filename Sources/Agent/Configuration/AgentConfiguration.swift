@@ -29,6 +29,9 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
     public var artifactCacheBytes: Int64 = 2 << 30
     public var downloadStallSeconds: Int = 30
     public var shutdownGraceSeconds: Int = 60
+    /// A working directory of at least this many files is watched (inotify) between syncs, so a
+    /// sync reads again only what changed in it instead of every file; 0: never.
+    public var watchTreesFromFiles: Int = 20_000
     public var maxFrameBytes: Int = FrameLimits.defaultMaxBodyLength
     /// A frame must be complete this long after its first byte (`frame_timeout` otherwise).
     public var frameTimeoutSeconds: Int = 30
@@ -60,7 +63,7 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         "agentID", "socketPath", "socketMode", "socketGroup", "allowedPeerUIDs", "keyringFile", "workRoot",
         "stateDirectory", "maxArtifactBytes", "maxUncompressedBytes", "maxEntries", "maxCompressionRatio",
         "maxConcurrentJobs", "artifactCacheBytes", "downloadStallSeconds", "shutdownGraceSeconds",
-        "maxFrameBytes", "frameTimeoutSeconds", "maxConnections",
+        "watchTreesFromFiles", "maxFrameBytes", "frameTimeoutSeconds", "maxConnections",
         "gitAuthorName", "gitAuthorEmail", "logLevel", "logFormat", "metricsListen", "tracesEndpoint",
         "tracesProtocol",
     ]
@@ -106,6 +109,14 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         case "artifactCacheBytes": artifactCacheBytes = try integer(Int64.self)
         case "downloadStallSeconds": downloadStallSeconds = try integer(Int.self)
         case "shutdownGraceSeconds": shutdownGraceSeconds = try integer(Int.self)
+        case "watchTreesFromFiles":
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+                throw ConfigurationError(
+                    field: field,
+                    message: "must be 0 (off) or a number of files, got \"\(text)\""
+                )
+            }
+            watchTreesFromFiles = value
         case "maxFrameBytes": maxFrameBytes = try integer(Int.self)
         case "frameTimeoutSeconds": frameTimeoutSeconds = try integer(Int.self)
         case "maxConnections": maxConnections = try integer(Int.self)

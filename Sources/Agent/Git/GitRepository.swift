@@ -184,14 +184,19 @@ final class GitRepository {
     /// The index's entries for `paths`, looked up one by one (nil where it has none): for
     /// checking a few files, or many without building a table of the whole index.
     func indexedFiles(at paths: [String]) -> [IndexedFile?] {
-        var result: [IndexedFile?] = []
-        result.reserveCapacity(paths.count)
+        indexedFilesIfReadable(at: paths) ?? []
+    }
+
+    /// `indexedFiles(at:)`, or nil when the index cannot be read.
+    func indexedFilesIfReadable(at paths: [String]) -> [IndexedFile?]? {
         try? withIndex { (index) throws(GitError) in
+            var result: [IndexedFile?] = []
+            result.reserveCapacity(paths.count)
             for path in paths {
                 result.append(git_index_get_bypath(index, path, 0).map { Self.indexedFile($0.pointee) })
             }
+            return result
         }
-        return result
     }
 
     private static func indexedFile(_ entry: git_index_entry) -> IndexedFile {
@@ -280,6 +285,9 @@ final class GitRepository {
         var index: OpaquePointer?
         try Self.check("index", git_repository_index(&index, handle))
         defer { git_index_free(index) }
+        // The repository keeps the index it read: read again only if the file changed since
+        // (a handle opened before the sync's swap, reused by its commit).
+        try Self.check("read index", git_index_read(index, 0))
         return try body(index)
     }
 

@@ -37,6 +37,8 @@ public actor JobManager {
     private var cleanups: [String: Task<Void, Never>] = [:]
     /// Orders the CRC cache writes of syncs and clean-ups.
     private let cacheWrites = ChecksumCacheWrites()
+    /// Keeps large working directories' listings between syncs.
+    private let treeWatch: TreeWatch
     /// Syncs (not dry runs) running now: clean-ups give way to them.
     private let activeSyncs = ActiveSyncs()
     private var epochs: [String: Int64]
@@ -46,8 +48,10 @@ public actor JobManager {
         store: StateStore,
         artifacts: ArtifactStore,
         maxConcurrentJobs: Int,
+        treeWatch: TreeWatch,
         logger: Logger
     ) {
+        self.treeWatch = treeWatch
         self.settings = settings
         self.store = store
         self.artifacts = artifacts
@@ -156,6 +160,7 @@ public actor JobManager {
             cancellation: cancellation,
             progress: reporter,
             cacheWrites: cacheWrites,
+            treeWatch: treeWatch,
             // A dry run writes no cache, so it leaves the last clean-up's refresh valid.
             cacheGeneration: params.dryRun ? 0 : cacheWrites.begin(params.projectID)
         )

@@ -55,6 +55,7 @@ public final class RollbackAgent: Service, Sendable {
             store: store,
             artifacts: artifacts,
             maxConcurrentJobs: configuration.maxConcurrentJobs,
+            treeWatch: TreeWatch(minimumFiles: configuration.watchTreesFromFiles, logger: logger),
             logger: logger
         )
         await jobs.recover()

@@ -38,7 +38,7 @@ extension SyncJob {
                 return .wholeTree(plan, existing: existing)
             }
             guard let scan else { return try wholeTree(existing: nil) }
-            let (listing, checksums) = try scan.wait()
+            let (listing, checksums, index) = try scan.wait()
             let cancellation = self.cancellation
             var comparer = TreeComparer(
                 plan: plan,
@@ -90,6 +90,7 @@ extension SyncJob {
             outcome.files += try unchangedFilesToReindex(
                 diff.unchangedPaths,
                 listing: listing.files,
+                stale: index?.stale,
                 work: work
             )
             return .inPlace(changes, outcome)
@@ -99,29 +100,32 @@ extension SyncJob {
     }
 
     /// Of the files an in-place sync leaves alone, those whose index entry does not describe them
-    /// (none, another mode, or stat data that no longer match, as git decides), with their blobs
-    /// hashed into the job's object store: the commit re-adds these and trusts the other entries.
+    /// (`stale`, as the scan found; found here when the scan could not read the index), with
+    /// their blobs hashed into the job's object store: the commit re-adds these and trusts the
+    /// other entries.
     private func unchangedFilesToReindex(
         _ paths: [String],
         listing: [String: FileSystem.Info],
+        stale: Set<String>?,
         work: String
     ) throws -> [TreeFile] {
+        let candidates = stale.map { stale in paths.filter(stale.contains) } ?? paths
+        guard !candidates.isEmpty else { return [] }
         let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
         let repository = try GitRepository(workTree: work, writingObjectsTo: objectStore)
+        let indexed: [IndexedFile?] =
+            stale == nil
+            ? repository.indexedFiles(at: candidates) : Array(repeating: nil, count: candidates.count)
         var files: [TreeFile] = []
-        for (path, indexed) in zip(paths, repository.indexedFiles(at: paths)) {
-            guard let info = listing[path] else { continue }
+        for (path, indexed) in zip(candidates, indexed) {
+            guard let info = listing[path], !WorkTreeScan.describes(indexed, info) else { continue }
             switch info.kind {
             case .file:
                 let mode: UInt32 = info.mode & 0o100 != 0 ? 0o100755 : 0o100644
-                if let indexed, indexed.mode == mode, TreeExtractor.statMatches(indexed, info) { continue }
                 files.append(
                     TreeFile(path: path, mode: mode, id: try repository.blob(fromFile: "\(work)/\(path)"))
                 )
             case .symlink:
-                if let indexed, indexed.mode == 0o120000, TreeExtractor.statMatches(indexed, info) {
-                    continue
-                }
                 let id = try repository.blob(bytes: FileSystem.linkTarget("\(work)/\(path)") ?? [])
                 files.append(TreeFile(path: path, mode: 0o120000, id: id))
             case .directory, .other:

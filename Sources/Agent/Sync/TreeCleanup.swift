@@ -25,6 +25,11 @@ struct TreeCleanup: Sendable {
     let projectID: String
     let writes: ChecksumCacheWrites
     let generation: UInt64
+    /// After a whole-tree sync, the watch of the new tree: told of the files whose ctime the
+    /// deletion changed (no event in the tree says so).
+    var watch: TreeWatch? = nil
+    /// Large values of the sync, freed when the clean-up is (off the answer's path).
+    var retained: [any Sendable] = []
     /// Whether a sync is running on the agent.
     var syncRunning: @Sendable () -> Bool = { false }
     var maximumPause: Duration = .seconds(10)
@@ -42,6 +47,7 @@ struct TreeCleanup: Sendable {
             }
         }
         guard !refresh.isEmpty else { return }
+        watch?.touched(projectID: projectID, paths: refresh.keys)
         writes.save(
             ChecksumCache.load(from: checksumFile).updated(
                 removing: [],

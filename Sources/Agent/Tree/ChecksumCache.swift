@@ -78,6 +78,16 @@ struct ChecksumCache: Sendable {
         return cache
     }
 
+    /// A cache of `crcs` with each file's stat data as `files` (a listing of the tree) has them.
+    static func stamped(_ crcs: [String: UInt32], from files: [String: FileSystem.Info]) -> ChecksumCache {
+        var cache = ChecksumCache()
+        for (path, crc) in crcs {
+            guard let info = files[path] else { continue }
+            cache.record(path, info: info, crc: crc)
+        }
+        return cache
+    }
+
     /// This cache with `removed` dropped and `crcs` recorded with their files' current stat data.
     func updated(
         removing removed: [String],

@@ -251,14 +251,20 @@ extension FileSystem {
     /// Each directory is read through its descriptor (`fstatat` on names, not whole paths):
     /// this runs over every file of a project before every sync.
     /// `expectedFiles` sizes the table up front (growing it rehashes every path so far).
+    /// With `under` (a relative directory), only that directory's subtree is listed (paths stay
+    /// relative to `root`; `under` itself is not among the directories). `entering` is called
+    /// with each directory's relative path (`under` first) before its entries are read.
     static func listTreeWithDirectories(
         _ root: String,
-        expectedFiles: Int = 0
+        under start: String = "",
+        expectedFiles: Int = 0,
+        entering: ((String) -> Void)? = nil
     ) throws(Failure) -> Listing {
         var files: [String: Info] = [:]
         files.reserveCapacity(expectedFiles + expectedFiles / 8)
         var directories = Set<String>()
         func walk(_ fd: Int32, _ relative: String) throws(Failure) {
+            entering?(relative)
             guard let dir = fdopendir(fd) else {
                 let code = errno
                 close(fd)
@@ -296,9 +302,11 @@ extension FileSystem {
                 }
             }
         }
-        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(call: "open", path: root, code: errno) }
-        try walk(fd, "")
+        let top = start.isEmpty ? root : "\(root)/\(start)"
+        // The root may be a symbolic link (an operator's choice); a directory inside it may not.
+        let fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (start.isEmpty ? 0 : O_NOFOLLOW))
+        guard fd >= 0 else { throw Failure(call: "open", path: top, code: errno) }
+        try walk(fd, start)
         return (files, directories)
     }
 
