@@ -287,6 +287,50 @@ struct InPlaceSyncTests {
         #expect(try TreeSnapshot(project, excludingGit: true) == TreeSnapshot.expected(v3, like: project))
     }
 
+    @Test(
+        "a download that is not the artifact is refused before anything is written, though it was read while hashed",
+        arguments: ["small change, in place", "whole tree"]
+    )
+    func wrongChecksumOverHTTP(shape: String) async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        var before = Self.base()
+        // A large file makes the hash slower than the reading of the central directory.
+        before["media/large.bin"] = String(repeating: "0123456789abcdef", count: 2 << 20)
+        let project = try agent.makeProject("checked", files: before)
+        var after = before
+        if shape == "whole tree" {
+            for (path, content) in before where path.hasPrefix("app/") { after[path] = content + "// v2\n" }
+        } else {
+            after["app/section1/page1.js"] = "export const page = 'not what was signed'\n"
+        }
+        var artifact = try agent.makeArtifact("v2", files: after)
+        artifact.url = try await agent.startHTTPServer() + "/v2.zip"
+        artifact.sha256 = String(repeating: "ab", count: 32)
+        let snapshot = try TreeSnapshot(project)
+        let head = try Shell.git("rev-parse", "HEAD", in: project)
+        await #expect {
+            try await agent.call(
+                WorkdirSync.self,
+                agent.syncParams(job: "job-bad", project: "checked", artifact: artifact)
+            )
+        } throws: { error in
+            guard let error = error as? RPCError else { return false }
+            return error.code == .artifactRejected && error.details["reason"] == "checksum_mismatch"
+        }
+        #expect(try TreeSnapshot(project) == snapshot)
+        #expect(try Shell.git("rev-parse", "HEAD", in: project) == head)
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        for directory in ["\(agent.stateDirectory)/cache", "\(agent.stateDirectory)/tmp"] {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty, "\(directory)")
+        }
+        #expect(
+            (try? FileManager.default.contentsOfDirectory(atPath: "\(agent.workRoot)/.rollback-staging"))?
+                .isEmpty ?? true
+        )
+    }
+
     static func looseObjects(_ project: String) throws -> Int {
         let counts = try Shell.git("count-objects", "-v", in: project)
         return counts.split(separator: "\n").first { $0.hasPrefix("count: ") }.flatMap {

@@ -12,19 +12,22 @@ struct ArtifactStore: Sendable {
     let maxCacheBytes: Int64
     let stallTimeout: Duration
 
-    /// Returns the path of a verified copy of `artifact`.
+    /// Fetches `artifact`: returns where the file is now and its check. The check of a
+    /// download runs on beside the caller: `check.wait()` says whether the file is the artifact
+    /// and where it is once stored, and must have returned before anything is written from it.
     ///
     /// - Parameters:
     ///   - keep: false for a dry run, which must leave the state directory as it was: a cached
     ///     copy is not marked as used, and a download is not added to the cache; its temporary
-    ///     file (the returned path when `fromCache` is false) is for the caller to delete.
+    ///     file (the path `check.wait()` returns when `fromCache` is false) is for the caller
+    ///     to delete.
     ///   - downloaded: called with the bytes received so far (downloading phase).
     func fetch(
         _ artifact: WorkdirSync.Artifact,
         jobID: String,
         keep: Bool = true,
         downloaded: @escaping @Sendable (Int64) -> Void
-    ) async throws(RPCError) -> (path: String, fromCache: Bool) {
+    ) async throws(RPCError) -> (path: String, fromCache: Bool, check: ArtifactCheck) {
         let expected = artifact.sha256.lowercased()
         let cached = "\(cacheDirectory)/\(expected).zip"
         if isCached(artifact),
@@ -32,12 +35,33 @@ struct ArtifactStore: Sendable {
         {
             if keep { utime(cached, nil) }  // most recently used
             downloaded(artifact.sizeBytes)
-            return (cached, true)
+            return (cached, true, ArtifactCheck(passed: cached))
         }
         let partial = "\(temporaryDirectory)/\(jobID).part"
         unlink(partial)
-        let (size, digest) = try await download(artifact, to: partial, downloaded: downloaded)
+        let store: @Sendable () throws(RPCError) -> String = { [self] () throws(RPCError) in
+            guard keep else { return partial }
+            do {
+                try FileSystem.rename(partial, cached)
+            } catch {
+                throw RPCError(
+                    .unavailable,
+                    "could not store the artifact: \(error)",
+                    details: ["reason": "disk"]
+                )
+            }
+            evict(keeping: cached)
+            return cached
+        }
+        let (size, check, path) = try await download(
+            artifact,
+            to: partial,
+            expected: expected,
+            accept: store,
+            downloaded: downloaded
+        )
         guard size == artifact.sizeBytes else {
+            check.abandon()
             unlink(partial)
             throw RPCError(
                 .artifactRejected,
@@ -47,33 +71,16 @@ struct ArtifactStore: Sendable {
                 ]
             )
         }
-        guard digest == expected else {
-            unlink(partial)
-            throw RPCError(
-                .artifactRejected,
-                "the artifact's SHA-256 is \(digest); \(expected) was expected",
-                details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
-            )
-        }
-        if !keep { return (partial, false) }
-        do {
-            try FileSystem.rename(partial, cached)
-        } catch {
-            throw RPCError(
-                .unavailable,
-                "could not store the artifact: \(error)",
-                details: ["reason": "disk"]
-            )
-        }
-        evict(keeping: cached)
-        return (cached, false)
+        return (path, false, check)
     }
 
     private func download(
         _ artifact: WorkdirSync.Artifact,
         to path: String,
+        expected: String,
+        accept: @escaping @Sendable () throws(RPCError) -> String,
         downloaded: @escaping @Sendable (Int64) -> Void
-    ) async throws(RPCError) -> (Int64, String) {
+    ) async throws(RPCError) -> (size: Int64, check: ArtifactCheck, path: String) {
         guard let url = URL(string: artifact.url) else {
             throw RPCError(.invalidParams, "artifact.url is not a URL", details: ["field": "artifact.url"])
         }
@@ -81,7 +88,19 @@ struct ArtifactStore: Sendable {
         // storing an arbitrarily large body.
         let limit = artifact.sizeBytes + 1
         if url.isFileURL {
-            return try await copyFile(url.path, to: path, limit: limit, downloaded: downloaded)
+            let (size, digest) = try await copyFile(url.path, to: path, limit: limit, downloaded: downloaded)
+            guard size == artifact.sizeBytes, digest == expected else {
+                // The caller reports the wrong size; a wrong digest is reported here.
+                if size != artifact.sizeBytes { return (size, ArtifactCheck(passed: path), path) }
+                unlink(path)
+                throw RPCError(
+                    .artifactRejected,
+                    "the artifact's SHA-256 is \(digest); \(expected) was expected",
+                    details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
+                )
+            }
+            let stored = try accept()
+            return (size, ArtifactCheck(passed: stored), stored)
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -92,26 +111,31 @@ struct ArtifactStore: Sendable {
             )
         }
         defer { close(fd) }
+        let check = ArtifactCheck(following: path, expected: expected, accept: accept)
         let cancel = CancelFlag()
         let stallSeconds = Int(stallTimeout.components.seconds)
         do {
             let url = artifact.url
-            let (size, digest) = try await withTaskCancellationHandler {
+            let size = try await withTaskCancellationHandler {
                 try await NIOThreadPool.singleton.runIfActive {
                     try CurlDownload.run(
                         url: url,
                         into: fd,
                         maxBytes: limit,
                         stallSeconds: stallSeconds,
-                        cancel: cancel,
-                        progress: downloaded
-                    )
+                        cancel: cancel
+                    ) { received in
+                        check.wrote(received)
+                        downloaded(received)
+                    }
                 }
             } onCancel: {
                 cancel.set()
             }
-            return (size, digest)
+            check.downloadEnded()
+            return (size, check, path)
         } catch let failure as CurlDownload.Failure {
+            check.abandon()
             unlink(path)
             switch failure {
             case .status(404), .status(410):
@@ -148,6 +172,7 @@ struct ArtifactStore: Sendable {
                 )
             }
         } catch {
+            check.abandon()
             unlink(path)
             throw RPCError(
                 .unavailable,

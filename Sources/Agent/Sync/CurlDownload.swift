@@ -1,5 +1,4 @@
 import CCurl
-import Crypto
 import RollbackProtocol
 import Synchronization
 
@@ -14,8 +13,8 @@ final class CancelFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
-/// Streams an HTTP(S) body into an open file descriptor while hashing it, with libcurl: the only
-/// type that touches libcurl. The body is written from curl's write callback before curl reads
+/// Streams an HTTP(S) body into an open file descriptor with libcurl: the only type that touches
+/// libcurl (`ArtifactCheck` hashes the file as it is written, on a thread of its own). The body is written from curl's write callback before curl reads
 /// more, so memory stays flat whatever the artifact's size (URLSession on Linux buffers ahead of
 /// its delegate without limit, which is why it is not used). Blocking: run on a thread pool.
 final class CurlDownload {
@@ -39,7 +38,6 @@ final class CurlDownload {
         let progress: (Int64) -> Void
         let cancel: CancelFlag
         var curl: UnsafeMutableRawPointer?
-        var hasher = SHA256()
         var received: Int64 = 0
         var failure: Failure?
         var checkedStatus = false
@@ -67,7 +65,6 @@ final class CurlDownload {
                 failure = .tooLarge(received)
                 return false
             }
-            hasher.update(bufferPointer: data)
             var offset = 0
             while offset < data.count {
                 let written = write(fileDescriptor, data.baseAddress! + offset, data.count - offset)
@@ -83,7 +80,7 @@ final class CurlDownload {
         }
     }
 
-    /// Runs the transfer; returns the byte count and the SHA-256 (hex) of the body.
+    /// Runs the transfer; returns the byte count. `progress` is told the count after each write.
     static func run(
         url: String,
         into fileDescriptor: Int32,
@@ -91,7 +88,7 @@ final class CurlDownload {
         stallSeconds: Int,
         cancel: CancelFlag,
         progress: @escaping (Int64) -> Void
-    ) throws(Failure) -> (Int64, String) {
+    ) throws(Failure) -> Int64 {
         _ = initialised
         guard let curl = curl_easy_init() else { throw .transport("libcurl could not start a transfer") }
         defer { curl_easy_cleanup(curl) }
@@ -135,7 +132,7 @@ final class CurlDownload {
             var status = 0
             _ = rollback_curl_response_code(curl, &status)
             guard status == 200 else { throw .status(status) }  // an empty body skips the write callback
-            return (context.received, Hex.encode(context.hasher.finalize()))
+            return context.received
         case CURLE_ABORTED_BY_CALLBACK:
             throw .cancelled
         case CURLE_OPERATION_TIMEDOUT:

@@ -15,12 +15,14 @@ extension SyncJob {
     /// in place (it has a repository; no path turns between file and directory; at most a
     /// quarter of the files change) and, if so, writes only the added and changed files into
     /// staging (their blobs into the job's object store). The working directory and `.git` are
-    /// not touched. Otherwise hands what it read to the whole-tree path.
+    /// not touched. Otherwise hands what it read to the whole-tree path. `archivePath` may not
+    /// be checked yet: it is only read until `check` has passed.
     func prepareInPlace(
         archivePath: String,
         work: String,
         staging: String,
-        scan: WorkTreeScan?
+        scan: WorkTreeScan?,
+        check: ArtifactCheck
     ) throws(RPCError) -> Preparation {
         do throws(any Error) {
             // The working directory is being listed on a thread of its own (`WorkTreeScan`, started
@@ -63,11 +65,13 @@ extension SyncJob {
                     backup: settings.backup(projectID: params.projectID, jobID: params.jobID)
                 )
             else { return try wholeTree(existing: listing.files) }
+            // Nothing is written from the archive before it is known to be the artifact.
+            let verifiedPath = try check.wait()
             let objectStore = settings.objectStore(projectID: params.projectID, jobID: params.jobID)
             try FileSystem.makeDirectories(settings.stagingRoot, mode: 0o700)
             for leftover in [staging, objectStore, changes.backup] { try FileSystem.removeTree(leftover) }
             var extractor = TreeExtractor(
-                archivePath: archivePath,
+                archivePath: verifiedPath,
                 plan: plan.narrowed(to: Set(changes.added + changes.replaced)),
                 staging: staging,
                 current: nil,

@@ -99,18 +99,22 @@ struct SyncJob: Sendable {
             bytesTotal: total,
             message: fetched.fromCache ? "from cache" : nil
         )
-        finish(.verifying)
         if params.dryRun {
+            let archivePath = try await onThreadPool { () throws(RPCError) in try fetched.check.wait() }
+            finish(.verifying)
             // A dry run leaves the state directory as it found it: a download was not cached.
-            defer { if !fetched.fromCache { unlink(fetched.path) } }
+            defer { if !fetched.fromCache { unlink(archivePath) } }
             return (
                 try await preview(
-                    archivePath: fetched.path,
+                    archivePath: archivePath,
                     phaseMilliseconds: phaseMilliseconds,
                     wasCached: wasCached
                 ), nil
             )
         }
+        // The hash runs on beside the reading of the archive (`ArtifactCheck`): its remainder
+        // counts towards extracting, which waits for it before writing anything.
+        finish(.verifying)
         try cancellation.checkpoint()
 
         // 3–4. Extract into staging beside the working directory: only the changed files when
@@ -121,18 +125,26 @@ struct SyncJob: Sendable {
         do {
             let prepared = try await onThreadPool {
                 [self] () throws(RPCError) -> (InPlaceChanges?, TreeExtractor.Outcome) in
-                let preparation = try prepareInPlace(
-                    archivePath: fetched.path,
-                    work: work,
-                    staging: staging,
-                    scan: scan
-                )
+                let preparation: Preparation
+                do throws(RPCError) {
+                    preparation = try prepareInPlace(
+                        archivePath: fetched.path,
+                        work: work,
+                        staging: staging,
+                        scan: scan,
+                        check: fetched.check
+                    )
+                } catch {
+                    // Read before it was checked: a wrong checksum is the failure to report.
+                    _ = try fetched.check.wait()
+                    throw error
+                }
                 switch preparation {
                 case .inPlace(let changes, let outcome):
                     return (changes, outcome)
                 case .wholeTree(let plan, let existing):
                     let outcome = try extract(
-                        archivePath: fetched.path,
+                        archivePath: try fetched.check.wait(),
                         plan: plan,
                         existing: existing,
                         work: work,
