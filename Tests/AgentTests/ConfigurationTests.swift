@@ -46,6 +46,16 @@ struct ConfigurationTests {
         ) {
             try configuration.set("maxEntries", to: "-1")
         }
+        try configuration.set("watchTreesFromFiles", to: "0")
+        #expect(configuration.watchTreesFromFiles == 0)
+        #expect(
+            throws: ConfigurationError(
+                field: "watchTreesFromFiles",
+                message: "must be 0 (never watch) or more, got \"some\""
+            )
+        ) {
+            try configuration.set("watchTreesFromFiles", to: "some")
+        }
         #expect(throws: ConfigurationError(field: "colour", message: "unknown field")) {
             try configuration.set("colour", to: "blue")
         }

@@ -110,13 +110,11 @@ public struct AgentConfiguration: Configurable, Codable, Equatable {
         case "downloadStallSeconds": downloadStallSeconds = try integer(Int.self)
         case "shutdownGraceSeconds": shutdownGraceSeconds = try integer(Int.self)
         case "watchTreesFromFiles":
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                throw ConfigurationError(
-                    field: field,
-                    message: "must be 0 (off) or a number of files, got \"\(text)\""
-                )
-            }
-            watchTreesFromFiles = value
+            watchTreesFromFiles = try ConfigurationError.zeroOrMore(
+                text,
+                field: field,
+                zeroMeans: "never watch"
+            )
         case "maxFrameBytes": maxFrameBytes = try integer(Int.self)
         case "frameTimeoutSeconds": frameTimeoutSeconds = try integer(Int.self)
         case "maxConnections": maxConnections = try integer(Int.self)

@@ -181,13 +181,7 @@ public struct BrokerConfiguration: Configurable, Codable, Equatable {
             jobLeaseSeconds = seconds
         case "retryBackoffMilliseconds": retryBackoffMilliseconds = try positive()
         case "webhookConcurrency":
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                throw ConfigurationError(
-                    field: field,
-                    message: "must be 0 (send none) or more, got \"\(text)\""
-                )
-            }
-            webhookConcurrency = value
+            webhookConcurrency = try ConfigurationError.zeroOrMore(text, field: field, zeroMeans: "send none")
         case "webhookTimeoutMilliseconds": webhookTimeoutMilliseconds = try positive()
         case "webhookRetryBaseMilliseconds": webhookRetryBaseMilliseconds = try positive()
         case "webhookRetryMaxMilliseconds": webhookRetryMaxMilliseconds = try positive()

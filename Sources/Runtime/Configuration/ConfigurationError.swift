@@ -29,3 +29,23 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         }
     }
 }
+
+extension ConfigurationError {
+    /// `text` as a whole number of at least 0, for settings where 0 has a meaning of its own
+    /// (`zeroMeans`, named in the error so that the fix is in the message).
+    public static func zeroOrMore(
+        _ text: String,
+        field: String,
+        zeroMeans: String
+    ) throws(ConfigurationError)
+        -> Int
+    {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else {
+            throw ConfigurationError(
+                field: field,
+                message: "must be 0 (\(zeroMeans)) or more, got \"\(text)\""
+            )
+        }
+        return value
+    }
+}
