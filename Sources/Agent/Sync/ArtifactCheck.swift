@@ -24,11 +24,15 @@ final class ArtifactCheck: @unchecked Sendable {
     private var accepted: Result<String, RPCError>?
     private let done = DispatchGroup()
     private let path: String
+    /// The inode of the file checked: the path is deleted only while it still names that file
+    /// (a retry of the same job downloads to the same path).
+    private let inode: UInt64?
     private let accept: @Sendable () throws(RPCError) -> String
 
     /// A check that has already passed (a copied or cached artifact, hashed as it was read).
     init(passed path: String) {
         self.path = path
+        self.inode = nil
         self.accept = { path }
         verdict = .success(())
         accepted = .success(path)
@@ -46,6 +50,8 @@ final class ArtifactCheck: @unchecked Sendable {
         self.path = path
         self.accept = accept
         let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var status = stat()
+        inode = fd >= 0 && fstat(fd, &status) == 0 ? UInt64(status.st_ino) : nil
         DispatchQueue.global().async(group: done) { [self] in
             let result = check(fd, expected: expected)
             if fd >= 0 { close(fd) }
@@ -58,7 +64,13 @@ final class ArtifactCheck: @unchecked Sendable {
     deinit {
         // Checked but never accepted (the sync failed or was cancelled before it needed the
         // file): nothing will use the download.
-        if accepted == nil { unlink(path) }
+        if accepted == nil { deleteFile() }
+    }
+
+    /// Deletes the checked file, if its path still names it.
+    private func deleteFile() {
+        guard let inode, FileSystem.info(path).map({ UInt64($0.inode) }) == inode else { return }
+        unlink(path)
     }
 
     /// The download wrote up to `total` bytes.
@@ -110,7 +122,7 @@ final class ArtifactCheck: @unchecked Sendable {
             return .failure(RPCError(.unavailable, "the download ended before it was checked"))
         }
         guard digest == expected else {
-            unlink(path)
+            deleteFile()
             return .failure(
                 RPCError(
                     .artifactRejected,
