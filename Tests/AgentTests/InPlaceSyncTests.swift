@@ -19,6 +19,13 @@ struct InPlaceSyncTests {
         return files
     }
 
+    /// `files` with every page changed: a sync to it takes the whole-tree path.
+    static func everyPageChanged(_ files: [String: String]) -> [String: String] {
+        var changed = files
+        for (path, content) in files where path.hasPrefix("app/") { changed[path] = content + "// v2\n" }
+        return changed
+    }
+
     /// What a file's identity on disk is: a file that was not touched keeps both.
     static func identity(_ path: String) -> String {
         var st = stat()
@@ -35,8 +42,7 @@ struct InPlaceSyncTests {
         let project = try agent.makeProject("shop", files: before)
         // Every page changes: the whole tree is taken, and the CRC cache then knows every file
         // (by size and mtime), as after any whole-tree sync.
-        var v2 = before
-        for (path, content) in before where path.hasPrefix("app/") { v2[path] = content + "// v2\n" }
+        let v2 = Self.everyPageChanged(before)
         let first = try await agent.call(
             WorkdirSync.self,
             agent.syncParams(job: "job-1", project: "shop", artifact: try agent.makeArtifact("v2", files: v2))
@@ -227,8 +233,7 @@ struct InPlaceSyncTests {
         let before = Self.base()
         let project = try agent.makeProject("watched", files: before)
         // Every page changes: the whole tree is taken, and watched before the answer.
-        var v2 = before
-        for (path, content) in before where path.hasPrefix("app/") { v2[path] = content + "// v2\n" }
+        let v2 = Self.everyPageChanged(before)
         let first = try await agent.call(
             WorkdirSync.self,
             agent.syncParams(
@@ -301,7 +306,7 @@ struct InPlaceSyncTests {
         let project = try agent.makeProject("checked", files: before)
         var after = before
         if shape == "whole tree" {
-            for (path, content) in before where path.hasPrefix("app/") { after[path] = content + "// v2\n" }
+            after = Self.everyPageChanged(before)
         } else {
             after["app/section1/page1.js"] = "export const page = 'not what was signed'\n"
         }
