@@ -85,6 +85,8 @@ struct ArtifactCheckTests {
                 released = check
                 Self.download(content, to: fd, telling: check)
                 close(fd)
+                // Hashed and done with: the old file's inode would be free for the new one.
+                check.waitForVerdict()
                 if replaced {
                     // A retry of the job downloads to the same path meanwhile.
                     unlink(path)

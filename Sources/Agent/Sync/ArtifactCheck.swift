@@ -24,14 +24,17 @@ final class ArtifactCheck: @unchecked Sendable {
     private var accepted: Result<String, RPCError>?
     private let done = DispatchGroup()
     private let path: String
-    /// The inode of the file checked: the path is deleted only while it still names that file
-    /// (a retry of the same job downloads to the same path).
+    /// The file checked, open until the check is dropped: while it is open its inode cannot be
+    /// reused, so the path is deleted only while it still names this file (a retry of the same
+    /// job downloads to the same path).
+    private let descriptor: Int32
     private let inode: UInt64?
     private let accept: @Sendable () throws(RPCError) -> String
 
     /// A check that has already passed (a copied or cached artifact, hashed as it was read).
     init(passed path: String) {
         self.path = path
+        self.descriptor = -1
         self.inode = nil
         self.accept = { path }
         verdict = .success(())
@@ -51,10 +54,10 @@ final class ArtifactCheck: @unchecked Sendable {
         self.accept = accept
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         var status = stat()
+        descriptor = fd
         inode = fd >= 0 && fstat(fd, &status) == 0 ? UInt64(status.st_ino) : nil
         DispatchQueue.global().async(group: done) { [self] in
             let result = check(fd, expected: expected)
-            if fd >= 0 { close(fd) }
             condition.lock()
             verdict = result
             condition.unlock()
@@ -65,6 +68,7 @@ final class ArtifactCheck: @unchecked Sendable {
         // Checked but never accepted (the sync failed or was cancelled before it needed the
         // file): nothing will use the download.
         if accepted == nil { deleteFile() }
+        if descriptor >= 0 { close(descriptor) }
     }
 
     /// Deletes the checked file, if its path still names it.
@@ -96,6 +100,11 @@ final class ArtifactCheck: @unchecked Sendable {
         abandoned = true
         condition.signal()
         condition.unlock()
+    }
+
+    /// Waits until the hash has given its verdict, without storing the file.
+    func waitForVerdict() {
+        done.wait()
     }
 
     /// Waits for the check; returns the verified artifact's path, or throws why it failed.
