@@ -122,7 +122,7 @@ extension SyncJob {
             ? repository.indexedFiles(at: candidates) : Array(repeating: nil, count: candidates.count)
         var files: [TreeFile] = []
         for (path, indexed) in zip(candidates, indexed) {
-            guard let info = listing[path], !WorkTreeScan.describes(indexed, info) else { continue }
+            guard let info = listing[path], !TreeExtractor.indexDescribes(indexed, info) else { continue }
             switch info.kind {
             case .file:
                 let mode: UInt32 = info.mode & 0o100 != 0 ? 0o100755 : 0o100644

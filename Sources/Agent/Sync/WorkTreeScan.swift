@@ -84,23 +84,10 @@ final class WorkTreeScan: Sendable {
         let entries = Array(files)
         guard let indexed = repository.indexedFilesIfReadable(at: entries.map(\.key)) else { return nil }
         var stale = Set<String>()
-        for ((path, info), indexed) in zip(entries, indexed) where !describes(indexed, info) {
+        for ((path, info), indexed) in zip(entries, indexed)
+        where !TreeExtractor.indexDescribes(indexed, info) {
             stale.insert(path)
         }
         return IndexRead(repository: repository, stale: stale)
-    }
-
-    /// Whether the index entry `indexed` describes the file listed as `info` (git's own test).
-    static func describes(_ indexed: IndexedFile?, _ info: FileSystem.Info) -> Bool {
-        guard let indexed else { return false }
-        switch info.kind {
-        case .file:
-            let mode: UInt32 = info.mode & 0o100 != 0 ? 0o100755 : 0o100644
-            return indexed.mode == mode && TreeExtractor.statMatches(indexed, info)
-        case .symlink:
-            return indexed.mode == 0o120000 && TreeExtractor.statMatches(indexed, info)
-        case .directory, .other:
-            return true  // not the index's business
-        }
     }
 }

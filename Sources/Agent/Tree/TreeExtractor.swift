@@ -333,6 +333,20 @@ struct TreeExtractor {
             && entry.inode == UInt32(truncatingIfNeeded: info.inode)
     }
 
+    /// Whether the index entry `indexed` describes the file listed as `info` (git's own test).
+    static func indexDescribes(_ indexed: IndexedFile?, _ info: FileSystem.Info) -> Bool {
+        guard let indexed else { return false }
+        switch info.kind {
+        case .file:
+            let mode: UInt32 = info.mode & 0o100 != 0 ? 0o100755 : 0o100644
+            return indexed.mode == mode && statMatches(indexed, info)
+        case .symlink:
+            return indexed.mode == 0o120000 && statMatches(indexed, info)
+        case .directory, .other:
+            return true  // not the index's business
+        }
+    }
+
     private static func oid(_ bytes: [UInt8]) -> git_oid {
         var id = git_oid()
         withUnsafeMutableBytes(of: &id) { $0.copyBytes(from: bytes.prefix(20)) }
