@@ -204,11 +204,12 @@ struct SyncJob: Sendable {
         let treePaths = inPlace.map { _ in
             InPlaceTreePaths(parts: [outcome.unchanged, outcome.added, outcome.changed])
         }
-        // In place, the commit reuses the repository the scan opened, its index already read.
-        let scanned = inPlace == nil ? nil : (try? scan?.wait())?.index
         if inPlace == nil { treeWatch.forget(params.projectID) }  // a new tree: watched afresh
         let committed = try await onThreadPool { [settings] () throws(RPCError) in
-            try Self.commit(
+            // In place, the commit reuses the repository the scan opened, its index already
+            // read (the scan is complete: the in-place preparation waited for it).
+            let scanned = inPlace == nil ? nil : (try? scan?.wait())?.index
+            return try Self.commit(
                 journal,
                 files: files,
                 treePaths: treePaths,
