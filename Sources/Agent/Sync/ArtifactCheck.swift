@@ -64,6 +64,23 @@ final class ArtifactCheck: @unchecked Sendable {
         }
     }
 
+    /// A check of `path` whose digest is already known (a copy hashed as it was read); it
+    /// passes, stores and deletes as a followed download does.
+    init(
+        hashed path: String,
+        digest: String,
+        expected: String,
+        accept: @escaping @Sendable () throws(RPCError) -> String
+    ) {
+        self.path = path
+        self.accept = accept
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var status = stat()
+        descriptor = fd
+        inode = fd >= 0 && fstat(fd, &status) == 0 ? UInt64(status.st_ino) : nil
+        verdict = verdict(of: digest, expected: expected)
+    }
+
     deinit {
         // Checked but never accepted (the sync failed or was cancelled before it needed the
         // file): nothing will use the download.
@@ -130,17 +147,25 @@ final class ArtifactCheck: @unchecked Sendable {
         guard let digest = hash(fd) else {
             return .failure(RPCError(.unavailable, "the download ended before it was checked"))
         }
+        return verdict(of: digest, expected: expected)
+    }
+
+    /// Passes when `digest` is `expected`; else deletes the file and names both.
+    private func verdict(of digest: String, expected: String) -> Result<Void, RPCError> {
         guard digest == expected else {
             deleteFile()
-            return .failure(
-                RPCError(
-                    .artifactRejected,
-                    "the artifact's SHA-256 is \(digest); \(expected) was expected",
-                    details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
-                )
-            )
+            return .failure(Self.mismatch(digest: digest, expected: expected))
         }
         return .success(())
+    }
+
+    /// The failure of an artifact whose SHA-256 is `digest`, not `expected`.
+    static func mismatch(digest: String, expected: String) -> RPCError {
+        RPCError(
+            .artifactRejected,
+            "the artifact's SHA-256 is \(digest); \(expected) was expected",
+            details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
+        )
     }
 
     /// The SHA-256 of what the download writes to `fd`; nil when it was abandoned or the file

@@ -53,7 +53,7 @@ struct ArtifactStore: Sendable {
             evict(keeping: cached)
             return cached
         }
-        let (size, check, path) = try await download(
+        let (size, check) = try await download(
             artifact,
             to: partial,
             expected: expected,
@@ -71,7 +71,7 @@ struct ArtifactStore: Sendable {
                 ]
             )
         }
-        return (path, false, check)
+        return (partial, false, check)
     }
 
     private func download(
@@ -80,7 +80,7 @@ struct ArtifactStore: Sendable {
         expected: String,
         accept: @escaping @Sendable () throws(RPCError) -> String,
         downloaded: @escaping @Sendable (Int64) -> Void
-    ) async throws(RPCError) -> (size: Int64, check: ArtifactCheck, path: String) {
+    ) async throws(RPCError) -> (size: Int64, check: ArtifactCheck) {
         guard let url = URL(string: artifact.url) else {
             throw RPCError(.invalidParams, "artifact.url is not a URL", details: ["field": "artifact.url"])
         }
@@ -89,18 +89,12 @@ struct ArtifactStore: Sendable {
         let limit = artifact.sizeBytes + 1
         if url.isFileURL {
             let (size, digest) = try await copyFile(url.path, to: path, limit: limit, downloaded: downloaded)
-            guard size == artifact.sizeBytes, digest == expected else {
-                // The caller reports the wrong size; a wrong digest is reported here.
-                if size != artifact.sizeBytes { return (size, ArtifactCheck(passed: path), path) }
+            // Hashed as it was copied: a wrong digest fails now (a wrong size is the caller's).
+            guard size != artifact.sizeBytes || digest == expected else {
                 unlink(path)
-                throw RPCError(
-                    .artifactRejected,
-                    "the artifact's SHA-256 is \(digest); \(expected) was expected",
-                    details: ["reason": "checksum_mismatch", "expected": expected, "actual": digest]
-                )
+                throw ArtifactCheck.mismatch(digest: digest, expected: expected)
             }
-            let stored = try accept()
-            return (size, ArtifactCheck(passed: stored), stored)
+            return (size, ArtifactCheck(hashed: path, digest: digest, expected: expected, accept: accept))
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -133,7 +127,7 @@ struct ArtifactStore: Sendable {
                 cancel.set()
             }
             check.downloadEnded()
-            return (size, check, path)
+            return (size, check)
         } catch let failure as CurlDownload.Failure {
             check.abandon()
             unlink(path)
