@@ -35,18 +35,20 @@ struct TreeWatchTests {
         try text.write(toFile: path, atomically: false, encoding: .utf8)
     }
 
-    static func makeTree(_ root: String) throws {
+    /// A new tree of 400 files under `app/`, with a `.git` directory; returns its root.
+    static func makeTree() throws -> String {
+        let root = TemporaryFiles.directory(prefix: "rbk-watch")
         for index in 0..<400 {
             try write("\(root)/app/s\(index % 40)/d\(index % 7)/f\(index).js", "file \(index)\n")
         }
         try FileManager.default.createDirectory(atPath: "\(root)/.git", withIntermediateDirectories: true)
+        return root
     }
 
     @Test("every kind of change between two listings is in the next one, read from the events")
     func changesAreSeen() throws {
-        let root = TemporaryFiles.directory(prefix: "rbk-watch")
+        let root = try Self.makeTree()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try Self.makeTree(root)
         let watch = TreeWatch(minimumFiles: 1, logger: Logger(label: "test"))
         let first = try watch.listing(projectID: "p", root: root, expectedFiles: 400)
         try Self.expectSame(first, root, "first")
@@ -135,9 +137,8 @@ struct TreeWatchTests {
 
     @Test("random changes, round after round: the listing stays the truth")
     func randomChanges() throws {
-        let root = TemporaryFiles.directory(prefix: "rbk-watch")
+        let root = try Self.makeTree()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try Self.makeTree(root)
         let watch = TreeWatch(minimumFiles: 1, logger: Logger(label: "test"))
         _ = try watch.listing(projectID: "p", root: root, expectedFiles: 400)
         var random = SeededRandom(seed: 0x5EED)
@@ -171,9 +172,8 @@ struct TreeWatchTests {
 
     @Test("a replaced root, an overflowing share of changes or a small tree: the whole tree is listed")
     func fallsBackToListing() throws {
-        let root = TemporaryFiles.directory(prefix: "rbk-watch")
+        let root = try Self.makeTree()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try Self.makeTree(root)
         let watch = TreeWatch(minimumFiles: 1, logger: Logger(label: "test"))
         _ = try watch.listing(projectID: "p", root: root, expectedFiles: 400)
 
