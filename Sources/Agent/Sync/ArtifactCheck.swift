@@ -52,12 +52,9 @@ final class ArtifactCheck: @unchecked Sendable {
     ) {
         self.path = path
         self.accept = accept
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        var status = stat()
-        descriptor = fd
-        inode = fd >= 0 && fstat(fd, &status) == 0 ? UInt64(status.st_ino) : nil
+        (descriptor, inode) = Self.open(path)
         DispatchQueue.global().async(group: done) { [self] in
-            let result = check(fd, expected: expected)
+            let result = check(descriptor, expected: expected)
             condition.lock()
             verdict = result
             condition.unlock()
@@ -74,11 +71,15 @@ final class ArtifactCheck: @unchecked Sendable {
     ) {
         self.path = path
         self.accept = accept
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        var status = stat()
-        descriptor = fd
-        inode = fd >= 0 && fstat(fd, &status) == 0 ? UInt64(status.st_ino) : nil
+        (descriptor, inode) = Self.open(path)
         verdict = verdict(of: digest, expected: expected)
+    }
+
+    /// `path` opened for reading, and its inode (nil when it cannot be opened).
+    private static func open(_ path: String) -> (descriptor: Int32, inode: UInt64?) {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        var status = stat()
+        return (fd, fd >= 0 && fstat(fd, &status) == 0 ? UInt64(status.st_ino) : nil)
     }
 
     deinit {
