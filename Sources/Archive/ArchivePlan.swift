@@ -51,9 +51,10 @@ package struct ArchivePlan: Sendable {
         ArchivePlan(items: items.filter { $0.kind != .directory && selection.matches($0.path) })
     }
 
-    /// Only the files and symlinks at `paths` (what an in-place sync writes).
-    package func narrowed(to paths: Set<String>) -> ArchivePlan {
-        ArchivePlan(items: items.filter { $0.kind != .directory && paths.contains($0.path) })
+    /// Only `chosen`, files and symlinks taken from this plan's items (what an in-place sync
+    /// writes; looking its paths up in the whole plan was 10 ms at 100,000 entries).
+    package func narrowed(to chosen: [Item]) -> ArchivePlan {
+        ArchivePlan(items: chosen.filter { $0.kind != .directory })
     }
 
     /// Every directory the plan's tree has: its directory entries and every item's parents.
@@ -62,20 +63,23 @@ package struct ArchivePlan: Sendable {
     private static func directories(of items: [Item]) -> Set<String> {
         var directories = Set<String>()
         // Archives list a directory's entries together: an item whose parent is the last one's
-        // needs no work. On the UTF-8 bytes: `lastIndex(of:)` on characters steps through
-        // grapheme clusters, which was most of a 100,000-entry plan's time.
-        var lastParent: Substring.UTF8View = Substring("").utf8
+        // needs no work. On the contiguous UTF-8 bytes: the generic `UTF8View` algorithms (and
+        // `lastIndex(of:)` on characters, which steps through grapheme clusters) were most of a
+        // 100,000-entry plan's time.
+        var lastParent: [UInt8] = []
         for item in items {
             if item.kind == .directory { directories.insert(item.path) }
-            var parent = Substring(item.path).utf8
-            guard let slash = parent.lastIndex(of: UInt8(ascii: "/")) else { continue }
-            parent = parent[..<slash]
-            if parent.elementsEqual(lastParent) { continue }
-            lastParent = parent
-            while true {
-                guard directories.insert(String(Substring(parent))).inserted else { break }
-                guard let slash = parent.lastIndex(of: UInt8(ascii: "/")) else { break }
-                parent = parent[..<slash]
+            var path = item.path
+            path.withUTF8 { bytes in
+                guard var end = bytes.lastIndex(of: UInt8(ascii: "/")) else { return }
+                let parent = UnsafeBufferPointer(rebasing: bytes[..<end])
+                if parent.count == lastParent.count, parent.elementsEqual(lastParent) { return }
+                lastParent = Array(parent)
+                while directories.insert(String(decoding: bytes[..<end], as: UTF8.self)).inserted,
+                    let slash = bytes[..<end].lastIndex(of: UInt8(ascii: "/"))
+                {
+                    end = slash
+                }
             }
         }
         return directories
@@ -87,13 +91,29 @@ package struct ArchivePlan: Sendable {
         guard count <= limits.maxEntries else {
             throw .tooManyEntries(count: count, limit: limits.maxEntries)
         }
+        var entries: [ZipEntry] = []
+        entries.reserveCapacity(count)
+        for index in 0..<count { entries.append(try archive.entry(at: index)) }
+        try self.init(entries: entries, limits: limits, symlinkTarget: archive.bytes)
+    }
+
+    /// Checks every one of `entries` (an archive's central directory, in order);
+    /// `symlinkTarget` reads a symlink entry's target to check it.
+    package init(
+        entries: [ZipEntry],
+        limits: ArchiveLimits,
+        symlinkTarget: (ZipEntry) throws(ArchiveError) -> [UInt8]
+    ) throws(ArchiveError) {
+        let count = entries.count
+        guard count <= limits.maxEntries else {
+            throw .tooManyEntries(count: count, limit: limits.maxEntries)
+        }
         var items: [Item] = []
         items.reserveCapacity(count)
         var seen = Set<String>()
         seen.reserveCapacity(count)
         var total: UInt64 = 0
-        for index in 0..<count {
-            let entry = try archive.entry(at: index)
+        for entry in entries {
             let isDirectoryName = entry.name.hasSuffix("/")
             let path = try Self.normalise(entry.name)
             guard seen.insert(path).inserted else { throw .duplicateEntry(entry: entry.name) }
@@ -116,11 +136,9 @@ package struct ArchivePlan: Sendable {
                 guard entry.size <= 4096 else {
                     throw .invalidName(entry: entry.name, reason: "symlink target too long")
                 }
-                var target: [UInt8] = []
-                try archive.read(entry) { target.append(contentsOf: $0) }
                 try Self.checkSymlink(
                     path: path,
-                    target: String(decoding: target, as: UTF8.self),
+                    target: String(decoding: try symlinkTarget(entry), as: UTF8.self),
                     entryName: entry.name
                 )
             }

@@ -1,7 +1,11 @@
 import CZip
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One entry of a ZIP archive as its central directory describes it.
-package struct ZipEntry: Sendable {
+package struct ZipEntry: Sendable, Hashable {
     package let index: UInt64
     package let name: String
     package let size: UInt64
@@ -10,6 +14,18 @@ package struct ZipEntry: Sendable {
     /// Unix mode bits when the archive was made on Unix (upper 16 bits of the external
     /// attributes), else nil.
     package let unixMode: UInt32?
+
+    package init(
+        index: UInt64,
+        name: String,
+        size: UInt64,
+        compressedSize: UInt64,
+        crc: UInt32,
+        unixMode: UInt32?
+    ) {
+        (self.index, self.name, self.size) = (index, name, size)
+        (self.compressedSize, self.crc, self.unixMode) = (compressedSize, crc, unixMode)
+    }
 }
 
 /// A read-only ZIP archive opened with libzip: the only type that touches libzip.
@@ -28,18 +44,37 @@ package final class ZipArchive {
     package init(path: String, checkConsistency: Bool = true) throws(ArchiveError) {
         var code: Int32 = 0
         guard let handle = zip_open(path, ZIP_RDONLY | (checkConsistency ? ZIP_CHECKCONS : 0), &code) else {
-            if code == ZIP_ER_EXISTS {
-                throw .duplicateEntry(
-                    entry: CentralDirectoryNames.firstDuplicate(inArchiveAt: path) ?? "(unnamed)"
-                )
-            }
-            var error = zip_error_t()
-            zip_error_init_with_code(&error, code)
-            defer { zip_error_fini(&error) }
-            throw .unreadable(String(cString: zip_error_strerror(&error)))
+            throw Self.openError(code, path: path)
         }
         self.handle = handle
         self.buffer = nil
+    }
+
+    /// Opens the archive open at `descriptor` (which stays the caller's: libzip gets a copy),
+    /// with the same checks as `init(path:)`: the file read is the one opened, wherever its path
+    /// has gone since.
+    package init(descriptor: Int32, checkConsistency: Bool = true) throws(ArchiveError) {
+        let copy = dup(descriptor)
+        guard copy >= 0 else { throw .unreadable("dup: \(String(cString: strerror(errno)))") }
+        var code: Int32 = 0
+        guard let handle = zip_fdopen(copy, checkConsistency ? ZIP_CHECKCONS : 0, &code) else {
+            close(copy)
+            throw Self.openError(code, path: "/proc/self/fd/\(descriptor)")
+        }
+        self.handle = handle
+        self.buffer = nil
+    }
+
+    private static func openError(_ code: Int32, path: String) -> ArchiveError {
+        if code == ZIP_ER_EXISTS {
+            return .duplicateEntry(
+                entry: CentralDirectoryNames.firstDuplicate(inArchiveAt: path) ?? "(unnamed)"
+            )
+        }
+        var error = zip_error_t()
+        zip_error_init_with_code(&error, code)
+        defer { zip_error_fini(&error) }
+        return .unreadable(String(cString: zip_error_strerror(&error)))
     }
 
     /// Opens an archive held in memory (the fuzzers' way in; the agent reads files), with the
@@ -80,6 +115,16 @@ package final class ZipArchive {
 
     package var entryCount: Int { Int(zip_get_num_entries(handle, 0)) }
 
+    /// Throws unless libzip counts `expected` entries (nil: any count): where the directory was
+    /// also read by `ZipDirectory`, the two readings of one archive must agree.
+    package func expectEntryCount(_ expected: Int?) throws(ArchiveError) {
+        if let expected, entryCount != expected {
+            throw .unreadable(
+                "libzip counts \(entryCount) entries where the central directory lists \(expected)"
+            )
+        }
+    }
+
     package func entry(at index: Int) throws(ArchiveError) -> ZipEntry {
         var stat = zip_stat_t()
         zip_stat_init(&stat)
@@ -101,6 +146,13 @@ package final class ZipArchive {
         )
     }
 
+    /// An entry's bytes, all at once: for the small ones (a symlink's target).
+    package func bytes(of entry: ZipEntry) throws(ArchiveError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        try read(entry) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
     /// Streams an entry's bytes to `sink` in chunks. libzip checks the CRC when the entry has
     /// been read to its end; a mismatch becomes `.badCRC`.
     package func read(
@@ -110,6 +162,16 @@ package final class ZipArchive {
     )
         throws(ArchiveError)
     {
+        // The entry may come from `ZipDirectory`'s reading of the directory: libzip's must be
+        // the same entry, or the bytes would belong to another.
+        var stat = zip_stat_t()
+        zip_stat_init(&stat)
+        guard zip_stat_index(handle, entry.index, ZIP_FL_ENC_GUESS, &stat) == 0, let rawName = stat.name,
+            stat.size == entry.size, stat.comp_size == entry.compressedSize, stat.crc == entry.crc,
+            String(cString: rawName) == entry.name
+        else {
+            throw .unreadable("\(entry.name): libzip reads entry \(entry.index) differently from the plan")
+        }
         guard let file = zip_fopen_index(handle, entry.index, 0) else {
             throw .unreadable("\(entry.name): \(String(cString: zip_strerror(handle)))")
         }

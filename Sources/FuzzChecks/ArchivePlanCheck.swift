@@ -8,11 +8,13 @@ import RollbackArchive
 /// - no path is planned twice, and no path is both a file and a directory;
 /// - the plan's directories are exactly the directory entries and every entry's parents;
 /// - every symlink's target, resolved from its directory, stays inside the tree and out of `.git`;
-/// - the planned sizes stay within the limits, and every entry read yields exactly its size.
+/// - the planned sizes stay within the limits, and every entry read yields exactly its size;
+/// - the Swift reading of the central directory (`ZipDirectory`) agrees with libzip's.
 enum ArchivePlanCheck {
     static let limits = ArchiveLimits(maxEntries: 256, maxUncompressedBytes: 1 << 20, maxCompressionRatio: 50)
 
     static func run(_ input: [UInt8]) -> Bool {
+        checkDirectoryReading(input)
         guard let archive = try? ZipArchive(bytes: input),
             let plan = try? ArchivePlan(archive: archive, limits: limits)
         else { return false }
@@ -53,6 +55,26 @@ enum ArchivePlanCheck {
             if item.kind == .symlink { checkSymlink(item.path, target: bytes) }
         }
         return everyEntryRead
+    }
+
+    /// Where `ZipDirectory` takes an archive and libzip opens it too (without its consistency
+    /// pass, as the agent opens it beside the plan), both read the same entries. (Where libzip
+    /// refuses it, a sync fails reading its entries: no differential reaches the tree.)
+    private static func checkDirectoryReading(_ input: [UInt8]) {
+        guard let listed = ZipDirectory.entries(in: input),
+            let archive = try? ZipArchive(bytes: input, checkConsistency: false)
+        else { return }
+        require(
+            archive.entryCount == listed.count,
+            "libzip counts \(archive.entryCount), ZipDirectory \(listed.count)"
+        )
+        for entry in listed {
+            let theirs = try? archive.entry(at: Int(entry.index))
+            require(
+                theirs == entry,
+                "entry \(entry.index): ZipDirectory \(entry), libzip \(String(describing: theirs))"
+            )
+        }
     }
 
     private static func checkPath(_ path: String) {

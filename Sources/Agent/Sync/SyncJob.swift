@@ -122,9 +122,10 @@ struct SyncJob: Sendable {
         let staging = settings.staging(projectID: params.projectID, jobID: params.jobID)
         let outcome: TreeExtractor.Outcome
         let inPlace: InPlaceChanges?
+        let retainedFromPreparing: [any Sendable]
         do {
             let prepared = try await onThreadPool {
-                [self] () throws(RPCError) -> (InPlaceChanges?, TreeExtractor.Outcome) in
+                [self] () throws(RPCError) -> (InPlaceChanges?, TreeExtractor.Outcome, [any Sendable]) in
                 let preparation: Preparation
                 do throws(RPCError) {
                     preparation = try prepareInPlace(
@@ -140,8 +141,8 @@ struct SyncJob: Sendable {
                     throw error
                 }
                 switch preparation {
-                case .inPlace(let changes, let outcome):
-                    return (changes, outcome)
+                case .inPlace(let changes, let outcome, let retained):
+                    return (changes, outcome, retained)
                 case .wholeTree(let plan, let existing):
                     let outcome = try extract(
                         archivePath: try fetched.check.wait(),
@@ -150,10 +151,10 @@ struct SyncJob: Sendable {
                         work: work,
                         staging: staging
                     )
-                    return (nil, outcome)
+                    return (nil, outcome, [])
                 }
             }
-            (inPlace, outcome) = prepared
+            (inPlace, outcome, retainedFromPreparing) = prepared
         } catch {
             try? FileSystem.removeTree(staging)
             try? FileSystem.removeTree(settings.objectStore(projectID: params.projectID, jobID: params.jobID))
@@ -262,7 +263,7 @@ struct SyncJob: Sendable {
         )
         // Freed with the clean-up, after the answer: on a 100,000-file tree, freeing the scan's
         // tables and the outcome's path lists takes tens of milliseconds.
-        cleanup.retained = [firstScan, scan, outcome]
+        cleanup.retained = [firstScan, scan, outcome] + retainedFromPreparing
         return (
             result(
                 outcome,
@@ -291,7 +292,7 @@ struct SyncJob: Sendable {
                 let whole = try ArchivePlan(archive: archive, limits: limits)
                 let comparer = TreeComparer(
                     plan: selection.map(whole.selecting) ?? whole,
-                    archive: archive,
+                    archive: { archive },
                     current: FileSystem.info(work)?.kind == .directory ? work : nil,
                     checksums: ChecksumCache.load(from: checksumFile),
                     selection: selection

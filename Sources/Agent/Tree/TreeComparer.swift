@@ -16,13 +16,16 @@ struct TreeComparer {
         var unchangedPaths: [String] = []
         /// Bytes of the files the sync would write (added and changed ones).
         var bytesToWrite: Int64 = 0
+        /// The plan's items for `added` and `changed`, unsorted: what the sync would write.
+        var itemsToWrite: [ArchivePlan.Item] = []
 
         var changeCount: Int { added.count + changed.count + removed.count }
     }
 
     /// The plan of what the sync takes from the archive (already narrowed to `selection`).
     let plan: ArchivePlan
-    let archive: ZipArchive
+    /// The archive, for reading symlink targets (waits for it when it is still being opened).
+    let archive: () throws(ArchiveError) -> ZipArchive
     /// The live working directory (nil when the project has none yet).
     let current: String?
     let checksums: ChecksumCache
@@ -53,6 +56,7 @@ struct TreeComparer {
                 continue
             }
             if case .file = item.kind { diff.bytesToWrite += Int64(item.entry.size) }
+            diff.itemsToWrite.append(item)
             if found != nil {
                 diff.changed.append(item.path)
             } else {
@@ -87,9 +91,7 @@ struct TreeComparer {
             return crc == item.entry.crc
         case .symlink:
             guard existing.kind == .symlink else { return false }
-            var target: [UInt8] = []
-            try archive.read(item.entry) { target.append(contentsOf: $0) }
-            return FileSystem.linkTarget(path) == target
+            return try FileSystem.linkTarget(path) == archive().bytes(of: item.entry)
         case .directory:
             return true
         }
