@@ -103,7 +103,19 @@ struct ChecksumCache: Sendable {
         return cache
     }
 
+    /// The cache in `file` (kept parsed between syncs for a large project: `ChecksumCacheMemo`).
     static func load(from file: String) -> ChecksumCache {
+        if let kept = ChecksumCacheMemo.cache(for: file) { return kept }
+        let before = FileSystem.info(file).map(Stamp.init)
+        let cache = parse(file)
+        // Kept only when the file did not change while it was read.
+        if before != nil, FileSystem.info(file).map(Stamp.init) == before {
+            ChecksumCacheMemo.keep(cache, for: file, stamp: before)
+        }
+        return cache
+    }
+
+    private static func parse(_ file: String) -> ChecksumCache {
         var cache = ChecksumCache()
         guard let data = FileManager.default.contents(atPath: file) else { return cache }
         cache.entries.reserveCapacity(data.count / 64)
@@ -172,8 +184,15 @@ struct ChecksumCache: Sendable {
         let body = Array(text.utf8)
         let header = Array("# base \(body.count)\n".utf8)
         let temporary = "\(file).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(header + body)) else { return }
-        rename(temporary, file)
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(header + body)) else {
+            ChecksumCacheMemo.forget(file)
+            return
+        }
+        guard rename(temporary, file) == 0 else {
+            ChecksumCacheMemo.forget(file)
+            return
+        }
+        ChecksumCacheMemo.keep(self, for: file, stamp: FileSystem.info(file).map(Stamp.init))
     }
 
     /// Records `crcs` with their files' current stat data by appending lines to `file` (the
@@ -187,16 +206,29 @@ struct ChecksumCache: Sendable {
             load(from: file).updated(removing: [], recording: crcs, in: root).save(to: file)
             return
         }
+        // The kept parse of the file as it is now, if there is one: brought up to date below.
+        var kept = ChecksumCacheMemo.cache(for: file)
         var text = ""
         for (path, crc) in crcs {
             guard let info = FileSystem.info("\(root)/\(path)") else { continue }
             text += line(path, Stamp(info), crc)
+            kept?.record(path, info: info, crc: crc)
         }
         let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else {
+            ChecksumCacheMemo.forget(file)
+            return
+        }
         defer { close(fd) }
         // One write of whole lines: a crash leaves at most a torn last line, which `load` skips.
-        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard let kept, written == bytes.count else {
+            ChecksumCacheMemo.forget(file)
+            return
+        }
+        var status = stat()
+        ChecksumCacheMemo.keep(kept, for: file, stamp: fstat(fd, &status) == 0 ? Stamp(.init(status)) : nil)
     }
 
     /// Whether appending `bytes` would take `file` past twice its last full save (or it has none).
