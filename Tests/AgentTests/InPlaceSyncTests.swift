@@ -225,6 +225,126 @@ struct InPlaceSyncTests {
         #expect(try Self.looseObjects(project) == looseBefore + 2)
     }
 
+    @Test(
+        "in place, round after round: each commit's tree is what git makes of the files, also after git was used by hand"
+    )
+    func successiveCommitsMatchGit() async throws {
+        let agent = try AgentHarness()
+        defer { agent.shutdown() }
+        try await agent.start()
+        var files = Self.base()
+        let project = try agent.makeProject("rounds", files: files)
+        var executable: [String] = []
+        // Each round a small change: the agent's commits after the first derive their tree
+        // from the previous commit's, unless git was used by hand in between.
+        let rounds: [(String, (inout [String: String], inout [String]) -> Void)] = [
+            (
+                "an edit, a new nested directory",
+                { files, _ in
+                    files["app/section1/page1.js"] = "export const one = 1\n"
+                    files["fresh/deep/er/new.js"] = "export const fresh = true\n"
+                }
+            ),
+            (
+                "a whole directory emptied, a file made executable",
+                { files, executable in
+                    files["fresh/deep/er/new.js"] = nil
+                    files["legacy/only.txt"] = nil
+                    executable.append("bin/tool.sh")
+                }
+            ),
+            (
+                "executable no more, a file added beside others, one removed",
+                { files, executable in
+                    executable.removeAll()
+                    files["app/section2/added.js"] = "export const added = 2\n"
+                    files["app/section3/page3.js"] = nil
+                }
+            ),
+            (
+                "after a commit by hand",
+                { files, _ in
+                    files["app/section4/page4.js"] = "export const four = 4\n"
+                }
+            ),
+            (
+                "after the index was changed by hand",
+                { files, _ in
+                    files["legacy/back.txt"] = "back"
+                }
+            ),
+        ]
+        for (number, (name, change)) in rounds.enumerated() {
+            if name == "after a commit by hand" {
+                try Data("by hand".utf8).write(to: URL(fileURLWithPath: "\(project)/HAND.md"))
+                try Shell.git("add", "HAND.md", in: project)
+                try Shell.git(
+                    "-c",
+                    "user.name=o",
+                    "-c",
+                    "user.email=o@o",
+                    "commit",
+                    "-q",
+                    "-m",
+                    "hand",
+                    in: project
+                )
+            }
+            if name == "after the index was changed by hand" {
+                try Shell.git("update-index", "--chmod=+x", "app/section5/page5.js", in: project)
+            }
+            change(&files, &executable)
+            let artifact = try agent.makeArtifact("r\(number)", files: files, executable: executable)
+            let result = try await agent.call(
+                WorkdirSync.self,
+                agent.syncParams(
+                    job: "job-r\(number)",
+                    project: "rounds",
+                    artifact: artifact,
+                    epoch: Int64(number + 1),
+                    rollbackVersion: "v\(number + 10)"
+                )
+            )
+            #expect(result.state == .succeeded, "\(name)")
+            #expect(result.files.unchanged > files.count / 2, "\(name): applied in place")
+            // Checked without letting git rewrite the index (as `git status` does), which would
+            // send the next round the index's way: the index is HEAD's tree, and HEAD's tree is
+            // what git makes of the files through an index of its own.
+            #expect(
+                try Shell.git("diff-index", "--cached", "--name-only", "HEAD", in: project).isEmpty,
+                "\(name)"
+            )
+            let ownIndex = TemporaryFiles.directory(prefix: "rbk-index") + "/index"
+            let environment = ["GIT_INDEX_FILE": ownIndex]
+            _ = try Shell.run(
+                ["git", "-c", "safe.directory=*", "add", "-A"],
+                in: project,
+                environment: environment
+            )
+            #expect(
+                try Shell.git("rev-parse", "HEAD^{tree}", in: project)
+                    == (try Shell.run(
+                        ["git", "-c", "safe.directory=*", "write-tree"],
+                        in: project,
+                        environment: environment
+                    )),
+                "\(name)"
+            )
+            #expect(
+                try Shell.git("ls-tree", "-r", "--name-only", "HEAD", in: project).split(separator: "\n")
+                    .map(String.init).sorted() == files.keys.sorted(),
+                "\(name)"
+            )
+            #expect(
+                try Shell.git("ls-tree", "HEAD", "bin/tool.sh", in: project)
+                    .hasPrefix(executable.isEmpty ? "100644" : "100755"),
+                "\(name)"
+            )
+        }
+        #expect(try Shell.git("status", "--porcelain", in: project).isEmpty)
+        try Shell.git("fsck", "--strict", in: project)
+    }
+
     @Test("with the tree watched, what changed by hand between syncs is seen and put back")
     func watchedTreeSeesHandEdits() async throws {
         let agent = try AgentHarness()

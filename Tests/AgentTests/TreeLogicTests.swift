@@ -1,5 +1,6 @@
 import Foundation
 import RollbackArchive
+import TestSupport
 import Testing
 
 @testable import RollbackAgent
@@ -113,6 +114,64 @@ struct TreeLogicTests {
             ChecksumCache.load(from: file).crc(for: "a.txt", info: FileSystem.info("\(directory)/a.txt")!)
                 == 7
         )
+    }
+
+    @Test(
+        "a large CRC cache is kept parsed between loads, kept current by the agent's writes, read again after others'"
+    )
+    func checksumCacheKept() throws {
+        let directory = TemporaryFiles.directory(prefix: "rbk-crc-kept")
+        let file = "\(directory)/cache.tsv"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: "\(directory)/sample.txt"))
+        let info = try #require(FileSystem.info("\(directory)/sample.txt"))
+        var cache = ChecksumCache()
+        for index in 0..<ChecksumCacheMemo.minimumEntries {
+            cache.record("file\(index)", info: info, crc: UInt32(index))
+        }
+        cache.save(to: file)
+        #expect(ChecksumCacheMemo.cache(for: file)?.count == ChecksumCacheMemo.minimumEntries)
+        // The agent's own append: the kept cache follows it, and is what the file says.
+        ChecksumCache.append(["sample.txt": 99], in: directory, to: file)
+        let kept = try #require(ChecksumCacheMemo.cache(for: file))
+        #expect(kept.crc(for: "sample.txt", info: info) == 99)
+        #expect(kept.crc(for: "file7", info: info) == 7)
+        ChecksumCacheMemo.forget(file)
+        let parsed = ChecksumCache.load(from: file)
+        #expect(parsed.count == kept.count && parsed.crc(for: "sample.txt", info: info) == 99)
+        // Another hand appends a line: the kept cache no longer describes the file.
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        handle.seekToEndOfFile()
+        handle.write(Data("5\t1\t0\t0\t0\t0\t1\tother.txt\n".utf8))
+        try handle.close()
+        #expect(ChecksumCacheMemo.cache(for: file) == nil)
+        #expect(ChecksumCache.load(from: file).count == ChecksumCacheMemo.minimumEntries + 2)
+        // Small caches are not kept: they are quick to read.
+        var small = ChecksumCache()
+        small.record("one", info: info, crc: 1)
+        small.save(to: "\(directory)/small.tsv")
+        #expect(ChecksumCacheMemo.cache(for: "\(directory)/small.tsv") == nil)
+    }
+
+    @Test("the index is known to hold HEAD's tree only while neither changed since the agent committed")
+    func indexKnownToHoldHead() throws {
+        let work = TemporaryFiles.directory(prefix: "rbk-index-known")
+        try Data("a".utf8).write(to: URL(fileURLWithPath: "\(work)/a.txt"))
+        let description = { (tag: String) in
+            CommitDescription(message: "m", tag: tag, authorName: "a", authorEmail: "a@example.com")
+        }
+        let repository = try GitRepository(workTree: work)
+        #expect(repository.commitMatchingIndex() == nil, "nothing committed by this process yet")
+        _ = try repository.commitAll(description("t1"))
+        #expect(repository.commitMatchingIndex() != nil)
+        // git rewrites the index (a new file staged): no longer known.
+        try Data("b".utf8).write(to: URL(fileURLWithPath: "\(work)/b.txt"))
+        try Shell.git("add", "b.txt", in: work)
+        #expect(repository.commitMatchingIndex() == nil)
+        _ = try repository.commitAll(description("t2"))
+        #expect(repository.commitMatchingIndex() != nil)
+        // HEAD moves by hand, the index untouched: no longer known either.
+        try Shell.git("commit", "-q", "--allow-empty", "-m", "by hand", in: work)
+        #expect(repository.commitMatchingIndex() == nil)
     }
 
     @Test("the plan's directories: every parent of every entry, whatever the entries' order")

@@ -18,6 +18,17 @@ struct CommitDescription: Sendable {
     let authorEmail: String
 }
 
+/// One change of an in-place commit, for deriving its tree from the previous commit's.
+struct TreeUpdate {
+    enum Change {
+        case upsert(git_oid, mode: UInt32)
+        case remove
+    }
+
+    let path: String
+    let change: Change
+}
+
 /// What the index knew about a file.
 struct IndexedFile: @unchecked Sendable {
     // @unchecked: git_oid is a plain C struct of bytes.
@@ -150,8 +161,12 @@ final class GitRepository {
     ) throws(GitError) -> String {
         let root = workTreePath
         return try withIndex { (index) throws(GitError) in
+            // The same changes, for the tree (see `CommittedIndexMemo`); nil where a path would
+            // turn between file and directory, which only the index's way handles.
+            var updates: [TreeUpdate]? = []
             for path in removed where git_index_get_bypath(index, path, 0) != nil {
                 try Self.check("remove \(path)", git_index_remove_bypath(index, path))
+                updates?.append(TreeUpdate(path: path, change: .remove))
             }
             var ignoredPaths = 0
             for file in files {
@@ -161,8 +176,10 @@ final class GitRepository {
                         ignoredPaths += 1
                         continue
                     }
+                    if Self.clashes(file.path, in: index) { updates = nil }
                 }
                 try Self.add(file, statOf: "\(root)/\(file.path)", to: index)
+                updates?.append(TreeUpdate(path: file.path, change: .upsert(file.id, mode: file.mode)))
             }
             // Every path of the new tree is in the index now but the ignored ones left out; more
             // entries than that means some are not in the tree.
@@ -175,9 +192,12 @@ final class GitRepository {
                         if !tree.contains(path) { stale.append(path) }
                     }
                 }
-                for path in stale { try Self.check("remove \(path)", git_index_remove_bypath(index, path)) }
+                for path in stale {
+                    try Self.check("remove \(path)", git_index_remove_bypath(index, path))
+                    updates?.append(TreeUpdate(path: path, change: .remove))
+                }
             }
-            return try commitIndex(index, description)
+            return try commitIndex(index, description, updates: updates)
         }
     }
 
@@ -299,6 +319,72 @@ final class GitRepository {
     /// `.git/objects/pack` before anything refers to them. Fills the index's tree cache as
     /// `git_index_write_tree` does.
     private func writeTreeAsPack(_ index: OpaquePointer?) throws(GitError) -> git_oid {
+        try writeTreesAsPack { (scratch) throws(GitError) in
+            var treeID = git_oid()
+            try Self.check("write tree", git_index_write_tree_to(&treeID, index, scratch))
+            return treeID
+        }
+    }
+
+    /// The tree of `commit` with `updates` applied, its new trees packed as `writeTreeAsPack`
+    /// packs them: only the trees along the updated paths are read and written.
+    private func writeUpdatedTree(of commit: git_oid, _ updates: [TreeUpdate]) throws(GitError) -> git_oid {
+        try writeTreesAsPack { (scratch) throws(GitError) in
+            var commitID = commit
+            var base: OpaquePointer?
+            try Self.check("lookup commit", git_commit_lookup(&base, scratch, &commitID))
+            defer { git_commit_free(base) }
+            var baseline: OpaquePointer?
+            try Self.check("commit tree", git_commit_tree(&baseline, base))
+            defer { git_tree_free(baseline) }
+            let paths = updates.map { strdup($0.path) }
+            defer { paths.forEach { free($0) } }
+            let raw = zip(updates, paths).map { update, path in
+                switch update.change {
+                case .upsert(let id, let mode):
+                    git_tree_update(
+                        action: GIT_TREE_UPDATE_UPSERT,
+                        id: id,
+                        filemode: git_filemode_t(rawValue: mode),
+                        path: path
+                    )
+                case .remove:
+                    git_tree_update(
+                        action: GIT_TREE_UPDATE_REMOVE,
+                        id: git_oid(),
+                        filemode: GIT_FILEMODE_UNREADABLE,
+                        path: path
+                    )
+                }
+            }
+            var treeID = git_oid()
+            try Self.check(
+                "update tree",
+                raw.withUnsafeBufferPointer {
+                    git_tree_create_updated(&treeID, scratch, baseline, $0.count, $0.baseAddress)
+                }
+            )
+            return treeID
+        }
+    }
+
+    /// Whether adding `path` to `index` (where it has no entry) would turn a path between file
+    /// and directory: a parent of it is a file there, or it is a directory there.
+    private static func clashes(_ path: String, in index: OpaquePointer?) -> Bool {
+        var prefix = Substring(path)
+        while let slash = prefix.lastIndex(of: "/") {
+            prefix = prefix[..<slash]
+            if git_index_get_bypath(index, String(prefix), 0) != nil { return true }
+        }
+        var position = 0
+        return git_index_find_prefix(&position, index, "\(path)/") == 0
+    }
+
+    /// Writes a tree through `write` (given a handle whose new objects stay in memory) and packs
+    /// the trees it made that the repository lacks.
+    private func writeTreesAsPack(
+        _ write: (OpaquePointer?) throws(GitError) -> git_oid
+    ) throws(GitError) -> git_oid {
         var scratch: OpaquePointer?
         try Self.check("open", git_repository_open(&scratch, git_repository_path(handle)))
         defer { git_repository_free(scratch) }
@@ -309,8 +395,7 @@ final class GitRepository {
         try Self.check("mempack", git_mempack_new(&memory))
         // The highest priority: new objects are written there. The database owns it from here.
         try Self.check("add mempack", git_odb_add_backend(scratchODB, memory, 1000))
-        var treeID = git_oid()
-        try Self.check("write tree", git_index_write_tree_to(&treeID, index, scratch))
+        var treeID = try write(scratch)
 
         var odb: OpaquePointer?
         try Self.check("odb", git_repository_odb(&odb, handle))
@@ -368,13 +453,42 @@ final class GitRepository {
         return treeID
     }
 
+    /// HEAD's commit, when the index on disk is known to hold exactly its tree: this process
+    /// committed it and wrote that index, and neither has changed since (`CommittedIndexMemo`).
+    func commitMatchingIndex() -> git_oid? {
+        var head = git_oid()
+        guard git_reference_name_to_id(&head, handle, "HEAD") == 0 else { return nil }
+        let gitDirectory = String(cString: git_repository_path(handle))
+        return CommittedIndexMemo.commit(
+            repository: gitDirectory,
+            indexPath: "\(gitDirectory)index",
+            head: head
+        )
+    }
+
+    /// Commits the index on HEAD and tags the commit. `updates`: the changes made to the index
+    /// since it was read, when they are all it changed; the tree is then HEAD's with them
+    /// applied, if the index is known to hold HEAD's tree (`CommittedIndexMemo`).
     private func commitIndex(
         _ index: OpaquePointer?,
-        _ description: CommitDescription
+        _ description: CommitDescription,
+        updates: [TreeUpdate]? = nil
     ) throws(GitError) -> String {
-        // The tree first: writing it fills the index's tree cache, which the index then saves
-        // (its TREE extension), so the next commit rewrites only the trees along changed paths.
-        var treeID = try writeTreeAsPack(index)
+        var parentID = git_oid()
+        let hasParent = git_reference_name_to_id(&parentID, handle, "HEAD") == 0
+        let gitDirectory = String(cString: git_repository_path(handle))
+        let indexPath = "\(gitDirectory)index"
+        // The tree first. From the index, writing it fills the index's tree cache, which the
+        // index then saves (its TREE extension), so the next commit rewrites only the trees
+        // along changed paths.
+        var treeID: git_oid
+        if let updates, let base = commitMatchingIndex(),
+            let updated = try? writeUpdatedTree(of: base, updates)
+        {
+            treeID = updated
+        } else {
+            treeID = try writeTreeAsPack(index)
+        }
         try Self.check("write index", git_index_write(index))
         var tree: OpaquePointer?
         try Self.check("lookup tree", git_tree_lookup(&tree, handle, &treeID))
@@ -387,9 +501,8 @@ final class GitRepository {
         )
         defer { git_signature_free(signature) }
 
-        var parentID = git_oid()
         var parent: OpaquePointer?
-        if git_reference_name_to_id(&parentID, handle, "HEAD") == 0 {
+        if hasParent {
             try Self.check("lookup HEAD", git_commit_lookup(&parent, handle, &parentID))
         }
         defer { if let parent { git_commit_free(parent) } }
@@ -422,6 +535,7 @@ final class GitRepository {
             "tag",
             git_tag_create(&tagID, handle, description.tag, commit, signature, description.message, 1)
         )
+        CommittedIndexMemo.record(repository: gitDirectory, indexPath: indexPath, commit: commitID)
         return Self.hex(commitID)
     }
 
