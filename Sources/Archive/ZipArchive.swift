@@ -168,7 +168,7 @@ package final class ZipArchive {
         zip_stat_init(&stat)
         guard zip_stat_index(handle, entry.index, ZIP_FL_ENC_GUESS, &stat) == 0, let rawName = stat.name,
             stat.size == entry.size, stat.comp_size == entry.compressedSize, stat.crc == entry.crc,
-            String(cString: rawName) == entry.name
+            entry.name.withCString({ strcmp($0, rawName) }) == 0  // the bytes, not Unicode equivalence
         else {
             throw .unreadable("\(entry.name): libzip reads entry \(entry.index) differently from the plan")
         }

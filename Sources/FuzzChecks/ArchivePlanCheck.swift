@@ -70,8 +70,9 @@ enum ArchivePlanCheck {
         )
         for entry in listed {
             let theirs = try? archive.entry(at: Int(entry.index))
+            // Equal names by their bytes: `==` on strings is Unicode equivalence.
             require(
-                theirs == entry,
+                theirs == entry && theirs.map { Array($0.name.utf8) } == Array(entry.name.utf8),
                 "entry \(entry.index): ZipDirectory \(entry), libzip \(String(describing: theirs))"
             )
         }

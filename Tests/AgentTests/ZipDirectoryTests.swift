@@ -148,7 +148,18 @@ struct ZipDirectoryTests {
                 unixMode: real.unixMode
             ),
         ]
-        for lie in lies {
+        // The same name to Swift's `==` (Unicode equivalence), other bytes: another entry to libzip.
+        let accented = try #require(entries.first { $0.name == "caf\u{E9}/men\u{FC}.txt" })
+        let decomposed = ZipEntry(
+            index: accented.index,
+            name: "cafe\u{301}/menu\u{308}.txt",
+            size: accented.size,
+            compressedSize: accented.compressedSize,
+            crc: accented.crc,
+            unixMode: accented.unixMode
+        )
+        #expect(decomposed.name == accented.name && Array(decomposed.name.utf8) != Array(accented.name.utf8))
+        for lie in lies + [decomposed] {
             #expect {
                 _ = try archive.bytes(of: lie)
             } throws: { error in

@@ -68,6 +68,10 @@ struct ChecksumCache: Sendable {
         entries[path] = (Stamp(info), crc)
     }
 
+    mutating func record(_ path: String, stamp: Stamp, crc: UInt32) {
+        entries[path] = (stamp, crc)
+    }
+
     /// A cache of `crcs` with each file's stat data as it is now (missing files left out).
     static func stamped(_ crcs: [String: UInt32], in root: String) -> ChecksumCache {
         var cache = ChecksumCache()
@@ -206,13 +210,13 @@ struct ChecksumCache: Sendable {
             load(from: file).updated(removing: [], recording: crcs, in: root).save(to: file)
             return
         }
-        // The kept parse of the file as it is now, if there is one: brought up to date below.
-        var kept = ChecksumCacheMemo.cache(for: file)
+        let before = FileSystem.info(file).map(Stamp.init)
         var text = ""
+        var lines: [(path: String, stamp: Stamp, crc: UInt32)] = []
         for (path, crc) in crcs {
             guard let info = FileSystem.info("\(root)/\(path)") else { continue }
             text += line(path, Stamp(info), crc)
-            kept?.record(path, info: info, crc: crc)
+            lines.append((path, Stamp(info), crc))
         }
         let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -223,12 +227,10 @@ struct ChecksumCache: Sendable {
         // One write of whole lines: a crash leaves at most a torn last line, which `load` skips.
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard let kept, written == bytes.count else {
-            ChecksumCacheMemo.forget(file)
-            return
-        }
         var status = stat()
-        ChecksumCacheMemo.keep(kept, for: file, stamp: fstat(fd, &status) == 0 ? Stamp(.init(status)) : nil)
+        let after = written == bytes.count && fstat(fd, &status) == 0 ? Stamp(.init(status)) : nil
+        // The kept parse of the file, if it was the file as it was, follows it.
+        ChecksumCacheMemo.appended(lines, to: file, before: before, after: after)
     }
 
     /// Whether appending `bytes` would take `file` past twice its last full save (or it has none).

@@ -15,6 +15,10 @@ enum ChecksumCacheMemo {
         var stamp: ChecksumCache.Stamp
         var cache: ChecksumCache
         var lastUse: UInt64
+        /// Lines appended since `cache` was kept, recorded into it at the next use: right after
+        /// an append, the sync that appended still holds the cache it loaded, and recording
+        /// into a shared cache would copy all of it first.
+        var appended: [(path: String, stamp: ChecksumCache.Stamp, crc: UInt32)] = []
     }
 
     private static let kept = Mutex<(entries: [String: Kept], clock: UInt64)>(([:], 0))
@@ -23,7 +27,10 @@ enum ChecksumCacheMemo {
     static func cache(for file: String) -> ChecksumCache? {
         guard let now = FileSystem.info(file).map(ChecksumCache.Stamp.init) else { return nil }
         return kept.withLock { state in
-            guard var entry = state.entries[file], entry.stamp == now else { return nil }
+            // Taken out while it changes, so that the kept cache is its storage's only holder.
+            guard var entry = state.entries.removeValue(forKey: file), entry.stamp == now else { return nil }
+            for line in entry.appended { entry.cache.record(line.path, stamp: line.stamp, crc: line.crc) }
+            entry.appended = []
             state.clock += 1
             entry.lastUse = state.clock
             state.entries[file] = entry
@@ -46,6 +53,27 @@ enum ChecksumCacheMemo {
             {
                 state.entries[oldest] = nil
             }
+        }
+    }
+
+    /// Records that `lines` were appended to `file`, which had the stat data `before` and now
+    /// has `after`; forgets it when what is kept is not the file as it was before.
+    static func appended(
+        _ lines: [(path: String, stamp: ChecksumCache.Stamp, crc: UInt32)],
+        to file: String,
+        before: ChecksumCache.Stamp?,
+        after: ChecksumCache.Stamp?
+    ) {
+        kept.withLock { state in
+            guard let before, let after, var entry = state.entries.removeValue(forKey: file),
+                entry.stamp == before
+            else {
+                state.entries[file] = nil
+                return
+            }
+            entry.stamp = after
+            entry.appended += lines
+            state.entries[file] = entry
         }
     }
 
