@@ -17,8 +17,8 @@ import Glibc
 ///   the end record counts), at the offset the end record gives (nothing prepended to the
 ///   archive);
 /// - no entry with a ZIP64 size or offset, a disk other than 0, an encryption flag, a name with
-///   a NUL byte, a name with a byte above 0x7F unless flagged UTF-8 and valid UTF-8 (libzip
-///   would guess an encoding), an Info-ZIP Unicode path (0x7075) or ZIP64 (0x0001) extra field,
+///   a control character other than tab, CR and LF, a name with a byte above 0x7F unless
+///   flagged UTF-8 and valid UTF-8 (libzip would guess an encoding), an Info-ZIP Unicode path (0x7075) or ZIP64 (0x0001) extra field,
 ///   or extra fields that do not tile their block.
 package enum ZipDirectory {
     /// The entries of the archive at `path`, in central directory order (an entry's `index` is
@@ -193,12 +193,15 @@ package enum ZipDirectory {
         return offset == directory.count ? entries : nil
     }
 
-    /// The name as libzip would give it, when no guess is involved: ASCII, or flagged and valid
-    /// UTF-8; never with a NUL byte (libzip's C string would end there).
+    /// The name as libzip would give it, when no guess is involved: printable ASCII, or flagged
+    /// and valid UTF-8. Never with a control character: libzip then takes the name for CP437
+    /// and converts it (0x1E becomes "▲"), or, when the name is flagged UTF-8, refuses it; nor
+    /// with a NUL byte (libzip's C string would end there). The fuzzer found the control
+    /// characters.
     private static func name(_ bytes: UnsafeRawBufferPointer, flaggedUTF8: Bool) -> String? {
         var ascii = true
         for byte in bytes {
-            if byte == 0 { return nil }
+            if byte < 0x20, byte != 0x09, byte != 0x0A, byte != 0x0D { return nil }
             if byte >= 0x80 { ascii = false }
         }
         if ascii { return String(decoding: bytes, as: UTF8.self) }
