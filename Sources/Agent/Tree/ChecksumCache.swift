@@ -65,7 +65,7 @@ struct ChecksumCache: Sendable {
     }
 
     mutating func record(_ path: String, info: FileSystem.Info, crc: UInt32) {
-        entries[path] = (Stamp(info), crc)
+        record(path, stamp: Stamp(info), crc: crc)
     }
 
     mutating func record(_ path: String, stamp: Stamp, crc: UInt32) {
@@ -214,9 +214,9 @@ struct ChecksumCache: Sendable {
         var text = ""
         var lines: [(path: String, stamp: Stamp, crc: UInt32)] = []
         for (path, crc) in crcs {
-            guard let info = FileSystem.info("\(root)/\(path)") else { continue }
-            text += line(path, Stamp(info), crc)
-            lines.append((path, Stamp(info), crc))
+            guard let stamp = FileSystem.info("\(root)/\(path)").map(Stamp.init) else { continue }
+            text += line(path, stamp, crc)
+            lines.append((path, stamp, crc))
         }
         let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
